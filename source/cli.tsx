@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/** xfs-peer: parses flags, starts the peer and picks the mode (serve, TUI or scripted) before any UI code loads. */
+import process from 'node:process';
+import {UsageError, XfsError} from './errors.js';
+import {loadPeerConfig, peerHelp} from './peer-config.js';
+import {PeerNode} from './peer-node.js';
+
+async function main(): Promise<number | undefined> {
+	const argv = process.argv.slice(2);
+	if (argv[0] === 'demo') {
+		const {runDemo} = await import('./demo.js');
+		return runDemo(argv.slice(1));
+	}
+
+	const config = loadPeerConfig(argv, process.env, process.cwd());
+	if (config === 'help') {
+		process.stdout.write(`${peerHelp()}\n`);
+		return 0;
+	}
+
+	const interactive = !config.serve && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+	const node = new PeerNode(config);
+	node.on('notice', message => {
+		if (!interactive) {
+			process.stderr.write(`peer ${config.id}: ${message}\n`);
+		}
+	});
+	try {
+		await node.start();
+	} catch (error) {
+		if (error instanceof XfsError && error.code === 'ID_IN_USE') {
+			throw new UsageError(`xfs-peer: --id ${config.id}: ${error.message}`);
+		}
+
+		throw error;
+	}
+
+	process.stdout.write(config.json
+		? `${JSON.stringify({event: 'ready', id: config.id, url: node.url})}\n`
+		: `peer ${config.id} listening on ${node.url}\n`);
+
+	let stopping: Promise<void> | undefined;
+	const stop = async () => {
+		stopping ??= node.stop();
+		return stopping;
+	};
+
+	if (config.serve) {
+		await new Promise<void>(resolve => {
+			process.once('SIGINT', resolve);
+			process.once('SIGTERM', resolve);
+		});
+		await stop();
+		return 0;
+	}
+
+	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		process.once(signal, () => {
+			void stop().then(() => process.exit(130));
+		});
+	}
+
+	if (interactive) {
+		const {runTui} = await import('./tui.js');
+		await runTui(node);
+		await stop();
+		return 0;
+	}
+
+	const {runScripted} = await import('./scripted.js');
+	const status = await runScripted(node, process.stdin, process.stdout, {json: config.json});
+	await stop();
+	return status;
+}
+
+main().then(status => {
+	process.exitCode = status ?? 0;
+	// Servers and timers are closed; exit now rather than wait on idle keep-alive sockets.
+	process.exit();
+}, (error: unknown) => {
+	if (error instanceof UsageError) {
+		process.stderr.write(`${error.message}\n`);
+		process.exit(2);
+	}
+
+	const code = (error as NodeJS.ErrnoException).code;
+	if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+		process.stderr.write(`xfs-peer: cannot listen: ${(error as Error).message}\n`);
+		process.exit(2);
+	}
+
+	process.stderr.write(`xfs-peer: ${error instanceof Error ? error.stack : String(error)}\n`);
+	process.exit(1);
+});

@@ -1,0 +1,254 @@
+/** The download steps of DESIGN.md: find, GetLoad, rank, receive with md5, retry, rename into place, updatelist. */
+import {randomBytes} from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {rankHolders, type Candidate, type Policy, type ScoredHolder} from './cost.js';
+import {type ErrorCode, XfsError} from './errors.js';
+import type {LoadCounter} from './load-counter.js';
+import {receiveFile, TransferError, type Outcome} from './peer-client.js';
+import {nextDelayWithin, type BackoffOptions} from './retry-policy.js';
+import {exists, partialDir} from './share-dir.js';
+import {parseFileName, type FileEntry, type FindReply, type HolderRef} from './wire.js';
+
+export type Attempt = {peer: string; outcome: Outcome};
+
+/** A holder as the candidate panel shows it. */
+export type CandidateRow = {id: string; url: string; latencyMs: number; load?: number; cost?: number; mark: 'candidate' | 'chosen' | 'checksum' | 'down'};
+
+export type DownloadEvent =
+	| {type: 'candidates'; name: string; rows: CandidateRow[]}
+	| {type: 'start'; name: string; from: string; size: number}
+	| {type: 'progress'; name: string; from: string; received: number; size: number}
+	| {type: 'attempt'; name: string; attempt: Attempt}
+	| {type: 'waiting'; name: string; retryInMs: number; reason: string};
+
+export type DownloadResult = {name: string; path: string; md5: string; size: number; from: string; attempts: Attempt[]};
+
+export class DownloadError extends XfsError {
+	readonly attempts: Attempt[];
+
+	constructor(code: ErrorCode, message: string, attempts: Attempt[], options?: {cause?: unknown}) {
+		super(code, message, options);
+		this.name = 'DownloadError';
+		this.attempts = attempts;
+	}
+}
+
+export type DownloaderDeps = {
+	id: string;
+	shareDir: string;
+	/** Find through the tracker (waiting on it as configured); throws NOT_FOUND or TRACKER_DOWN. */
+	locate: (name: string) => Promise<FindReply>;
+	/** GetLoad with a short timeout; throws when the holder does not answer. */
+	probeLoad: (holder: HolderRef) => Promise<number>;
+	latencyTo: (peerId: string) => number;
+	latencyScale: number;
+	policy: Policy;
+	k: number;
+	load: LoadCounter;
+	/** Report a holder that refused or dropped the connection. */
+	suspect: (peerId: string) => void;
+	/** Make the new file known: updatelist. */
+	announce: (file: FileEntry) => Promise<void>;
+	/** Silence tolerated mid-transfer, and before the first byte on top of the emulated latency. */
+	idleTimeoutMs: number;
+	/** How long to keep retrying when every holder failed. */
+	allDownWaitMs: number;
+	backoff: BackoffOptions;
+	onEvent?: (event: DownloadEvent) => void;
+	random?: () => number;
+};
+
+/** Mismatching holders get one more try, then are skipped for this download. */
+export const maxMismatchesPerHolder = 2;
+
+export async function download(deps: DownloaderDeps, rawName: string): Promise<DownloadResult> {
+	const name = parseFileName(rawName);
+	const finalPath = path.join(deps.shareDir, name);
+	if (await exists(finalPath)) {
+		throw new DownloadError('ALREADY_HAVE', `${name} is already in the share dir`, []);
+	}
+
+	const release = deps.load.startDownload();
+	const attempts: Attempt[] = [];
+	const mismatches = new Map<string, number>();
+	const started = Date.now();
+	try {
+		for (let round = 1; ; round++) {
+			const found = await deps.locate(name);
+			const others = found.peers.filter(peer => peer.id !== deps.id);
+			if (others.length === 0) {
+				throw new DownloadError('NOT_FOUND', `no other peer holds ${name}`, attempts);
+			}
+
+			const eligible = others.filter(peer => (mismatches.get(peer.id) ?? 0) < maxMismatchesPerHolder);
+			if (eligible.length === 0) {
+				throw new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${found.md5}`, attempts);
+			}
+
+			const {ranked, rows} = await rankAvailable(deps, name, eligible, attempts);
+			for (const holder of ranked) {
+				markRow(rows, holder.id, 'chosen');
+				deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+				const outcome = await tryHolder(deps, found, holder, finalPath, mismatches, attempts);
+				if (outcome === 'ok') {
+					return {name, path: finalPath, md5: found.md5, size: found.size, from: holder.id, attempts};
+				}
+
+				markRow(rows, holder.id, outcome === 'checksum-mismatch' ? 'checksum' : 'down');
+				deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+			}
+
+			const delay = nextDelayWithin(round, Date.now() - started, deps.allDownWaitMs, deps.backoff);
+			const onlyMismatches = attempts.length > 0 && attempts.every(attempt => attempt.outcome === 'checksum-mismatch');
+			if (delay === undefined) {
+				throw onlyMismatches
+					? new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${found.md5}`, attempts)
+					: new DownloadError('ALL_PEERS_DOWN', `every holder of ${name} failed (${summarize(attempts)})`, attempts);
+			}
+
+			deps.onEvent?.({type: 'waiting', name, retryInMs: delay, reason: 'every holder failed'});
+			await sleep(delay);
+		}
+	} catch (error) {
+		if (error instanceof DownloadError) {
+			throw error;
+		}
+
+		if (error instanceof XfsError) {
+			throw new DownloadError(error.code, error.message, attempts, {cause: error});
+		}
+
+		throw error;
+	} finally {
+		release();
+	}
+}
+
+async function rankAvailable(deps: DownloaderDeps, name: string, holders: HolderRef[], attempts: Attempt[]): Promise<{ranked: ScoredHolder[]; rows: CandidateRow[]}> {
+	const probed = await Promise.all(holders.map(async holder => {
+		try {
+			return {holder, load: await deps.probeLoad(holder)};
+		} catch {
+			return {holder, load: undefined};
+		}
+	}));
+	const candidates: Candidate[] = [];
+	const down: CandidateRow[] = [];
+	for (const {holder, load} of probed) {
+		const latencyMs = deps.latencyTo(holder.id);
+		if (load === undefined) {
+			attempts.push({peer: holder.id, outcome: 'down'});
+			deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome: 'down'}});
+			deps.suspect(holder.id);
+			down.push({id: holder.id, url: holder.url, latencyMs, mark: 'down'});
+		} else {
+			candidates.push({id: holder.id, url: holder.url, latencyMs, load});
+		}
+	}
+
+	const ranked = rankHolders(candidates, {policy: deps.policy, k: deps.k, random: deps.random});
+	const rows: CandidateRow[] = [...ranked.map(holder => ({...holder, mark: 'candidate' as const})), ...down];
+	deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+	return {ranked, rows};
+}
+
+async function tryHolder(
+	deps: DownloaderDeps, found: FindReply, holder: ScoredHolder, finalPath: string,
+	mismatches: Map<string, number>, attempts: Attempt[],
+): Promise<Outcome> {
+	const {name} = found;
+	for (;;) {
+		const tempPath = path.join(partialDir(deps.shareDir), `${name}.${randomBytes(6).toString('hex')}.part`);
+		let outcome: Outcome;
+		try {
+			deps.onEvent?.({type: 'start', name, from: holder.id, size: found.size});
+			const received = await receiveFile({
+				url: holder.url,
+				name,
+				requesterId: deps.id,
+				tempPath,
+				expectedSize: found.size,
+				firstByteTimeoutMs: (holder.latencyMs * deps.latencyScale) + deps.idleTimeoutMs,
+				idleTimeoutMs: deps.idleTimeoutMs,
+				onBytes(bytes) {
+					deps.onEvent?.({type: 'progress', name, from: holder.id, received: bytes, size: found.size});
+				},
+			});
+			outcome = received.md5 === found.md5 ? 'ok' : 'checksum-mismatch';
+		} catch (error) {
+			if (!(error instanceof TransferError)) {
+				await fs.rm(tempPath, {force: true});
+				throw error;
+			}
+
+			outcome = error.outcome;
+		}
+
+		if (outcome === 'ok') {
+			try {
+				await placeFile(tempPath, finalPath);
+			} catch (error) {
+				await fs.rm(tempPath, {force: true});
+				throw error;
+			}
+
+			attempts.push({peer: holder.id, outcome});
+			deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome}});
+			await deps.announce({name, md5: found.md5, size: found.size});
+			return outcome;
+		}
+
+		await fs.rm(tempPath, {force: true});
+		attempts.push({peer: holder.id, outcome});
+		deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome}});
+		if (outcome === 'down' || outcome === 'dropped') {
+			deps.suspect(holder.id);
+		}
+
+		if (outcome !== 'checksum-mismatch') {
+			return outcome;
+		}
+
+		const count = (mismatches.get(holder.id) ?? 0) + 1;
+		mismatches.set(holder.id, count);
+		if (count >= maxMismatchesPerHolder) {
+			return outcome;
+		}
+	}
+}
+
+/** Moves a verified temp file into place without ever replacing an existing file. */
+async function placeFile(tempPath: string, finalPath: string): Promise<void> {
+	try {
+		// link() fails with EEXIST instead of overwriting, which rename() would do.
+		await fs.link(tempPath, finalPath);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+			throw new XfsError('ALREADY_HAVE', `${path.basename(finalPath)} appeared in the share dir during the download; kept the existing file`);
+		}
+
+		throw error;
+	}
+
+	await fs.rm(tempPath, {force: true});
+	const directory = await fs.open(path.dirname(finalPath), 'r');
+	try {
+		await directory.sync();
+	} finally {
+		await directory.close();
+	}
+}
+
+function markRow(rows: CandidateRow[], id: string, mark: CandidateRow['mark']): void {
+	const row = rows.find(candidate => candidate.id === id);
+	if (row) {
+		row.mark = mark;
+	}
+}
+
+function summarize(attempts: Attempt[]): string {
+	return attempts.map(attempt => `${attempt.peer}: ${attempt.outcome}`).join(', ') || 'no attempt';
+}
+

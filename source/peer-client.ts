@@ -1,0 +1,151 @@
+/** Client side of the peer protocol: GetLoad, and receiving a file into a temp file while hashing it. */
+import {createHash} from 'node:crypto';
+import {createWriteStream} from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import {Transform} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import got from 'got';
+import {PeerDownError, XfsError} from './errors.js';
+import {requesterHeader} from './peer-server.js';
+import {parseLoadReply, type LoadReply} from './wire.js';
+
+export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
+	try {
+		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+	} catch (error) {
+		if (error instanceof XfsError) {
+			throw error;
+		}
+
+		throw new PeerDownError(`no answer from ${url}: ${(error as Error).message}`, {cause: error});
+	}
+}
+
+/** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
+export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+
+export class TransferError extends Error {
+	readonly outcome: Exclude<Outcome, 'ok'>;
+
+	constructor(outcome: Exclude<Outcome, 'ok'>, message: string, options?: {cause?: unknown}) {
+		super(message, options);
+		this.name = 'TransferError';
+		this.outcome = outcome;
+	}
+}
+
+export type ReceiveOptions = {
+	url: string;
+	name: string;
+	requesterId: string;
+	/** The file is written here; created exclusively. */
+	tempPath: string;
+	expectedSize: number;
+	/** Allowed silence before the first byte (covers the emulated latency) and between bytes. */
+	firstByteTimeoutMs: number;
+	idleTimeoutMs: number;
+	highWaterMark?: number;
+	onBytes?: (received: number) => void;
+	signal?: AbortSignal;
+};
+
+/**
+ * Streams a holder's file into `tempPath`, hashing as the bytes arrive (one pass).
+ * Resolves with the md5 once every byte is written and fsynced; throws TransferError.
+ */
+export async function receiveFile(options: ReceiveOptions): Promise<{md5: string; size: number}> {
+	const {url, name, requesterId, tempPath, expectedSize, firstByteTimeoutMs, idleTimeoutMs, highWaterMark = 256 * 1024, onBytes, signal} = options;
+	// Plain node:http on the data path: one less stream layer per chunk than a general-purpose client.
+	const target = new URL(`/files/${encodeURIComponent(name)}`, url);
+	const transport = target.protocol === 'https:' ? https : http;
+	const controller = new AbortController();
+	const abort = (reason: TransferError) => {
+		controller.abort(reason);
+	};
+
+	const onOuterAbort = () => {
+		abort(new TransferError('dropped', 'download cancelled'));
+	};
+
+	signal?.addEventListener('abort', onOuterAbort, {once: true});
+	let watchdog = setTimeout(() => {
+		abort(new TransferError('stalled', `no data from ${url} within ${Math.round(firstByteTimeoutMs)} ms`));
+	}, firstByteTimeoutMs);
+	const resetWatchdog = () => {
+		clearTimeout(watchdog);
+		watchdog = setTimeout(() => {
+			abort(new TransferError('stalled', `${url} sent nothing for ${Math.round(idleTimeoutMs)} ms`));
+		}, idleTimeoutMs);
+	};
+
+	try {
+		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+			const request = transport.get(target, {headers: {[requesterHeader]: requesterId}, signal: controller.signal}, resolve);
+			request.once('error', error => {
+				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
+			});
+		});
+
+		if (response.statusCode !== 200) {
+			response.resume();
+			throw response.statusCode === 404
+				? new TransferError('not-found', `${url} does not have ${name}`)
+				: new TransferError('refused', `${url} answered ${response.statusCode}`);
+		}
+
+		const announced = Number(response.headers['content-length']);
+		if (Number.isFinite(announced) && announced !== expectedSize) {
+			response.destroy();
+			throw new TransferError('checksum-mismatch', `${url} offers ${announced} bytes, the tracker says ${expectedSize}`);
+		}
+
+		resetWatchdog();
+		const hash = createHash('md5');
+		let received = 0;
+		const tap = new Transform({
+			highWaterMark,
+			transform(chunk: Buffer, _encoding, callback) {
+				resetWatchdog();
+				received += chunk.length;
+				if (received > expectedSize) {
+					callback(new TransferError('checksum-mismatch', `${url} sent more than ${expectedSize} bytes`));
+					return;
+				}
+
+				hash.update(chunk);
+				onBytes?.(received);
+				callback(null, chunk);
+			},
+		});
+		try {
+			// flush: the bytes are fsynced before the stream closes, so a renamed file is a durable file.
+			const sink = createWriteStream(tempPath, {flags: 'wx', flush: true, highWaterMark});
+			await pipeline(response, tap, sink, {signal: controller.signal});
+		} catch (error) {
+			throw controller.signal.aborted ? controller.signal.reason as Error : classify(error, url);
+		}
+
+		if (received !== expectedSize) {
+			throw new TransferError('dropped', `${url} sent ${received} of ${expectedSize} bytes`);
+		}
+
+		return {md5: hash.digest('hex'), size: received};
+	} finally {
+		clearTimeout(watchdog);
+		signal?.removeEventListener('abort', onOuterAbort);
+	}
+}
+
+function classify(error: unknown, url: string): TransferError {
+	if (error instanceof TransferError) {
+		return error;
+	}
+
+	const code = (error as NodeJS.ErrnoException).code;
+	if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+		return new TransferError('down', `${url} is down (${code})`, {cause: error});
+	}
+
+	return new TransferError('dropped', `${url} dropped the transfer (${code ?? (error as Error).message})`, {cause: error});
+}

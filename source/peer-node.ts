@@ -1,0 +1,346 @@
+/**
+ * One running peer: its share dir, embedded server, tracker membership (register,
+ * heartbeat, re-register on a new epoch) and the commands. The TUI and the scripted
+ * mode both drive it and listen to its events.
+ */
+import {EventEmitter} from 'node:events';
+import type {Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {networkInterfaces} from 'node:os';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {rankHolders, type ScoredHolder} from './cost.js';
+import {download, type DownloadEvent, type DownloadResult} from './downloader.js';
+import {TrackerDownError, XfsError} from './errors.js';
+import {closeServer, formatHost} from './listen.js';
+import {LoadCounter} from './load-counter.js';
+import {getLoad} from './peer-client.js';
+import type {PeerConfig} from './peer-config.js';
+import {startPeerServer} from './peer-server.js';
+import {backoffDelay, nextDelayWithin, type BackoffOptions} from './retry-policy.js';
+import {checkShareDir, preparePartialDir, scanShareDir} from './share-dir.js';
+import {TrackerClient} from './tracker-client.js';
+import type {FileEntry, FindReply, LoadReply} from './wire.js';
+
+export type TrackerStatus =
+	| {state: 'connecting'}
+	| {state: 'connected'; epoch: string}
+	| {state: 'waiting'; retryAt: number; reason: string}
+	| {state: 'restarted'; epoch: string};
+
+export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean};
+
+export type PeerEvents = {
+	tracker: [TrackerStatus];
+	load: [number];
+	download: [DownloadEvent];
+	notice: [string];
+};
+
+/** Tracker waits start at 250 ms and double up to 5 s. */
+export const trackerBackoff: BackoffOptions = {baseMs: 250, maxMs: 5000};
+/** Retries after every holder failed start at 500 ms and double up to 4 s. */
+export const holderBackoff: BackoffOptions = {baseMs: 500, maxMs: 4000};
+export const getLoadTimeoutMs = 1000;
+/** Silence tolerated mid-transfer before a holder counts as stalled. */
+export const idleTimeoutMs = 3000;
+
+export class PeerNode extends EventEmitter<PeerEvents> {
+	readonly config: PeerConfig;
+	readonly load = new LoadCounter();
+	readonly tracker: TrackerClient;
+	shareDir: string;
+	url = '';
+	trackerStatus: TrackerStatus = {state: 'connecting'};
+	#files: FileEntry[] = [];
+	#server: Server | undefined;
+	#epoch: string | undefined;
+	#registered = false;
+	#membership: Promise<void> | undefined;
+	#stopping = new AbortController();
+	/** Last Find answer per file: used while the tracker is down. */
+	readonly #lastKnown = new Map<string, FindReply>();
+	#syncing: Promise<void> = Promise.resolve();
+
+	constructor(config: PeerConfig) {
+		super();
+		this.config = config;
+		this.shareDir = config.dir;
+		this.tracker = new TrackerClient(config.tracker);
+		this.load.onChange(load => this.emit('load', load));
+	}
+
+	get files(): readonly FileEntry[] {
+		return this.#files;
+	}
+
+	/** Checks and scans the share dir, starts serving, and joins the tracker (in the background if it is down). */
+	async start(): Promise<void> {
+		this.shareDir = await checkShareDir(this.config.dir);
+		const cleaned = await preparePartialDir(this.shareDir);
+		if (cleaned > 0) {
+			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
+		}
+
+		this.#files = await scanShareDir(this.shareDir);
+		this.#server = await startPeerServer({
+			id: this.config.id,
+			shareDir: this.shareDir,
+			latency: this.config.latency,
+			latencyScale: this.config.latencyScale,
+			load: this.load,
+			faults: this.config.faults,
+			log: message => this.emit('notice', message),
+		}, this.config.port, this.config.host);
+		const {port} = this.#server.address() as AddressInfo;
+		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		try {
+			await this.#register();
+		} catch (error) {
+			if (error instanceof XfsError && error.code === 'ID_IN_USE') {
+				await this.#closeServer();
+				throw error;
+			}
+		}
+
+		this.#membership = this.#keepMembership();
+	}
+
+	get listeningPort(): number {
+		return (this.#server?.address() as AddressInfo).port;
+	}
+
+	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
+	async stop(): Promise<void> {
+		this.#stopping.abort();
+		await this.#membership?.catch(() => {});
+		if (this.#registered) {
+			await this.tracker.leave(this.config.id).catch(() => {});
+		}
+
+		await this.#closeServer();
+	}
+
+	async #closeServer(): Promise<void> {
+		if (this.#server) {
+			await closeServer(this.#server);
+			this.#server = undefined;
+		}
+	}
+
+	/** updatelist: rescans the share dir and sends the whole list. */
+	async updateList(): Promise<readonly FileEntry[]> {
+		this.#files = await scanShareDir(this.shareDir);
+		await this.#register();
+		return this.#files;
+	}
+
+	async find(name: string): Promise<FindResult> {
+		const {reply, stale} = await this.#locate(name);
+		const others = reply.peers.filter(peer => peer.id !== this.config.id);
+		const probed = await Promise.all(others.map(async peer => {
+			try {
+				return {...peer, load: (await getLoad(peer.url, {timeoutMs: getLoadTimeoutMs})).load};
+			} catch {
+				return {...peer, load: undefined};
+			}
+		}));
+		const up = probed.flatMap(peer => (peer.load === undefined ? [] : [{id: peer.id, url: peer.url, load: peer.load, latencyMs: this.latencyTo(peer.id)}]));
+		return {
+			name: reply.name,
+			md5: reply.md5,
+			size: reply.size,
+			peers: rankHolders(up, {policy: 'cost', k: this.config.k}),
+			down: probed.filter(peer => peer.load === undefined).map(peer => peer.id),
+			local: reply.peers.some(peer => peer.id === this.config.id),
+			stale,
+		};
+	}
+
+	async download(name: string): Promise<DownloadResult> {
+		return download({
+			id: this.config.id,
+			shareDir: this.shareDir,
+			locate: async file => (await this.#locate(file)).reply,
+			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs})).load,
+			latencyTo: peerId => this.latencyTo(peerId),
+			latencyScale: this.config.latencyScale,
+			policy: this.config.policy,
+			k: this.config.k,
+			load: this.load,
+			suspect: peerId => {
+				this.tracker.suspect(peerId).catch(() => {});
+			},
+			announce: async file => this.#announce(file),
+			idleTimeoutMs,
+			allDownWaitMs: this.config.peerWaitMs,
+			backoff: holderBackoff,
+			onEvent: event => this.emit('download', event),
+		}, name);
+	}
+
+	/** GetLoad of a machID (resolved through the tracker) or a URL. */
+	async getLoad(target: {kind: 'peer'; id: string} | {kind: 'address'; url: string}): Promise<LoadReply> {
+		let url: string;
+		if (target.kind === 'address') {
+			url = target.url;
+		} else {
+			const peer = (await this.#withTracker(async () => this.tracker.peers())).find(candidate => candidate.id === target.id);
+			if (!peer) {
+				throw new XfsError('NOT_FOUND', `the tracker knows no peer "${target.id}"`);
+			}
+
+			url = peer.url;
+		}
+
+		return getLoad(url, {timeoutMs: getLoadTimeoutMs * 3});
+	}
+
+	async trackerFiles() {
+		return this.#withTracker(async () => this.tracker.files());
+	}
+
+	async trackerPeers() {
+		return this.#withTracker(async () => this.tracker.peers());
+	}
+
+	latencyTo(peerId: string): number {
+		return this.config.latency.between(this.config.id, peerId);
+	}
+
+	/** A file just downloaded: add it to the list and send the list (the tracker may be down; membership catches up). */
+	async #announce(file: FileEntry): Promise<void> {
+		this.#files = [...this.#files.filter(entry => entry.name !== file.name), file].sort((a, b) => (a.name < b.name ? -1 : 1));
+		await this.#register().catch(() => {});
+	}
+
+	/** Find, waiting with back-off while the tracker is down; the last known answer serves meanwhile. */
+	async #locate(name: string): Promise<{reply: FindReply; stale: boolean}> {
+		try {
+			const reply = await this.#withTracker(async () => this.tracker.find(name), this.#lastKnown.has(name) ? 0 : undefined);
+			this.#lastKnown.set(name, reply);
+			return {reply, stale: false};
+		} catch (error) {
+			const cached = this.#lastKnown.get(name);
+			if (error instanceof TrackerDownError && cached) {
+				this.emit('notice', `tracker down: using the last known holders of ${name}`);
+				return {reply: cached, stale: true};
+			}
+
+			if (error instanceof XfsError && error.code === 'NOT_FOUND') {
+				this.#lastKnown.delete(name);
+			}
+
+			throw error;
+		}
+	}
+
+	/** Runs a tracker call, retrying with capped back-off while the tracker is down, up to --tracker-wait. */
+	async #withTracker<T>(call: () => Promise<T>, waitMs = this.config.trackerWaitMs): Promise<T> {
+		const started = Date.now();
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await call();
+			} catch (error) {
+				if (!(error instanceof TrackerDownError)) {
+					throw error;
+				}
+
+				const delay = nextDelayWithin(attempt, Date.now() - started, waitMs, trackerBackoff);
+				if (delay === undefined || this.#stopping.signal.aborted) {
+					throw new TrackerDownError(waitMs > 0 ? `tracker ${this.config.tracker} still down after ${Math.round((Date.now() - started) / 1000)} s` : `tracker ${this.config.tracker} is down`, {cause: error});
+				}
+
+				this.#setStatus({state: 'waiting', retryAt: Date.now() + delay, reason: 'tracker down'});
+				this.emit('notice', `tracker down, retrying in ${(delay / 1000).toFixed(1)} s`);
+				await sleep(delay);
+			}
+		}
+	}
+
+	/** Sends the whole list; serialised so lists never arrive out of order. */
+	async #register(): Promise<void> {
+		const run = this.#syncing.catch(() => {}).then(async () => {
+			try {
+				const reply = await this.tracker.register(this.config.id, this.url, this.#files);
+				this.#registered = true;
+				this.#noteEpoch(reply.epoch);
+			} catch (error) {
+				if (error instanceof TrackerDownError) {
+					this.#registered = false;
+				}
+
+				throw error;
+			}
+		});
+		this.#syncing = run;
+		return run;
+	}
+
+	#noteEpoch(epoch: string): void {
+		const restarted = this.#epoch !== undefined && this.#epoch !== epoch;
+		this.#epoch = epoch;
+		this.#setStatus(restarted ? {state: 'restarted', epoch} : {state: 'connected', epoch});
+	}
+
+	/** Heartbeats every --heartbeat-ms; a tracker that does not know us (restart, expiry) gets the whole list at once. */
+	async #keepMembership(): Promise<void> {
+		const {signal} = this.#stopping;
+		let failures = 0;
+		while (!signal.aborted) {
+			const delay = failures === 0 ? this.config.heartbeatMs : Math.min(this.config.heartbeatMs, backoffDelay(failures, trackerBackoff));
+			try {
+				await sleep(delay, undefined, {signal});
+			} catch {
+				return;
+			}
+
+			try {
+				if (this.#registered) {
+					const beat = await this.tracker.heartbeat(this.config.id);
+					if (!beat.known || beat.epoch !== this.#epoch) {
+						await this.#register();
+					} else {
+						this.#setStatus({state: 'connected', epoch: beat.epoch});
+					}
+				} else {
+					await this.#register();
+				}
+
+				failures = 0;
+			} catch (error) {
+				failures++;
+				const retryIn = Math.min(this.config.heartbeatMs, backoffDelay(failures, trackerBackoff));
+				if (error instanceof TrackerDownError) {
+					this.#registered = false;
+					this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: 'tracker down'});
+				} else {
+					this.emit('notice', `tracker refused this peer: ${(error as Error).message}`);
+				}
+			}
+		}
+	}
+
+	#setStatus(status: TrackerStatus): void {
+		const same = status.state === this.trackerStatus.state && status.state !== 'waiting';
+		this.trackerStatus = status;
+		if (!same) {
+			this.emit('tracker', status);
+		}
+	}
+}
+
+function advertisedHost(host: string): string {
+	if (host !== '0.0.0.0' && host !== '::') {
+		return host;
+	}
+
+	for (const addresses of Object.values(networkInterfaces())) {
+		for (const address of addresses ?? []) {
+			if (address.family === 'IPv4' && !address.internal) {
+				return address.address;
+			}
+		}
+	}
+
+	return '127.0.0.1';
+}

@@ -1,0 +1,126 @@
+/** The peer's embedded Express server: GET /files/:name (emulated latency, Range) and GET /load. */
+import type {Server} from 'node:http';
+import type {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {setTimeout as sleep} from 'node:timers/promises';
+import express from 'express';
+import {parseRange} from './byte-range.js';
+import {jsonErrorHandler, notFoundRoute, sendError} from './express-json.js';
+import {faultyStream, type Faults} from './faults.js';
+import type {LatencyTable} from './latency-table.js';
+import {listen} from './listen.js';
+import type {LoadCounter} from './load-counter.js';
+import {openShared} from './share-dir.js';
+import {isValidPeerId, parseFileName, type LoadReply} from './wire.js';
+
+export const requesterHeader = 'x-xfs-peer';
+
+export type PeerServerContext = {
+	id: string;
+	shareDir: string;
+	latency: LatencyTable;
+	latencyScale: number;
+	load: LoadCounter;
+	faults: Faults;
+	/** Read buffer size of served files. */
+	highWaterMark?: number;
+	random?: () => number;
+	log?: (message: string) => void;
+};
+
+export function createPeerApp(context: PeerServerContext): express.Express {
+	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 256 * 1024, random = Math.random, log = () => {}} = context;
+	const app = express();
+	app.disable('x-powered-by');
+	app.set('etag', false);
+
+	app.get('/load', (_request, response) => {
+		response.json({id, load: load.load} satisfies LoadReply);
+	});
+
+	app.get('/files/:name', async (request, response) => {
+		const name = parseFileName(request.params.name);
+		const opened = await openShared(shareDir, name);
+		if (!opened) {
+			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
+			return;
+		}
+
+		const {handle, size} = opened;
+		const range = parseRange(request.get('range'), size);
+		if (range === 'unsatisfiable') {
+			await handle.close();
+			response.status(416).set('Content-Range', `bytes */${size}`)
+				.json({error: {code: 'BAD_INPUT', message: `range not satisfiable for ${size} bytes`}});
+			return;
+		}
+
+		const release = load.startUpload();
+		let closed = false;
+		response.once('close', () => {
+			closed = true;
+			release();
+		});
+
+		const requester = request.get(requesterHeader);
+		const delayMs = latency.between(id, requester && isValidPeerId(requester) ? requester : '') * latencyScale;
+		let source: Readable | undefined;
+		try {
+			if (delayMs > 0) {
+				await sleep(delayMs);
+			}
+
+			if (closed) {
+				return;
+			}
+
+			const start = range?.start ?? 0;
+			const end = range?.end ?? size - 1;
+			response.status(range ? 206 : 200);
+			response.set({
+				'Content-Type': 'application/octet-stream',
+				'Content-Length': String(Math.max(0, end - start + 1)),
+				'Accept-Ranges': 'bytes',
+			});
+			if (range) {
+				response.set('Content-Range', `bytes ${start}-${end}/${size}`);
+			}
+
+			if (size === 0) {
+				response.end();
+				return;
+			}
+
+			source = handle.createReadStream({start, end, highWaterMark, autoClose: false});
+			const corrupt = faults.corrupt > 0 && random() < faults.corrupt;
+			await (corrupt || faults.stallAfter !== undefined
+				? pipeline(source, faultyStream({corrupt, stallAfter: faults.stallAfter}), response)
+				: pipeline(source, response));
+		} catch (error) {
+			// A receiver that goes away mid-transfer is normal; anything else is worth a line.
+			if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+				log(`upload of ${name} failed: ${(error as Error).message}`);
+			}
+
+			response.destroy();
+		} finally {
+			source?.destroy();
+			await handle.close().catch(() => {});
+		}
+	});
+
+	app.use(notFoundRoute);
+	app.use(jsonErrorHandler(error => {
+		log(`unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
+	}));
+	return app;
+}
+
+export async function startPeerServer(context: PeerServerContext, port: number, host: string): Promise<Server> {
+	const server = await listen(createPeerApp(context), port, host);
+	server.headersTimeout = 10_000;
+	// Downloads of large files at a low upload limit take long: no overall request timeout, idle sockets are closed instead.
+	server.requestTimeout = 0;
+	server.keepAliveTimeout = 5000;
+	return server;
+}

@@ -1,0 +1,82 @@
+/** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
+import got, {HTTPError, type Method} from 'got';
+import {type ErrorCode, TrackerDownError, XfsError} from './errors.js';
+import {
+	parseFilesReply, parseFindReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
+	type FileEntry, type FileSummary, type FindReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
+} from './wire.js';
+
+const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
+
+export class TrackerClient {
+	readonly url: string;
+	readonly #timeoutMs: number;
+
+	constructor(url: string, {timeoutMs = 3000} = {}) {
+		this.url = url.replace(/\/+$/, '');
+		this.#timeoutMs = timeoutMs;
+	}
+
+	async register(id: string, url: string, files: FileEntry[]): Promise<UpdateListReply> {
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, {url, files}));
+	}
+
+	async heartbeat(id: string): Promise<HeartbeatReply> {
+		return parseHeartbeatReply(await this.#request('POST', `/peers/${encodeURIComponent(id)}/heartbeat`));
+	}
+
+	async leave(id: string): Promise<void> {
+		await this.#request('DELETE', `/peers/${encodeURIComponent(id)}`);
+	}
+
+	async find(name: string): Promise<FindReply> {
+		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`));
+	}
+
+	async files(): Promise<FileSummary[]> {
+		return parseFilesReply(await this.#request('GET', '/files')).files;
+	}
+
+	async peers(): Promise<PeerSummary[]> {
+		return parsePeersReply(await this.#request('GET', '/peers')).peers;
+	}
+
+	async suspect(id: string): Promise<void> {
+		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
+	}
+
+	async #request(method: Method, path: string, json?: unknown): Promise<unknown> {
+		try {
+			const response = await got(`${this.url}${path}`, {
+				method,
+				json,
+				timeout: {request: this.#timeoutMs},
+				retry: {limit: 0},
+				responseType: 'text',
+			});
+			return response.body === '' ? {} : JSON.parse(response.body) as unknown;
+		} catch (error) {
+			throw trackerError(error, `${method} ${path}`);
+		}
+	}
+}
+
+function trackerError(error: unknown, what: string): XfsError {
+	if (error instanceof HTTPError && error.response.statusCode < 500) {
+		let body: {code?: unknown; message?: unknown} = {};
+		try {
+			body = parseObject(parseObject(JSON.parse(String(error.response.body)), 'reply').error, 'reply.error');
+		} catch {}
+
+		const code = knownCodes.has(body.code as ErrorCode) ? body.code as ErrorCode : 'BAD_INPUT';
+		const message = typeof body.message === 'string' ? body.message : `tracker answered ${error.response.statusCode} to ${what}`;
+		return new XfsError(code, message, {cause: error});
+	}
+
+	if (error instanceof XfsError) {
+		return error;
+	}
+
+	const reason = error instanceof Error ? error.message : String(error);
+	return new TrackerDownError(`tracker unreachable (${what}): ${reason}`, {cause: error});
+}

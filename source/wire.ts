@@ -1,0 +1,230 @@
+/**
+ * Wire types of the tracker and peer HTTP protocol and their validation.
+ * Both programs import this module; every parser throws BadInputError.
+ */
+import {BadInputError} from './errors.js';
+
+export type FileEntry = {name: string; md5: string; size: number};
+export type UpdateListBody = {url: string; files: FileEntry[]};
+export type UpdateListReply = {epoch: string; ttlMs: number};
+export type HeartbeatReply = {epoch: string; known: boolean};
+export type HolderRef = {id: string; url: string};
+export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]};
+export type FileSummary = {name: string; md5: string; size: number; holders: number};
+export type FilesReply = {files: FileSummary[]};
+export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo: number};
+export type PeersReply = {peers: PeerSummary[]};
+export type LoadReply = {id: string; load: number};
+export type HealthReply = {ok: true; epoch: string; peers: number; files: number};
+export type SuspectReply = {dropped: boolean};
+
+export const maxNameLength = 255;
+export const maxPeerIdLength = 64;
+const nameCharacters = /^[A-Za-z\d._-]+$/;
+const md5Pattern = /^[\da-f]{32}$/;
+
+export function isValidFileName(name: unknown): name is string {
+	return typeof name === 'string'
+		&& name.length > 0
+		&& name.length <= maxNameLength
+		&& name !== '.'
+		&& name !== '..'
+		&& nameCharacters.test(name);
+}
+
+export function parseFileName(name: unknown, what = 'file name'): string {
+	if (!isValidFileName(name)) {
+		throw new BadInputError(`invalid ${what} ${describe(name)}: use 1-${maxNameLength} of [A-Za-z0-9._-], not "." or ".."`);
+	}
+
+	return name;
+}
+
+export function isValidPeerId(id: unknown): id is string {
+	return typeof id === 'string'
+		&& id.length > 0
+		&& id.length <= maxPeerIdLength
+		&& id !== '.'
+		&& id !== '..'
+		&& nameCharacters.test(id);
+}
+
+export function parsePeerId(id: unknown): string {
+	if (!isValidPeerId(id)) {
+		throw new BadInputError(`invalid peer id ${describe(id)}: use 1-${maxPeerIdLength} of [A-Za-z0-9._-]`);
+	}
+
+	return id;
+}
+
+export function parseMd5(md5: unknown, where = 'md5'): string {
+	if (typeof md5 !== 'string' || !md5Pattern.test(md5)) {
+		throw new BadInputError(`${where}: expected 32 lowercase hex digits, got ${describe(md5)}`);
+	}
+
+	return md5;
+}
+
+export function parseSize(size: unknown, where = 'size'): number {
+	if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+		throw new BadInputError(`${where}: expected a whole number of bytes >= 0, got ${describe(size)}`);
+	}
+
+	return size;
+}
+
+export function parsePeerUrl(url: unknown, where = 'url'): string {
+	if (typeof url !== 'string' || url.length > 2048) {
+		throw new BadInputError(`${where}: expected an http(s) URL string`);
+	}
+
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch (error) {
+		throw new BadInputError(`${where}: not a URL: ${describe(url)}`, {cause: error});
+	}
+
+	if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+		throw new BadInputError(`${where}: expected http: or https:, got ${parsed.protocol}`);
+	}
+
+	if (parsed.username || parsed.password || parsed.search || parsed.hash) {
+		throw new BadInputError(`${where}: must be a plain origin like http://host:port`);
+	}
+
+	return parsed.origin;
+}
+
+export type WireLimits = {maxFilesPerPeer: number};
+export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 200_000};
+
+export function parseFileEntry(value: unknown, where: string): FileEntry {
+	const object = parseObject(value, where);
+	return {
+		name: parseFileName(object.name, `${where}.name`),
+		md5: parseMd5(object.md5, `${where}.md5`),
+		size: parseSize(object.size, `${where}.size`),
+	};
+}
+
+export function parseUpdateListBody(value: unknown, limits: WireLimits = defaultWireLimits): UpdateListBody {
+	const object = parseObject(value, 'body');
+	const url = parsePeerUrl(object.url, 'body.url');
+	if (!Array.isArray(object.files)) {
+		throw new BadInputError('body.files: expected an array of {name, md5, size}');
+	}
+
+	if (object.files.length > limits.maxFilesPerPeer) {
+		throw new BadInputError(`body.files: ${object.files.length} files, the limit is ${limits.maxFilesPerPeer}`);
+	}
+
+	const seen = new Set<string>();
+	const files = object.files.map((entry: unknown, index: number) => {
+		const file = parseFileEntry(entry, `body.files[${index}]`);
+		if (seen.has(file.name)) {
+			throw new BadInputError(`body.files[${index}].name: "${file.name}" is listed twice`);
+		}
+
+		seen.add(file.name);
+		return file;
+	});
+	return {url, files};
+}
+
+export function parseUpdateListReply(value: unknown): UpdateListReply {
+	const object = parseObject(value, 'reply');
+	return {epoch: parseString(object.epoch, 'reply.epoch'), ttlMs: parseSize(object.ttlMs, 'reply.ttlMs')};
+}
+
+export function parseHeartbeatReply(value: unknown): HeartbeatReply {
+	const object = parseObject(value, 'reply');
+	if (typeof object.known !== 'boolean') {
+		throw new BadInputError('reply.known: expected a boolean');
+	}
+
+	return {epoch: parseString(object.epoch, 'reply.epoch'), known: object.known};
+}
+
+export function parseFindReply(value: unknown): FindReply {
+	const object = parseObject(value, 'reply');
+	if (!Array.isArray(object.peers)) {
+		throw new BadInputError('reply.peers: expected an array');
+	}
+
+	return {
+		name: parseFileName(object.name, 'reply.name'),
+		md5: parseMd5(object.md5, 'reply.md5'),
+		size: parseSize(object.size, 'reply.size'),
+		peers: object.peers.map((peer: unknown, index: number) => parseHolderRef(peer, `reply.peers[${index}]`)),
+	};
+}
+
+export function parseHolderRef(value: unknown, where: string): HolderRef {
+	const object = parseObject(value, where);
+	return {id: parsePeerId(object.id), url: parsePeerUrl(object.url, `${where}.url`)};
+}
+
+export function parseFilesReply(value: unknown): FilesReply {
+	const object = parseObject(value, 'reply');
+	if (!Array.isArray(object.files)) {
+		throw new BadInputError('reply.files: expected an array');
+	}
+
+	return {
+		files: object.files.map((entry: unknown, index: number) => {
+			const file = parseFileEntry(entry, `reply.files[${index}]`);
+			const holders = parseSize((entry as Record<string, unknown>).holders, `reply.files[${index}].holders`);
+			return {...file, holders};
+		}),
+	};
+}
+
+export function parsePeersReply(value: unknown): PeersReply {
+	const object = parseObject(value, 'reply');
+	if (!Array.isArray(object.peers)) {
+		throw new BadInputError('reply.peers: expected an array');
+	}
+
+	return {
+		peers: object.peers.map((entry: unknown, index: number) => {
+			const where = `reply.peers[${index}]`;
+			const peer = parseObject(entry, where);
+			return {
+				...parseHolderRef(peer, where),
+				files: parseSize(peer.files, `${where}.files`),
+				lastSeenMsAgo: parseSize(peer.lastSeenMsAgo, `${where}.lastSeenMsAgo`),
+			};
+		}),
+	};
+}
+
+export function parseLoadReply(value: unknown): LoadReply {
+	const object = parseObject(value, 'reply');
+	return {id: parsePeerId(object.id), load: parseSize(object.load, 'reply.load')};
+}
+
+export function parseObject(value: unknown, where: string): Record<string, unknown> {
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new BadInputError(`${where}: expected a JSON object`);
+	}
+
+	return value as Record<string, unknown>;
+}
+
+function parseString(value: unknown, where: string): string {
+	if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+		throw new BadInputError(`${where}: expected a non-empty string`);
+	}
+
+	return value;
+}
+
+function describe(value: unknown): string {
+	if (typeof value === 'string') {
+		const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+		return JSON.stringify(shown);
+	}
+
+	return value === null ? 'null' : typeof value;
+}

@@ -1,0 +1,151 @@
+/** The tracker's HTTP face: parses requests, calls TrackerState, replies JSON. */
+import {randomUUID} from 'node:crypto';
+import type {AddressInfo} from 'node:net';
+import type {Server} from 'node:http';
+import express from 'express';
+import {got} from 'got';
+import {jsonErrorHandler, notFoundRoute, sendError} from '../source/express-json.js';
+import {closeServer, formatHost, listen} from '../source/listen.js';
+import {
+	parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+} from '../source/wire.js';
+import {IdInUseError, TrackerState} from './tracker-state.js';
+
+export type TrackerOptions = {
+	port?: number;
+	host?: string;
+	ttlMs?: number;
+	/** Largest JSON body accepted (UpdateList of a big share dir). */
+	bodyLimit?: string;
+	maxFilesPerPeer?: number;
+	maxPeersPerFind?: number;
+	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts). */
+	probeTimeoutMs?: number;
+	now?: () => number;
+	log?: (message: string) => void;
+};
+
+export type RunningTracker = {url: string; state: TrackerState; server: Server; close: () => Promise<void>};
+
+export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
+	const {
+		port = 7000, host = '127.0.0.1', ttlMs = 15_000, bodyLimit = '64mb',
+		maxFilesPerPeer = 200_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500,
+		now = Date.now, log = () => {},
+	} = options;
+	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
+
+	/** True when `url` answers GET /load as peer `id`. */
+	async function answersAs(id: string, url: string): Promise<boolean> {
+		try {
+			const reply = parseLoadReply(await got(`${url}/load`, {timeout: {request: probeTimeoutMs}, retry: {limit: 0}}).json());
+			return reply.id === id;
+		} catch {
+			return false;
+		}
+	}
+
+	const app = express();
+	app.disable('x-powered-by');
+	app.set('etag', false);
+	app.use(express.json({limit: bodyLimit}));
+
+	app.put('/peers/:id', async (request, response) => {
+		const id = parsePeerId(request.params.id);
+		const body = parseUpdateListBody(request.body, {maxFilesPerPeer});
+		try {
+			response.json(state.updateList(id, body, now()));
+		} catch (error) {
+			if (!(error instanceof IdInUseError) || await answersAs(id, error.url)) {
+				throw error;
+			}
+
+			// The old holder of this id is gone (a restart on a new port): the newcomer takes its place.
+			state.leave(id);
+			log(`peer ${id} moved from ${error.url} to ${body.url}`);
+			response.json(state.updateList(id, body, now()));
+		}
+	});
+
+	app.post('/peers/:id/heartbeat', (request, response) => {
+		response.json(state.heartbeat(parsePeerId(request.params.id), now()));
+	});
+
+	app.delete('/peers/:id', (request, response) => {
+		const id = parsePeerId(request.params.id);
+		if (!state.leave(id)) {
+			sendError(response, 'NOT_FOUND', `no peer "${id}"`);
+			return;
+		}
+
+		log(`peer ${id} left`);
+		response.status(204).end();
+	});
+
+	app.post('/peers/:id/suspect', async (request, response) => {
+		const id = parsePeerId(request.params.id);
+		const url = state.urlOf(id, now());
+		if (!url) {
+			sendError(response, 'NOT_FOUND', `no peer "${id}"`);
+			return;
+		}
+
+		const alive = await answersAs(id, url);
+		// Only drop the record that was checked: the peer may have re-registered meanwhile.
+		if (!alive && state.urlOf(id, now()) === url) {
+			state.leave(id);
+			log(`peer ${id} at ${url} reported down and dropped`);
+		}
+
+		response.json({dropped: !alive});
+	});
+
+	app.get('/files/:name', (request, response) => {
+		const name = parseFileName(request.params.name);
+		const found = state.find(name, now());
+		if (!found) {
+			sendError(response, 'NOT_FOUND', `no peer holds "${name}"`);
+			return;
+		}
+
+		response.json(found);
+	});
+
+	app.get('/files', (_request, response) => {
+		response.json({files: state.files(now())} satisfies FilesReply);
+	});
+
+	app.get('/peers', (_request, response) => {
+		response.json({peers: state.peers(now())} satisfies PeersReply);
+	});
+
+	app.get('/health', (_request, response) => {
+		response.json({ok: true, epoch: state.epoch, peers: state.peerCount, files: state.fileCount} satisfies HealthReply);
+	});
+
+	app.use(notFoundRoute);
+	app.use(jsonErrorHandler(error => {
+		log(`unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
+	}));
+
+	const server = await listen(app, port, host);
+	server.headersTimeout = 10_000;
+	server.requestTimeout = 60_000;
+	const sweep = setInterval(() => {
+		for (const id of state.expire(now())) {
+			log(`peer ${id} expired`);
+		}
+	}, Math.max(50, Math.min(1000, ttlMs / 4)));
+	sweep.unref();
+
+	const address = server.address() as AddressInfo;
+	return {
+		url: `http://${formatHost(host)}:${address.port}`,
+		state,
+		server,
+		async close() {
+			clearInterval(sweep);
+			await closeServer(server);
+		},
+	};
+}
