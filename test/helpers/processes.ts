@@ -1,0 +1,203 @@
+/** Real tracker and peer child processes for integration tests: started on port 0, awaited on their output, killed at teardown. */
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process';
+import {cp, mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import type {ExecutionContext} from 'ava';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const fixturesDir = path.join(repoRoot, 'fixtures');
+export const latencyFile = path.join(repoRoot, 'latency.csv');
+const trackerEntry = path.join(repoRoot, 'tracker/cli.ts');
+const peerEntry = path.join(repoRoot, 'source/cli.tsx');
+
+/** Lines a child writes, with waiting on a line that matches. */
+export class LineLog {
+	readonly lines: string[] = [];
+	#waiters: Array<{match: (line: string) => boolean; resolve: (line: string) => void}> = [];
+	#from = 0;
+	#ended = false;
+	#onEnd: Array<() => void> = [];
+
+	constructor(stream: NodeJS.ReadableStream) {
+		let buffer = '';
+		stream.setEncoding('utf8');
+		stream.on('data', (chunk: string) => {
+			buffer += chunk;
+			let newline: number;
+			while ((newline = buffer.indexOf('\n')) !== -1) {
+				this.#push(buffer.slice(0, newline));
+				buffer = buffer.slice(newline + 1);
+			}
+		});
+		stream.on('end', () => {
+			if (buffer) {
+				this.#push(buffer);
+			}
+
+			this.#ended = true;
+			for (const listener of this.#onEnd) {
+				listener();
+			}
+		});
+	}
+
+	/** Resolves with the first line (seen since the last consumed one) that matches; rejects after timeoutMs or at end of stream. */
+	async next(match: RegExp | ((line: string) => boolean), timeoutMs = 20_000): Promise<string> {
+		const test = typeof match === 'function' ? match : (line: string) => match.test(line);
+		for (let index = this.#from; index < this.lines.length; index++) {
+			if (test(this.lines[index]!)) {
+				this.#from = index + 1;
+				return this.lines[index]!;
+			}
+		}
+
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				reject(new Error(`no line matching ${String(match)} within ${timeoutMs} ms; saw:\n${this.lines.slice(-20).join('\n')}`));
+			}, timeoutMs);
+			const waiter = {
+				match: test,
+				resolve: (line: string) => {
+					clearTimeout(timer);
+					resolve(line);
+				},
+			};
+			this.#waiters.push(waiter);
+			this.#onEnd.push(() => {
+				clearTimeout(timer);
+				reject(new Error(`stream ended before a line matching ${String(match)}; saw:\n${this.lines.slice(-20).join('\n')}`));
+			});
+			if (this.#ended) {
+				this.#onEnd.at(-1)!();
+			}
+		});
+	}
+
+	#push(line: string): void {
+		this.lines.push(line);
+		const waiter = this.#waiters[0];
+		if (waiter?.match(line)) {
+			this.#waiters.shift();
+			this.#from = this.lines.length;
+			waiter.resolve(line);
+		}
+	}
+}
+
+export type Child = {
+	child: ChildProcessWithoutNullStreams;
+	stdout: LineLog;
+	stderr: LineLog;
+	exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
+	kill: (signal?: NodeJS.Signals) => Promise<void>;
+};
+
+/** Starts `node --import tsx entry args`; it is killed when the test ends. */
+export function startChild(t: ExecutionContext, entry: string, args: string[], env: Record<string, string> = {}): Child {
+	const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+		cwd: repoRoot,
+		env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env},
+		stdio: 'pipe',
+	});
+	const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve => {
+		child.once('exit', (code, signal) => {
+			resolve({code, signal});
+		});
+	});
+	const handle: Child = {
+		child,
+		stdout: new LineLog(child.stdout),
+		stderr: new LineLog(child.stderr),
+		exited,
+		async kill(signal = 'SIGKILL') {
+			if (child.exitCode === null && child.signalCode === null) {
+				child.kill(signal);
+			}
+
+			await exited;
+		},
+	};
+	t.teardown(async () => handle.kill('SIGKILL'));
+	return handle;
+}
+
+export type TrackerProcess = Child & {url: string; port: number};
+
+export async function startTracker(t: ExecutionContext, args: string[] = []): Promise<TrackerProcess> {
+	const child = startChild(t, trackerEntry, ['--port', '0', '--quiet', ...args]);
+	const ready = await child.stdout.next(/^tracker listening on /);
+	const url = ready.replace('tracker listening on ', '').trim();
+	return {...child, url, port: Number(new URL(url).port)};
+}
+
+export type PeerOptions = {id: string; dir: string; tracker: string; args?: string[]; serve?: boolean; env?: Record<string, string>};
+export type PeerProcess = Child & {
+	id: string;
+	url: string;
+	/** Sends one command line and resolves with its JSON result. */
+	run: (line: string, timeoutMs?: number) => Promise<Record<string, any>>;
+	/** Closes stdin (end of script). */
+	end: () => void;
+};
+
+export const fastPeerArgs = ['--latency-scale', '0.01', '--heartbeat-ms', '200', '--latency', latencyFile];
+
+export async function startPeer(t: ExecutionContext, {id, dir, tracker, args = [], serve = false, env}: PeerOptions): Promise<PeerProcess> {
+	const child = startChild(t, peerEntry, ['--id', id, '--dir', dir, '--tracker', tracker, '--json', ...fastPeerArgs, ...(serve ? ['--serve'] : []), ...args], env);
+	const ready = JSON.parse(await child.stdout.next(line => line.includes('"event":"ready"'))) as {url: string};
+	return {
+		...child,
+		id,
+		url: ready.url,
+		async run(line, timeoutMs = 30_000) {
+			child.child.stdin.write(`${line}\n`);
+			return JSON.parse(await child.stdout.next(candidate => candidate.startsWith('{"cmd"'), timeoutMs)) as Record<string, any>;
+		},
+		end() {
+			child.child.stdin.end();
+		},
+	};
+}
+
+/** A private copy of a fixture share dir (or an empty dir), removed at teardown. */
+export async function shareDir(t: ExecutionContext, fixture?: string): Promise<string> {
+	const dir = await mkdtemp(path.join(tmpdir(), `xfs-${fixture ?? 'empty'}-`));
+	if (fixture) {
+		await cp(path.join(fixturesDir, fixture), dir, {recursive: true, filter: source => !source.includes(`${path.sep}.xfs`)});
+	}
+
+	t.teardown(async () => rm(dir, {recursive: true, force: true}));
+	return dir;
+}
+
+/** Polls `check` until it returns a value other than undefined (for state reached asynchronously, e.g. a heartbeat). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, {timeoutMs = 15_000, intervalMs = 50} = {}): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let lastError: unknown;
+	for (;;) {
+		try {
+			const value = await check();
+			if (value !== undefined) {
+				return value;
+			}
+		} catch (error) {
+			lastError = error;
+		}
+
+		if (Date.now() > deadline) {
+			throw new Error(`condition not reached within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+		}
+
+		await new Promise(resolve => {
+			setTimeout(resolve, intervalMs);
+		});
+	}
+}
+
+export async function getJson(url: string): Promise<{status: number; body: any}> {
+	const response = await fetch(url);
+	const text = await response.text();
+	return {status: response.status, body: text ? JSON.parse(text) : undefined};
+}
