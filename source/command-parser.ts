@@ -75,11 +75,11 @@ export function parseCommand(line: string): Command | undefined {
 
 export function parseLoadTarget(text: string): LoadTarget {
 	if (/^https?:\/\//i.test(text)) {
-		return {kind: 'address', url: originOf(text)};
+		return {kind: 'address', url: originOf(text, text)};
 	}
 
 	if (text.includes(':')) {
-		return {kind: 'address', url: originOf(`http://${text}`)};
+		return {kind: 'address', url: originOf(`http://${text}`, text)};
 	}
 
 	if (isValidPeerId(text)) {
@@ -89,16 +89,16 @@ export function parseLoadTarget(text: string): LoadTarget {
 	throw new BadInputError(`getload: "${truncate(text)}" is neither a machID nor host:port`);
 }
 
-function originOf(text: string): string {
+function originOf(text: string, given: string): string {
 	let url: URL;
 	try {
 		url = new URL(text);
 	} catch (error) {
-		throw new BadInputError(`getload: "${truncate(text)}" is not a valid host:port`, {cause: error});
+		throw new BadInputError(`getload: "${truncate(given)}" is not a valid host:port`, {cause: error});
 	}
 
 	if (url.pathname !== '/' || url.search || url.hash || url.username || !url.port) {
-		throw new BadInputError(`getload: "${truncate(text)}" must be host:port`);
+		throw new BadInputError(`getload: "${truncate(given)}" must be host:port`);
 	}
 
 	return url.origin;

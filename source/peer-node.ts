@@ -100,6 +100,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				await this.#closeServer();
 				throw error;
 			}
+
+			const retryIn = Math.min(this.config.heartbeatMs, trackerBackoff.baseMs);
+			this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: (error as Error).message});
 		}
 
 		this.#membership = this.#keepMembership();
@@ -321,11 +324,20 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	#setStatus(status: TrackerStatus): void {
-		const same = status.state === this.trackerStatus.state && status.state !== 'waiting';
+		const previous = this.trackerStatus;
+		const same = status.state === previous.state && status.state !== 'waiting';
 		this.trackerStatus = status;
-		if (!same) {
-			this.emit('tracker', status);
+		if (same) {
+			return;
 		}
+
+		if (status.state === 'waiting' && previous.state !== 'waiting') {
+			this.emit('notice', `tracker ${this.config.tracker} unreachable; retrying with back-off`);
+		} else if (status.state !== 'waiting' && previous.state === 'waiting') {
+			this.emit('notice', `tracker ${this.config.tracker} is back${status.state === 'restarted' ? ' (restarted)' : ''}; list sent`);
+		}
+
+		this.emit('tracker', status);
 	}
 }
 

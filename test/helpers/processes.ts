@@ -44,7 +44,7 @@ export class LineLog {
 	}
 
 	/** Resolves with the first line (seen since the last consumed one) that matches; rejects after timeoutMs or at end of stream. */
-	async next(match: RegExp | ((line: string) => boolean), timeoutMs = 20_000): Promise<string> {
+	async next(match: RegExp | ((line: string) => boolean), timeoutMs = 60_000): Promise<string> {
 		const test = typeof match === 'function' ? match : (line: string) => match.test(line);
 		for (let index = this.#from; index < this.lines.length; index++) {
 			if (test(this.lines[index]!)) {
@@ -126,7 +126,8 @@ export function startChild(t: ExecutionContext, entry: string, args: string[], e
 export type TrackerProcess = Child & {url: string; port: number};
 
 export async function startTracker(t: ExecutionContext, args: string[] = []): Promise<TrackerProcess> {
-	const child = startChild(t, trackerEntry, ['--port', '0', '--quiet', ...args]);
+	const port = args.includes('--port') ? [] : ['--port', '0'];
+	const child = startChild(t, trackerEntry, [...port, '--quiet', ...args]);
 	const ready = await child.stdout.next(/^tracker listening on /);
 	const url = ready.replace('tracker listening on ', '').trim();
 	return {...child, url, port: Number(new URL(url).port)};
@@ -151,7 +152,7 @@ export async function startPeer(t: ExecutionContext, {id, dir, tracker, args = [
 		...child,
 		id,
 		url: ready.url,
-		async run(line, timeoutMs = 30_000) {
+		async run(line, timeoutMs = 60_000) {
 			child.child.stdin.write(`${line}\n`);
 			return JSON.parse(await child.stdout.next(candidate => candidate.startsWith('{"cmd"'), timeoutMs)) as Record<string, any>;
 		},
@@ -173,7 +174,7 @@ export async function shareDir(t: ExecutionContext, fixture?: string): Promise<s
 }
 
 /** Polls `check` until it returns a value other than undefined (for state reached asynchronously, e.g. a heartbeat). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, {timeoutMs = 15_000, intervalMs = 50} = {}): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, {timeoutMs = 30_000, intervalMs = 50} = {}): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let lastError: unknown;
 	for (;;) {
