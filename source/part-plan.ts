@@ -1,0 +1,453 @@
+/**
+ * Multi-source planning (pure): part geometry, which parts manifest to trust, verified
+ * byte spans for resume, and the scheduler that hands parts to holders by measured speed.
+ */
+
+/** Parts are a few MiB: large enough to amortise a request's latency, small enough to spread over holders. */
+export const defaultPartSize = 4 * 1024 * 1024;
+/** Bounds on a part size a holder may announce: a part is held in memory while it is checked. */
+export const minPartSize = 64 * 1024;
+export const maxPartSize = 64 * 1024 * 1024;
+/** A raced part is fetched by at most this many holders at once. */
+export const defaultMaxRacers = 2;
+
+/** A byte span [start, end): end is exclusive. */
+export type ByteSpan = {start: number; end: number};
+
+export function partCount(size: number, partSize: number): number {
+	return Math.ceil(size / partSize);
+}
+
+export function partSpan(index: number, size: number, partSize: number): ByteSpan {
+	const start = index * partSize;
+	return {start, end: Math.min(size, start + partSize)};
+}
+
+/** Adds a span to a sorted list of disjoint spans, merging neighbours. */
+export function addSpan(spans: readonly ByteSpan[], added: ByteSpan): ByteSpan[] {
+	const merged: ByteSpan[] = [];
+	let current = {...added};
+	for (const span of spans) {
+		if (span.end < current.start) {
+			merged.push(span);
+		} else if (span.start > current.end) {
+			merged.push(current);
+			current = {...span};
+		} else {
+			current = {start: Math.min(current.start, span.start), end: Math.max(current.end, span.end)};
+		}
+	}
+
+	merged.push(current);
+	return merged.sort((a, b) => a.start - b.start);
+}
+
+/** Parts of a file whose bytes lie wholly inside the given spans (candidates for reuse after a restart). */
+export function partsWithin(spans: readonly ByteSpan[], size: number, partSize: number): number[] {
+	const covered: number[] = [];
+	for (let index = 0; index < partCount(size, partSize); index++) {
+		const part = partSpan(index, size, partSize);
+		if (spans.some(span => span.start <= part.start && part.end <= span.end)) {
+			covered.push(index);
+		}
+	}
+
+	return covered;
+}
+
+export type PartsManifest = {partSize: number; md5s: string[]};
+export type ManifestVote = {holder: string; manifest: PartsManifest};
+export type ManifestChoice = {manifest: PartsManifest; agreeing: string[]; disagreeing: string[]};
+
+/** A manifest fits a file of `size` bytes when its part size is in bounds and it lists one md5 per part. */
+export function fitsFile(manifest: PartsManifest, size: number): boolean {
+	return manifest.partSize >= minPartSize
+		&& manifest.partSize <= maxPartSize
+		&& manifest.md5s.length === partCount(size, manifest.partSize);
+}
+
+/**
+ * The parts manifest most holders agree on (ties: the smaller part size, then the smaller list).
+ * `disagreeing` are holders whose manifest does not fit the file or lists other md5s for the same
+ * part size: their bytes differ. Holders that cut the file into other sizes are neither.
+ */
+export function chooseManifest(votes: readonly ManifestVote[], size: number): ManifestChoice | undefined {
+	const groups = new Map<string, {manifest: PartsManifest; holders: string[]}>();
+	for (const vote of votes) {
+		if (!fitsFile(vote.manifest, size)) {
+			continue;
+		}
+
+		const key = `${vote.manifest.partSize}:${vote.manifest.md5s.join(',')}`;
+		const group = groups.get(key) ?? {manifest: vote.manifest, holders: []};
+		group.holders.push(vote.holder);
+		groups.set(key, group);
+	}
+
+	const ranked = [...groups.entries()].sort(([keyA, a], [keyB, b]) =>
+		b.holders.length - a.holders.length || a.manifest.partSize - b.manifest.partSize || (keyA < keyB ? -1 : (keyA > keyB ? 1 : 0)));
+	const best = ranked[0]?.[1];
+	if (!best) {
+		return undefined;
+	}
+
+	const disagreeing = votes
+		.filter(vote => !fitsFile(vote.manifest, size) || (vote.manifest.partSize === best.manifest.partSize && !best.holders.includes(vote.holder)))
+		.map(vote => vote.holder);
+	return {manifest: best.manifest, agreeing: [...best.holders], disagreeing};
+}
+
+/** Estimated time until a list of parts is fetched, each handed to whichever holder would finish it first. */
+export function drainTime(workers: ReadonlyArray<{freeAtMs: number; fetchMs: (bytes: number) => number}>, parts: readonly number[]): number {
+	if (workers.length === 0) {
+		return parts.length === 0 ? 0 : Number.POSITIVE_INFINITY;
+	}
+
+	const freeAt = workers.map(worker => worker.freeAtMs);
+	let finish = 0;
+	for (const bytes of parts) {
+		let best = 0;
+		let bestEnd = Number.POSITIVE_INFINITY;
+		for (const [index, worker] of workers.entries()) {
+			const end = freeAt[index]! + worker.fetchMs(bytes);
+			if (end < bestEnd) {
+				bestEnd = end;
+				best = index;
+			}
+		}
+
+		freeAt[best] = bestEnd;
+		finish = Math.max(finish, bestEnd);
+	}
+
+	return finish;
+}
+
+/** A part for a holder to fetch; `race` when another holder is already fetching it. */
+export type Assignment = {part: number; race: boolean};
+
+export type SourceState = 'fetching' | 'racing' | 'idle' | 'done' | 'failed' | 'corrupt';
+
+export type SourceSnapshot = {id: string; state: SourceState; parts: number; received: number};
+
+type Fetch = {part: number; race: boolean; startedAt: number; firstByteAt?: number; received: number};
+
+type HolderState = {
+	id: string;
+	assignment?: Fetch;
+	retired?: 'failed' | 'corrupt';
+	/** Smoothed time to first byte of a part request (covers the holder's latency). */
+	ttfbMs?: number;
+	/** Smoothed transfer rate once bytes flow. */
+	bytesPerMs?: number;
+	parts: number;
+	received: number;
+};
+
+type PartState = {bytes: number; done: boolean; racers: Set<string>; badFrom: Set<string>};
+
+/** Weight of the newest measurement in the smoothed ttfb and rate. */
+const smoothing = 0.5;
+/** A part must have been flowing this long before its live rate replaces the smoothed one. */
+const liveRateAfterMs = 200;
+
+/**
+ * Hands parts to holders as they ask (so faster holders take more), keeps a slow holder from
+ * taking a part that the others would finish sooner without it, and races the last parts.
+ * Time is passed in (`now`, ms), so it is deterministic under test.
+ */
+export class PartScheduler {
+	readonly #parts: PartState[];
+	readonly #holders = new Map<string, HolderState>();
+	readonly #maxRacers: number;
+
+	constructor(partBytes: readonly number[], verified: Iterable<number> = [], {maxRacers = defaultMaxRacers} = {}) {
+		this.#parts = partBytes.map(bytes => ({bytes, done: false, racers: new Set(), badFrom: new Set()}));
+		for (const index of verified) {
+			this.#parts[index]!.done = true;
+		}
+
+		this.#maxRacers = maxRacers;
+	}
+
+	get finished(): boolean {
+		return this.#parts.every(part => part.done);
+	}
+
+	get doneParts(): number[] {
+		return this.#parts.flatMap((part, index) => (part.done ? [index] : []));
+	}
+
+	/** Bytes verified so far plus, for each part in flight, the most any racer has received. */
+	get receivedBytes(): number {
+		let total = 0;
+		for (const part of this.#parts) {
+			if (part.done) {
+				total += part.bytes;
+			} else {
+				let most = 0;
+				for (const id of part.racers) {
+					most = Math.max(most, this.#holders.get(id)?.assignment?.received ?? 0);
+				}
+
+				total += most;
+			}
+		}
+
+		return total;
+	}
+
+	join(id: string): void {
+		if (!this.#holders.has(id)) {
+			this.#holders.set(id, {id, parts: 0, received: 0});
+		}
+	}
+
+	/**
+	 * The part this idle holder should fetch now, or undefined. When no holder is fetching,
+	 * a pending part is always taken (so the download cannot stall on estimates); ask the
+	 * fastest holders first.
+	 */
+	next(id: string, now: number): Assignment | undefined {
+		const holder = this.#holder(id);
+		if (holder.assignment) {
+			throw new Error(`holder ${id} already fetches part ${holder.assignment.part}`);
+		}
+
+		if (holder.retired || this.finished) {
+			return undefined;
+		}
+
+		const pending = this.#parts.flatMap((part, index) => (!part.done && part.racers.size === 0 && !this.#excluded(id, part) ? [index] : []));
+		if (pending.length > 0) {
+			return !this.busy || this.#worthTaking(holder, pending, now) ? this.#assign(holder, pending[0]!, false, now) : undefined;
+		}
+
+		const race = this.#raceCandidate(holder, now);
+		return race === undefined ? undefined : this.#assign(holder, race, true, now);
+	}
+
+	firstByte(id: string, now: number): void {
+		const assignment = this.#holders.get(id)?.assignment;
+		if (assignment && assignment.firstByteAt === undefined) {
+			assignment.firstByteAt = now;
+		}
+	}
+
+	progress(id: string, received: number, now: number): void {
+		const holder = this.#holders.get(id);
+		if (holder?.assignment) {
+			this.firstByte(id, now);
+			holder.received += received - holder.assignment.received;
+			holder.assignment.received = received;
+		}
+	}
+
+	/**
+	 * A holder delivered its part and it checked out. `won` is false when a racer was first;
+	 * `cancel` lists the racers still fetching this part (their work is no longer needed).
+	 */
+	complete(id: string, now: number): {won: boolean; part: number; cancel: string[]} {
+		const holder = this.#holder(id);
+		const assignment = holder.assignment;
+		if (!assignment) {
+			throw new Error(`holder ${id} has no part to complete`);
+		}
+
+		const part = this.#parts[assignment.part]!;
+		this.#measure(holder, assignment, part.bytes, now);
+		holder.assignment = undefined;
+		part.racers.delete(id);
+		if (part.done) {
+			return {won: false, part: assignment.part, cancel: []};
+		}
+
+		part.done = true;
+		holder.parts++;
+		const cancel = [...part.racers];
+		for (const racer of cancel) {
+			this.release(racer);
+		}
+
+		return {won: true, part: assignment.part, cancel};
+	}
+
+	/** A holder stops fetching its part without fault (cancelled after a racer won, or the download stops). */
+	release(id: string): void {
+		const holder = this.#holders.get(id);
+		if (holder?.assignment) {
+			this.#parts[holder.assignment.part]!.racers.delete(id);
+			holder.assignment = undefined;
+		}
+	}
+
+	/** The part a holder sent did not match its md5: someone else fetches it; the holder may go on with others. */
+	corrupt(id: string): number | undefined {
+		const holder = this.#holder(id);
+		const assignment = holder.assignment;
+		if (!assignment) {
+			return undefined;
+		}
+
+		const part = this.#parts[assignment.part]!;
+		part.racers.delete(id);
+		part.badFrom.add(id);
+		holder.assignment = undefined;
+		return assignment.part;
+	}
+
+	/** The holder is out of this download (down, dropped, stalled, or corrupt too often); its part goes back. */
+	retire(id: string, why: 'failed' | 'corrupt'): void {
+		const holder = this.#holder(id);
+		this.release(id);
+		holder.retired = why;
+	}
+
+	/** Live holders with nothing to fetch, the ones expected to be fastest first (unmeasured ones before them). */
+	idleHolders(): string[] {
+		const reference = this.#parts[0]?.bytes ?? 0;
+		const speed = (id: string) => this.estimateMs(id, reference) ?? -1;
+		return this.#live().filter(holder => !holder.assignment).map(holder => holder.id).sort((a, b) => speed(a) - speed(b));
+	}
+
+	/** Whether any holder is still fetching: only that can change what an idle holder should do. */
+	get busy(): boolean {
+		return [...this.#holders.values()].some(holder => holder.assignment !== undefined);
+	}
+
+	snapshot(): SourceSnapshot[] {
+		return [...this.#holders.values()].map(holder => ({
+			id: holder.id,
+			state: holder.retired ?? (holder.assignment ? (holder.assignment.race ? 'racing' : 'fetching') : (this.finished ? 'done' : 'idle')),
+			parts: holder.parts,
+			received: holder.received,
+		}));
+	}
+
+	/** Estimated ms for a holder to fetch `bytes` from a new request; undefined before any measurement. */
+	estimateMs(id: string, bytes: number): number | undefined {
+		const holder = this.#holders.get(id);
+		if (holder?.bytesPerMs === undefined) {
+			return undefined;
+		}
+
+		return (holder.ttfbMs ?? 0) + (bytes / holder.bytesPerMs);
+	}
+
+	/** Estimated ms until a holder finishes its current part. */
+	remainingMs(id: string, now: number): number | undefined {
+		const holder = this.#holders.get(id);
+		const assignment = holder?.assignment;
+		if (!holder || !assignment) {
+			return 0;
+		}
+
+		const bytes = this.#parts[assignment.part]!.bytes;
+		if (assignment.firstByteAt === undefined) {
+			if (holder.bytesPerMs === undefined) {
+				return undefined;
+			}
+
+			return Math.max(0, (holder.ttfbMs ?? 0) - (now - assignment.startedAt)) + (bytes / holder.bytesPerMs);
+		}
+
+		const flowing = now - assignment.firstByteAt;
+		const rate = flowing >= liveRateAfterMs ? assignment.received / flowing : holder.bytesPerMs;
+		if (rate === undefined) {
+			return undefined;
+		}
+
+		return rate <= 0 ? Number.POSITIVE_INFINITY : (bytes - assignment.received) / rate;
+	}
+
+	#holder(id: string): HolderState {
+		const holder = this.#holders.get(id);
+		if (!holder) {
+			throw new Error(`unknown holder ${id}`);
+		}
+
+		return holder;
+	}
+
+	#assign(holder: HolderState, index: number, race: boolean, now: number): Assignment {
+		holder.assignment = {part: index, race, startedAt: now, received: 0};
+		this.#parts[index]!.racers.add(holder.id);
+		return {part: index, race};
+	}
+
+	/** A holder that sent a bad copy of a part does not get it again while another live holder could fetch it. */
+	#excluded(id: string, part: PartState): boolean {
+		if (!part.badFrom.has(id)) {
+			return false;
+		}
+
+		return [...this.#holders.values()].some(other => !other.retired && !part.badFrom.has(other.id));
+	}
+
+	#live(): HolderState[] {
+		return [...this.#holders.values()].filter(holder => !holder.retired);
+	}
+
+	/** Takes a pending part unless the other holders would finish every pending part sooner without this one. */
+	#worthTaking(holder: HolderState, pending: readonly number[], now: number): boolean {
+		const own = this.estimateMs(holder.id, this.#parts[pending[0]!]!.bytes);
+		if (own === undefined) {
+			return true;
+		}
+
+		const others: Array<{freeAtMs: number; fetchMs: (bytes: number) => number}> = [];
+		for (const other of this.#live()) {
+			if (other.id === holder.id || other.bytesPerMs === undefined) {
+				continue;
+			}
+
+			const remaining = this.remainingMs(other.id, now);
+			if (remaining === undefined || !Number.isFinite(remaining)) {
+				continue;
+			}
+
+			others.push({freeAtMs: remaining, fetchMs: bytes => this.estimateMs(other.id, bytes)!});
+		}
+
+		if (others.length === 0) {
+			return true;
+		}
+
+		const sizes = pending.map(index => this.#parts[index]!.bytes);
+		const without = drainTime(others, sizes);
+		const withThis = Math.max(own, drainTime(others, sizes.slice(1)));
+		return withThis <= without;
+	}
+
+	/** The part in flight that a race would speed up the most, if this holder is expected to beat its racers. */
+	#raceCandidate(holder: HolderState, now: number): number | undefined {
+		let best: {index: number; remaining: number} | undefined;
+		for (const [index, part] of this.#parts.entries()) {
+			if (part.done || part.racers.size === 0 || part.racers.size >= this.#maxRacers || part.racers.has(holder.id) || this.#excluded(holder.id, part)) {
+				continue;
+			}
+
+			const racersLeft = [...part.racers].map(racer => this.remainingMs(racer, now) ?? Number.POSITIVE_INFINITY);
+			const remaining = Math.min(...racersLeft);
+			const own = this.estimateMs(holder.id, part.bytes);
+			if (own !== undefined && own >= remaining) {
+				continue;
+			}
+
+			if (!best || remaining > best.remaining) {
+				best = {index, remaining};
+			}
+		}
+
+		return best?.index;
+	}
+
+	#measure(holder: HolderState, assignment: Fetch, bytes: number, now: number): void {
+		const firstByteAt = assignment.firstByteAt ?? now;
+		const ttfb = firstByteAt - assignment.startedAt;
+		holder.ttfbMs = holder.ttfbMs === undefined ? ttfb : (smoothing * ttfb) + ((1 - smoothing) * holder.ttfbMs);
+		const flowing = Math.max(1, now - firstByteAt);
+		const rate = bytes / flowing;
+		holder.bytesPerMs = holder.bytesPerMs === undefined ? rate : (smoothing * rate) + ((1 - smoothing) * holder.bytesPerMs);
+	}
+}
