@@ -1,13 +1,13 @@
 /** Runs a parsed command on a PeerNode and shapes the result; the TUI and the scripted mode share it. */
 import {commandHelp, type Command, type CommandName} from './command-parser.js';
-import {DownloadError, type Attempt} from './downloader.js';
+import {DownloadError, type Attempt, type DownloadResult} from './downloader.js';
 import {toErrorBody, type ErrorBody} from './errors.js';
 import type {FindResult, PeerNode} from './peer-node.js';
 import type {FileEntry, FileSummary, PeerSummary} from './wire.js';
 
 export type CommandResult =
 	| ({cmd: 'find'; ok: true} & FindResult)
-	| {cmd: 'download'; ok: true; name: string; path: string; md5: string; size: number; from: string; attempts: Attempt[]}
+	| ({cmd: 'download'; ok: true} & DownloadResult)
 	| {cmd: 'getload'; ok: true; id: string; load: number}
 	| {cmd: 'updatelist'; ok: true; files: number}
 	| {cmd: 'files'; ok: true; files: FileSummary[]}

@@ -6,6 +6,8 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {rankHolders, type Candidate, type Policy, type ScoredHolder} from './cost.js';
 import {type ErrorCode, XfsError} from './errors.js';
 import type {LoadCounter} from './load-counter.js';
+import {multiSourceDownload} from './multi-source.js';
+import type {SourceSnapshot} from './part-plan.js';
 import {receiveFile, TransferError, type Outcome} from './peer-client.js';
 import {nextDelayWithin, type BackoffOptions} from './retry-policy.js';
 import {exists, partialDir} from './share-dir.js';
@@ -21,9 +23,16 @@ export type DownloadEvent =
 	| {type: 'start'; name: string; from: string; size: number}
 	| {type: 'progress'; name: string; from: string; received: number; size: number}
 	| {type: 'attempt'; name: string; attempt: Attempt}
-	| {type: 'waiting'; name: string; retryInMs: number; reason: string};
+	| {type: 'waiting'; name: string; retryInMs: number; reason: string}
+	| {type: 'sources'; name: string; sources: SourceSnapshot[]};
 
-export type DownloadResult = {name: string; path: string; md5: string; size: number; from: string; attempts: Attempt[]};
+export type DownloadResult = {
+	name: string; path: string; md5: string; size: number; from: string; attempts: Attempt[];
+	/** Multi-source only: what each holder sent, the part size, and the parts reused from an interrupted run. */
+	sources?: Array<{id: string; parts: number; received: number}>;
+	partSize?: number;
+	reused?: {parts: number; bytes: number};
+};
 
 export class DownloadError extends XfsError {
 	readonly attempts: Attempt[];
@@ -58,6 +67,9 @@ export type DownloaderDeps = {
 	backoff: BackoffOptions;
 	onEvent?: (event: DownloadEvent) => void;
 	random?: () => number;
+	/** Holders one download reads parts from at once; 1 (the default) keeps the single-source path. */
+	maxSources?: number;
+	partSize?: number;
 };
 
 /** Mismatching holders get one more try, then are skipped for this download. */
@@ -88,7 +100,13 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 			}
 
 			const {ranked, rows} = await rankAvailable(deps, name, eligible, attempts);
-			for (const holder of ranked) {
+			const multiSource = await multiSourceDownload(deps, {found, holders: ranked, rows, finalPath, attempts, mismatches});
+			if (multiSource.outcome === 'ok') {
+				return multiSource.result;
+			}
+
+			// After a multi-source round every holder has had its chance: straight to the retry wait.
+			for (const holder of multiSource.outcome === 'not-used' ? ranked : []) {
 				markRow(rows, holder.id, 'chosen');
 				deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
 				const outcome = await tryHolder(deps, found, holder, finalPath, mismatches, attempts);
@@ -220,7 +238,7 @@ async function tryHolder(
 }
 
 /** Moves a verified temp file into place without ever replacing an existing file. */
-async function placeFile(tempPath: string, finalPath: string): Promise<void> {
+export async function placeFile(tempPath: string, finalPath: string): Promise<void> {
 	try {
 		// link() fails with EEXIST instead of overwriting, which rename() would do.
 		await fs.link(tempPath, finalPath);

@@ -137,7 +137,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 	}
 }
 
-function classify(error: unknown, url: string): TransferError {
+export function classify(error: unknown, url: string): TransferError {
 	if (error instanceof TransferError) {
 		return error;
 	}

@@ -5,6 +5,7 @@ import {fileURLToPath} from 'node:url';
 import {defaultK, isPolicy, policies, type Policy} from './cost.js';
 import {UsageError} from './errors.js';
 import {parseFaults, type Faults} from './faults.js';
+import {defaultPartSize, maxPartSize, minPartSize} from './part-plan.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from './flags.js';
 import {LatencyTable, parseLatencyCsv} from './latency-table.js';
 import {isValidPeerId} from './wire.js';
@@ -25,6 +26,8 @@ export type PeerConfig = {
 	policy: Policy;
 	uploadLimit?: number;
 	maxSources: number;
+	/** Part size of multi-source downloads, served in GET /files/:name/parts. */
+	partSize: number;
 	json: boolean;
 	serve: boolean;
 	trackerWaitMs: number;
@@ -49,6 +52,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'policy', kind: 'string', env: 'XFS_POLICY', default: 'cost', valueName: policies.join('|'), description: 'how to choose a holder', check: (value: string) => (isPolicy(value) ? undefined : `expected one of ${policies.join(', ')}`)},
 	{name: 'upload-limit', kind: 'integer', env: 'XFS_UPLOAD_LIMIT', valueName: 'bytes/s', description: 'cap on this peer\'s total upload rate', check: checks.positive},
 	{name: 'max-sources', kind: 'integer', env: 'XFS_MAX_SOURCES', default: 4, description: 'holders one download reads parts from at once', check: checks.positive},
+	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
 	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
@@ -110,6 +114,7 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		policy: values.policy as Policy,
 		uploadLimit: values['upload-limit'] as number | undefined,
 		maxSources: values['max-sources'] as number,
+		partSize: values['part-size'] as number,
 		json: values.json as boolean,
 		serve: values.serve as boolean,
 		trackerWaitMs: values['tracker-wait'] as number,

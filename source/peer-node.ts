@@ -89,6 +89,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			latencyScale: this.config.latencyScale,
 			load: this.load,
 			faults: this.config.faults,
+			partSize: this.config.partSize,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		const {port} = this.#server.address() as AddressInfo;
@@ -178,6 +179,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			allDownWaitMs: this.config.peerWaitMs,
 			backoff: holderBackoff,
 			onEvent: event => this.emit('download', event),
+			maxSources: this.config.maxSources,
+			partSize: this.config.partSize,
 		}, name);
 	}
 

@@ -10,6 +10,8 @@ import {faultyStream, type Faults} from './faults.js';
 import type {LatencyTable} from './latency-table.js';
 import {listen} from './listen.js';
 import type {LoadCounter} from './load-counter.js';
+import {defaultPartSize} from './part-plan.js';
+import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {openShared} from './share-dir.js';
 import {isValidPeerId, parseFileName, type LoadReply} from './wire.js';
 
@@ -22,6 +24,8 @@ export type PeerServerContext = {
 	latencyScale: number;
 	load: LoadCounter;
 	faults: Faults;
+	/** Part size of the md5 lists served at GET /files/:name/parts. */
+	partSize?: number;
 	/** Read buffer size of served files. */
 	highWaterMark?: number;
 	random?: () => number;
@@ -108,6 +112,8 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 			await handle.close().catch(() => {});
 		}
 	});
+
+	app.get('/files/:name/parts', partsHandler({shareDir, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 
 	app.use(notFoundRoute);
 	app.use(jsonErrorHandler(error => {

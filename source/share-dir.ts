@@ -41,13 +41,45 @@ export async function checkShareDir(shareDir: string): Promise<string> {
 	return fs.realpath(shareDir);
 }
 
-/** Creates the partial folder and removes what an interrupted download left in it. */
+/** Verified parts of an unfinished multi-source download of one version (md5) of a file: kept across restarts. */
+export function resumableDir(shareDir: string, name: string, md5: string): string {
+	return path.join(partialDir(shareDir), `${name}.${md5}.parts`);
+}
+
+export const resumableDirPattern = /^([A-Za-z\d._-]+)\.([\da-f]{32})\.parts$/;
+/** In a resumable dir: the file being filled in place, and the record of its verified byte spans. */
+export const resumableDataName = 'data';
+export const resumableStateName = 'state.json';
+
+/**
+ * Creates the partial folder and removes what an interrupted download left in it, except the
+ * verified parts of multi-source downloads (a dir with its data and state), which a later
+ * download of the same file resumes from. Returns how many leftovers were removed.
+ */
 export async function preparePartialDir(shareDir: string): Promise<number> {
 	const dir = partialDir(shareDir);
 	await fs.mkdir(dir, {recursive: true});
 	const leftovers = await fs.readdir(dir);
-	await Promise.all(leftovers.map(async name => fs.rm(path.join(dir, name), {force: true, recursive: true})));
-	return leftovers.length;
+	let removed = 0;
+	await Promise.all(leftovers.map(async name => {
+		const leftover = path.join(dir, name);
+		if (resumableDirPattern.test(name) && await isResumable(leftover)) {
+			return;
+		}
+
+		await fs.rm(leftover, {force: true, recursive: true});
+		removed++;
+	}));
+	return removed;
+}
+
+async function isResumable(dir: string): Promise<boolean> {
+	try {
+		const [data, state] = await Promise.all([fs.lstat(path.join(dir, resumableDataName)), fs.lstat(path.join(dir, resumableStateName))]);
+		return data.isFile() && state.isFile();
+	} catch {
+		return false;
+	}
 }
 
 /** Lists and hashes every shared file, at most `concurrency` at a time, sorted by name. */

@@ -228,3 +228,27 @@ function describe(value: unknown): string {
 
 	return value === null ? 'null' : typeof value;
 }
+
+/** GET /files/:name/parts on a peer: the md5 of each fixed-size part of a file. */
+export type PartsReply = {name: string; size: number; partSize: number; md5s: string[]};
+/** A parts list longer than this is refused (1 TiB in 1 MiB parts). */
+export const maxPartsPerFile = 1 << 20;
+
+export function parsePartsReply(value: unknown): PartsReply {
+	const object = parseObject(value, 'reply');
+	const partSize = parseSize(object.partSize, 'reply.partSize');
+	if (partSize === 0) {
+		throw new BadInputError('reply.partSize: expected a whole number of bytes > 0');
+	}
+
+	if (!Array.isArray(object.md5s) || object.md5s.length > maxPartsPerFile) {
+		throw new BadInputError(`reply.md5s: expected an array of at most ${maxPartsPerFile} md5s`);
+	}
+
+	return {
+		name: parseFileName(object.name, 'reply.name'),
+		size: parseSize(object.size, 'reply.size'),
+		partSize,
+		md5s: object.md5s.map((md5: unknown, index: number) => parseMd5(md5, `reply.md5s[${index}]`)),
+	};
+}

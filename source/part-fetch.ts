@@ -1,0 +1,134 @@
+/** Client side of multi-source downloads: a holder's parts list, and one part fetched with a Range request into memory. */
+import http from 'node:http';
+import https from 'node:https';
+import got from 'got';
+import {PeerDownError, XfsError} from './errors.js';
+import {classify, TransferError} from './peer-client.js';
+import type {ByteSpan} from './part-plan.js';
+import {requesterHeader} from './peer-server.js';
+import {parsePartsReply, type PartsReply} from './wire.js';
+
+export async function getPartsList(url: string, name: string, {timeoutMs}: {timeoutMs: number}): Promise<PartsReply> {
+	try {
+		return parsePartsReply(await got(`${url}/files/${encodeURIComponent(name)}/parts`, {timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+	} catch (error) {
+		if (error instanceof XfsError) {
+			throw error;
+		}
+
+		throw new PeerDownError(`no parts list from ${url}: ${(error as Error).message}`, {cause: error});
+	}
+}
+
+export type PartRequest = {
+	url: string;
+	name: string;
+	requesterId: string;
+	span: ByteSpan;
+	/** The whole file's size, as the tracker gives it: the holder's Content-Range must agree. */
+	fileSize: number;
+	/** Allowed silence before the first byte (covers the emulated latency) and between bytes. */
+	firstByteTimeoutMs: number;
+	idleTimeoutMs: number;
+	/** One keep-alive connection per holder: one upload at a time on each. */
+	agent?: http.Agent;
+	signal?: AbortSignal;
+	onBytes?: (received: number) => void;
+};
+
+/** Fetches `span` of a holder's file; resolves with exactly those bytes, or throws TransferError. */
+export async function fetchPart(request: PartRequest): Promise<Buffer> {
+	const {url, name, requesterId, span, fileSize, firstByteTimeoutMs, idleTimeoutMs, agent, signal, onBytes} = request;
+	const target = new URL(`/files/${encodeURIComponent(name)}`, url);
+	const transport = target.protocol === 'https:' ? https : http;
+	const length = span.end - span.start;
+	const controller = new AbortController();
+	const abort = (reason: TransferError) => {
+		controller.abort(reason);
+	};
+
+	const onOuterAbort = () => {
+		abort(new TransferError('dropped', 'part no longer needed'));
+	};
+
+	if (signal?.aborted) {
+		throw new TransferError('dropped', 'part no longer needed');
+	}
+
+	signal?.addEventListener('abort', onOuterAbort, {once: true});
+	let watchdog = setTimeout(() => {
+		abort(new TransferError('stalled', `no data from ${url} within ${Math.round(firstByteTimeoutMs)} ms`));
+	}, firstByteTimeoutMs);
+	const resetWatchdog = () => {
+		clearTimeout(watchdog);
+		watchdog = setTimeout(() => {
+			abort(new TransferError('stalled', `${url} sent nothing for ${Math.round(idleTimeoutMs)} ms`));
+		}, idleTimeoutMs);
+	};
+
+	try {
+		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+			const outgoing = transport.get(target, {
+				agent,
+				headers: {[requesterHeader]: requesterId, range: `bytes=${span.start}-${span.end - 1}`},
+				signal: controller.signal,
+			}, resolve);
+			outgoing.once('error', error => {
+				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
+			});
+		});
+
+		if (response.statusCode !== 206) {
+			response.resume();
+			throw response.statusCode === 404
+				? new TransferError('not-found', `${url} does not have ${name}`)
+				: new TransferError('refused', `${url} answered ${response.statusCode} to a range request`);
+		}
+
+		const expectedRange = `bytes ${span.start}-${span.end - 1}/${fileSize}`;
+		if (response.headers['content-range'] !== expectedRange) {
+			response.destroy();
+			throw new TransferError('checksum-mismatch', `${url} sent ${response.headers['content-range'] ?? 'no Content-Range'}, expected ${expectedRange}`);
+		}
+
+		resetWatchdog();
+		const part = Buffer.allocUnsafe(length);
+		let received = 0;
+		await new Promise<void>((resolve, reject) => {
+			const fail = (error: unknown) => {
+				response.destroy();
+				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
+			};
+
+			controller.signal.addEventListener('abort', () => {
+				fail(controller.signal.reason);
+			}, {once: true});
+			response.on('data', (chunk: Buffer) => {
+				resetWatchdog();
+				if (received + chunk.length > length) {
+					fail(new TransferError('checksum-mismatch', `${url} sent more than the ${length} bytes asked for`));
+					return;
+				}
+
+				chunk.copy(part, received);
+				received += chunk.length;
+				onBytes?.(received);
+			});
+			response.once('end', () => {
+				if (received === length) {
+					resolve();
+				} else {
+					fail(new TransferError('dropped', `${url} sent ${received} of ${length} bytes`));
+				}
+			});
+			response.once('error', fail);
+			response.once('aborted', () => {
+				fail(new TransferError('dropped', `${url} dropped the transfer`));
+			});
+		});
+		return part;
+	} finally {
+		clearTimeout(watchdog);
+		signal?.removeEventListener('abort', onOuterAbort);
+	}
+}
