@@ -58,6 +58,8 @@ export type DownloaderDeps = {
 	backoff: BackoffOptions;
 	onEvent?: (event: DownloadEvent) => void;
 	random?: () => number;
+	/** Shared secret of the network, if any. */
+	secret?: string;
 };
 
 /** Mismatching holders get one more try, then are skipped for this download. */
@@ -172,6 +174,7 @@ async function tryHolder(
 				expectedSize: found.size,
 				firstByteTimeoutMs: (holder.latencyMs * deps.latencyScale) + deps.idleTimeoutMs,
 				idleTimeoutMs: deps.idleTimeoutMs,
+				secret: deps.secret,
 				onBytes(bytes) {
 					deps.onEvent?.({type: 'progress', name, from: holder.id, received: bytes, size: found.size});
 				},
