@@ -2,6 +2,7 @@
 /** xfs-peer: parses flags, starts the peer and picks the mode (serve, TUI or scripted) before any UI code loads. */
 import process from 'node:process';
 import {UsageError, XfsError} from './errors.js';
+import {createLogger} from './log.js';
 import {loadPeerConfig, peerHelp} from './peer-config.js';
 import {PeerNode} from './peer-node.js';
 
@@ -20,8 +21,13 @@ async function main(): Promise<number | undefined> {
 
 	const interactive = !config.serve && Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	const node = new PeerNode(config);
+	// Headless peers log JSON lines (pino); scripted peers say the same things as plain lines.
+	const logger = config.serve ? createLogger('xfs-peer', config.logLevel).child({id: config.id}) : undefined;
+	node.logger = logger;
 	node.on('notice', message => {
-		if (!interactive) {
+		if (logger) {
+			logger.info(message);
+		} else if (!interactive) {
 			process.stderr.write(`peer ${config.id}: ${message}\n`);
 		}
 	});

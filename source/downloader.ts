@@ -70,6 +70,8 @@ export type DownloaderDeps = {
 	/** Holders one download reads parts from at once; 1 (the default) keeps the single-source path. */
 	maxSources?: number;
 	partSize?: number;
+	/** Shared secret of the network, if any. */
+	secret?: string;
 };
 
 /** Mismatching holders get one more try, then are skipped for this download. */
@@ -190,6 +192,7 @@ async function tryHolder(
 				expectedSize: found.size,
 				firstByteTimeoutMs: (holder.latencyMs * deps.latencyScale) + deps.idleTimeoutMs,
 				idleTimeoutMs: deps.idleTimeoutMs,
+				secret: deps.secret,
 				onBytes(bytes) {
 					deps.onEvent?.({type: 'progress', name, from: holder.id, received: bytes, size: found.size});
 				},

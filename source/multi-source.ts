@@ -60,7 +60,7 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 
 	running.add(lock);
 	try {
-		const votes = await askPartsLists(job.holders, found);
+		const votes = await askPartsLists(job.holders, found, deps.secret);
 		const choice = chooseManifest(votes, found.size);
 		if (!choice) {
 			return {outcome: 'not-used'};
@@ -89,10 +89,10 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 	}
 }
 
-async function askPartsLists(holders: readonly ScoredHolder[], found: FindReply): Promise<ManifestVote[]> {
+async function askPartsLists(holders: readonly ScoredHolder[], found: FindReply, secret: string | undefined): Promise<ManifestVote[]> {
 	const replies = await Promise.all(holders.map(async holder => {
 		try {
-			const reply = await getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs});
+			const reply = await getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs, secret});
 			// A holder whose file has another size cuts other parts: its list counts against it.
 			const md5s = reply.name === found.name && reply.size === found.size ? reply.md5s : [];
 			return {holder: holder.id, manifest: {partSize: reply.partSize, md5s}};
@@ -213,6 +213,7 @@ class Transfer {
 				firstByteTimeoutMs: (holder.latencyMs * this.#deps.latencyScale) + this.#deps.idleTimeoutMs,
 				idleTimeoutMs: this.#deps.idleTimeoutMs,
 				agent: this.#agentFor(holder),
+				secret: this.#deps.secret,
 				signal: AbortSignal.any([cancel.signal, this.#stop.signal]),
 				onBytes: received => {
 					scheduler.progress(holder.id, received, Date.now());

@@ -2,15 +2,16 @@
 import http from 'node:http';
 import https from 'node:https';
 import got from 'got';
+import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
 import {classify, TransferError} from './peer-client.js';
 import type {ByteSpan} from './part-plan.js';
 import {requesterHeader} from './peer-server.js';
 import {parsePartsReply, type PartsReply} from './wire.js';
 
-export async function getPartsList(url: string, name: string, {timeoutMs}: {timeoutMs: number}): Promise<PartsReply> {
+export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	try {
-		return parsePartsReply(await got(`${url}/files/${encodeURIComponent(name)}/parts`, {timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+		return parsePartsReply(await got(`${url}/files/${encodeURIComponent(name)}/parts`, {headers: bearer(secret), timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
 	} catch (error) {
 		if (error instanceof XfsError) {
 			throw error;
@@ -32,13 +33,15 @@ export type PartRequest = {
 	idleTimeoutMs: number;
 	/** One keep-alive connection per holder: one upload at a time on each. */
 	agent?: http.Agent;
+	/** Shared secret of the network, sent as a bearer token. */
+	secret?: string;
 	signal?: AbortSignal;
 	onBytes?: (received: number) => void;
 };
 
 /** Fetches `span` of a holder's file; resolves with exactly those bytes, or throws TransferError. */
 export async function fetchPart(request: PartRequest): Promise<Buffer> {
-	const {url, name, requesterId, span, fileSize, firstByteTimeoutMs, idleTimeoutMs, agent, signal, onBytes} = request;
+	const {url, name, requesterId, span, fileSize, firstByteTimeoutMs, idleTimeoutMs, agent, secret, signal, onBytes} = request;
 	const target = new URL(`/files/${encodeURIComponent(name)}`, url);
 	const transport = target.protocol === 'https:' ? https : http;
 	const length = span.end - span.start;
@@ -70,7 +73,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
 			const outgoing = transport.get(target, {
 				agent,
-				headers: {[requesterHeader]: requesterId, range: `bytes=${span.start}-${span.end - 1}`},
+				headers: {[requesterHeader]: requesterId, range: `bytes=${span.start}-${span.end - 1}`, ...bearer(secret)},
 				signal: controller.signal,
 			}, resolve);
 			outgoing.once('error', error => {
@@ -82,7 +85,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 			response.resume();
 			throw response.statusCode === 404
 				? new TransferError('not-found', `${url} does not have ${name}`)
-				: new TransferError('refused', `${url} answered ${response.statusCode} to a range request`);
+				: new TransferError('refused', `${url} answered ${response.statusCode} to a range request${response.statusCode === 401 ? ' (wrong or missing --secret)' : ''}`);
 		}
 
 		const expectedRange = `bytes ${span.start}-${span.end - 1}/${fileSize}`;

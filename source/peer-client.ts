@@ -6,6 +6,7 @@ import https from 'node:https';
 import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import got from 'got';
+import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
 import {requesterHeader} from './peer-server.js';
 import {parseLoadReply, type LoadReply} from './wire.js';
@@ -46,6 +47,8 @@ export type ReceiveOptions = {
 	firstByteTimeoutMs: number;
 	idleTimeoutMs: number;
 	highWaterMark?: number;
+	/** Shared secret of the network, sent as a bearer token. */
+	secret?: string;
 	onBytes?: (received: number) => void;
 	signal?: AbortSignal;
 };
@@ -55,7 +58,7 @@ export type ReceiveOptions = {
  * Resolves with the md5 once every byte is written and fsynced; throws TransferError.
  */
 export async function receiveFile(options: ReceiveOptions): Promise<{md5: string; size: number}> {
-	const {url, name, requesterId, tempPath, expectedSize, firstByteTimeoutMs, idleTimeoutMs, highWaterMark = 256 * 1024, onBytes, signal} = options;
+	const {url, name, requesterId, tempPath, expectedSize, firstByteTimeoutMs, idleTimeoutMs, highWaterMark = 256 * 1024, secret, onBytes, signal} = options;
 	// Plain node:http on the data path: one less stream layer per chunk than a general-purpose client.
 	const target = new URL(`/files/${encodeURIComponent(name)}`, url);
 	const transport = target.protocol === 'https:' ? https : http;
@@ -81,7 +84,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 
 	try {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-			const request = transport.get(target, {headers: {[requesterHeader]: requesterId}, signal: controller.signal}, resolve);
+			const request = transport.get(target, {headers: {[requesterHeader]: requesterId, ...bearer(secret)}, signal: controller.signal}, resolve);
 			request.once('error', error => {
 				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
 			});
@@ -91,7 +94,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 			response.resume();
 			throw response.statusCode === 404
 				? new TransferError('not-found', `${url} does not have ${name}`)
-				: new TransferError('refused', `${url} answered ${response.statusCode}`);
+				: new TransferError('refused', `${url} answered ${response.statusCode}${response.statusCode === 401 ? ' (wrong or missing --secret)' : ''}`);
 		}
 
 		const announced = Number(response.headers['content-length']);

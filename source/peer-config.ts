@@ -8,6 +8,7 @@ import {parseFaults, type Faults} from './faults.js';
 import {defaultPartSize, maxPartSize, minPartSize} from './part-plan.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from './flags.js';
 import {LatencyTable, parseLatencyCsv} from './latency-table.js';
+import {type LogLevel, logLevels} from './log.js';
 import {isValidPeerId} from './wire.js';
 
 export type PeerConfig = {
@@ -33,6 +34,8 @@ export type PeerConfig = {
 	trackerWaitMs: number;
 	peerWaitMs: number;
 	faults: Faults;
+	secret?: string;
+	logLevel: LogLevel;
 };
 
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), path.basename(path.dirname(path.dirname(fileURLToPath(import.meta.url)))) === 'dist' ? '../..' : '..');
@@ -55,6 +58,8 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
 	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
+	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: sent to the tracker and required for downloads from this peer'},
+	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
 	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1> or stall-after=<bytes>'},
@@ -120,6 +125,8 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		trackerWaitMs: values['tracker-wait'] as number,
 		peerWaitMs: values['peer-wait'] as number,
 		faults: parseFaults((values.fault as string[] | undefined) ?? []),
+		secret: values.secret as string | undefined,
+		logLevel: values['log-level'] as LogLevel,
 	};
 }
 

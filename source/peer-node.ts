@@ -13,6 +13,7 @@ import {download, type DownloadEvent, type DownloadResult} from './downloader.js
 import {TrackerDownError, XfsError} from './errors.js';
 import {closeServer, formatHost} from './listen.js';
 import {LoadCounter} from './load-counter.js';
+import type {Logger} from './log.js';
 import {getLoad} from './peer-client.js';
 import type {PeerConfig} from './peer-config.js';
 import {startPeerServer} from './peer-server.js';
@@ -46,6 +47,8 @@ export const idleTimeoutMs = 3000;
 
 export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly config: PeerConfig;
+	/** Request log of the embedded server; set by headless peers. */
+	logger: Logger | undefined;
 	readonly load = new LoadCounter();
 	readonly tracker: TrackerClient;
 	shareDir: string;
@@ -65,7 +68,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		super();
 		this.config = config;
 		this.shareDir = config.dir;
-		this.tracker = new TrackerClient(config.tracker);
+		this.tracker = new TrackerClient(config.tracker, {secret: config.secret});
 		this.load.onChange(load => this.emit('load', load));
 	}
 
@@ -90,6 +93,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			load: this.load,
 			faults: this.config.faults,
 			partSize: this.config.partSize,
+			secret: this.config.secret,
+			logger: this.logger,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		const {port} = this.#server.address() as AddressInfo;
@@ -181,6 +186,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			onEvent: event => this.emit('download', event),
 			maxSources: this.config.maxSources,
 			partSize: this.config.partSize,
+			secret: this.config.secret,
 		}, name);
 	}
 

@@ -5,10 +5,12 @@ import {pipeline} from 'node:stream/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
 import express from 'express';
 import {parseRange} from './byte-range.js';
+import {requireSecret} from './auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from './express-json.js';
 import {faultyStream, type Faults} from './faults.js';
 import type {LatencyTable} from './latency-table.js';
 import {listen} from './listen.js';
+import {requestLog, type Logger} from './log.js';
 import type {LoadCounter} from './load-counter.js';
 import {defaultPartSize} from './part-plan.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
@@ -29,14 +31,22 @@ export type PeerServerContext = {
 	/** Read buffer size of served files. */
 	highWaterMark?: number;
 	random?: () => number;
+	/** Shared secret that downloads must carry (GET /load stays open). */
+	secret?: string;
 	log?: (message: string) => void;
+	logger?: Logger;
 };
 
 export function createPeerApp(context: PeerServerContext): express.Express {
-	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 256 * 1024, random = Math.random, log = () => {}} = context;
+	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 256 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('etag', false);
+	if (logger) {
+		app.use(requestLog(logger));
+	}
+
+	app.use('/files', requireSecret(secret));
 
 	app.get('/load', (_request, response) => {
 		response.json({id, load: load.load} satisfies LoadReply);

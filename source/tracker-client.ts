@@ -1,5 +1,6 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import got, {HTTPError, type Method} from 'got';
+import {bearer} from './auth.js';
 import {type ErrorCode, TrackerDownError, XfsError} from './errors.js';
 import {
 	parseFilesReply, parseFindReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
@@ -11,10 +12,12 @@ const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'T
 export class TrackerClient {
 	readonly url: string;
 	readonly #timeoutMs: number;
+	readonly #headers: Record<string, string>;
 
-	constructor(url: string, {timeoutMs = 3000} = {}) {
+	constructor(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}) {
 		this.url = url.replace(/\/+$/, '');
 		this.#timeoutMs = timeoutMs;
+		this.#headers = bearer(secret);
 	}
 
 	async register(id: string, url: string, files: FileEntry[]): Promise<UpdateListReply> {
@@ -50,6 +53,7 @@ export class TrackerClient {
 			const response = await got(`${this.url}${path}`, {
 				method,
 				json,
+				headers: this.#headers,
 				timeout: {request: this.#timeoutMs},
 				retry: {limit: 0},
 				responseType: 'text',

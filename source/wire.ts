@@ -2,7 +2,7 @@
  * Wire types of the tracker and peer HTTP protocol and their validation.
  * Both programs import this module; every parser throws BadInputError.
  */
-import {BadInputError} from './errors.js';
+import {BadInputError, XfsError} from './errors.js';
 
 export type FileEntry = {name: string; md5: string; size: number};
 export type UpdateListBody = {url: string; files: FileEntry[]};
@@ -97,7 +97,7 @@ export function parsePeerUrl(url: unknown, where = 'url'): string {
 }
 
 export type WireLimits = {maxFilesPerPeer: number};
-export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 200_000};
+export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 100_000};
 
 export function parseFileEntry(value: unknown, where: string): FileEntry {
 	const object = parseObject(value, where);
@@ -116,7 +116,7 @@ export function parseUpdateListBody(value: unknown, limits: WireLimits = default
 	}
 
 	if (object.files.length > limits.maxFilesPerPeer) {
-		throw new BadInputError(`body.files: ${object.files.length} files, the limit is ${limits.maxFilesPerPeer}`);
+		throw new XfsError('TOO_LARGE', `body.files: ${object.files.length} files, the limit is ${limits.maxFilesPerPeer} per peer`);
 	}
 
 	const seen = new Set<string>();

@@ -3,14 +3,20 @@
 import process from 'node:process';
 import {UsageError} from '../source/errors.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from '../source/flags.js';
+import {createLogger, type LogLevel, logLevels} from '../source/log.js';
 import {startTracker} from './server.js';
 
 const trackerFlags: FlagSpec[] = [
 	{name: 'port', kind: 'integer', env: 'XFS_TRACKER_PORT', default: 7000, description: 'port to listen on; 0 takes a free one', check: checks.port},
 	{name: 'host', kind: 'string', env: 'XFS_TRACKER_HOST', default: '127.0.0.1', description: 'address to listen on (0.0.0.0 for every interface)'},
 	{name: 'ttl-ms', kind: 'integer', env: 'XFS_TTL_MS', default: 15_000, description: 'drop a peer not heard from within this many ms', check: checks.positive},
+	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret that peers must send to change the tracker (bearer token)'},
+	{name: 'body-limit', kind: 'integer', env: 'XFS_BODY_LIMIT', default: 16 * 1024 * 1024, valueName: 'bytes', description: 'largest UpdateList body; larger is 413', check: checks.positive},
+	{name: 'max-files-per-peer', kind: 'integer', env: 'XFS_MAX_FILES_PER_PEER', default: 100_000, description: 'most files one peer may list; more is 413', check: checks.positive},
+	{name: 'max-peers-per-find', kind: 'integer', env: 'XFS_MAX_PEERS_PER_FIND', default: 1000, description: 'most holders one Find reply lists', check: checks.positive},
+	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'print the ready line as JSON'},
-	{name: 'quiet', kind: 'boolean', env: 'XFS_QUIET', default: false, description: 'do not log peer arrivals and departures on stderr'},
+	{name: 'quiet', kind: 'boolean', env: 'XFS_QUIET', default: false, description: 'log warnings and errors only (--log-level warn)'},
 ];
 
 const usage = 'Usage: xfs-tracker [--port 7000] [--host 127.0.0.1] [--ttl-ms 15000]\n\nThe xfs-peer tracker: soft state only (which peer holds which file), rebuilt from peers after a restart.';
@@ -26,13 +32,21 @@ async function main(): Promise<void> {
 		throw new UsageError(`xfs-tracker: unexpected argument "${positionals[0]}"; see xfs-tracker --help`);
 	}
 
-	const quiet = values.quiet as boolean;
+	const logger = createLogger('xfs-tracker', values.quiet ? 'warn' : values['log-level'] as LogLevel);
 	const tracker = await startTracker({
 		port: values.port as number,
 		host: values.host as string,
 		ttlMs: values['ttl-ms'] as number,
-		log: quiet ? () => {} : message => process.stderr.write(`tracker: ${message}\n`),
+		secret: values.secret as string | undefined,
+		bodyLimit: values['body-limit'] as number,
+		maxFilesPerPeer: values['max-files-per-peer'] as number,
+		maxPeersPerFind: values['max-peers-per-find'] as number,
+		logger,
+		log(message) {
+			logger.info(message);
+		},
 	});
+	logger.info({url: tracker.url, epoch: tracker.state.epoch, secured: Boolean(values.secret)}, 'tracker ready');
 	process.stdout.write(values.json
 		? `${JSON.stringify({event: 'ready', url: tracker.url, epoch: tracker.state.epoch})}\n`
 		: `tracker listening on ${tracker.url}\n`);

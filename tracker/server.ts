@@ -4,7 +4,9 @@ import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
 import express from 'express';
 import {got} from 'got';
+import {requireSecret} from '../source/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/express-json.js';
+import {requestLog, type Logger} from '../source/log.js';
 import {closeServer, formatHost, listen} from '../source/listen.js';
 import {
 	parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
@@ -16,22 +18,29 @@ export type TrackerOptions = {
 	host?: string;
 	ttlMs?: number;
 	/** Largest JSON body accepted (UpdateList of a big share dir). */
-	bodyLimit?: string;
+	bodyLimit?: string | number;
 	maxFilesPerPeer?: number;
 	maxPeersPerFind?: number;
 	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts). */
 	probeTimeoutMs?: number;
+	/** Shared secret that UpdateList, heartbeat, leave and suspect must carry. */
+	secret?: string;
 	now?: () => number;
 	log?: (message: string) => void;
+	/** Structured request log (failed requests, with request ids). */
+	logger?: Logger;
 };
+
+/** Room for an UpdateList of 100 000 files (about 8 MB of JSON) with margin. */
+export const defaultBodyLimit = '16mb';
 
 export type RunningTracker = {url: string; state: TrackerState; server: Server; close: () => Promise<void>};
 
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
 	const {
-		port = 7000, host = '127.0.0.1', ttlMs = 15_000, bodyLimit = '64mb',
-		maxFilesPerPeer = 200_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500,
-		now = Date.now, log = () => {},
+		port = 7000, host = '127.0.0.1', ttlMs = 15_000, bodyLimit = defaultBodyLimit,
+		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500,
+		secret, now = Date.now, log = () => {}, logger,
 	} = options;
 	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
 
@@ -48,6 +57,19 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('etag', false);
+	if (logger) {
+		app.use(requestLog(logger));
+	}
+
+	// Reads stay open (they reveal names and addresses only); every write needs the secret when one is set.
+	const writes = requireSecret(secret);
+	app.use((request, response, next) => {
+		if (request.method === 'GET' || request.method === 'HEAD') {
+			next();
+		} else {
+			writes(request, response, next);
+		}
+	});
 	app.use(express.json({limit: bodyLimit}));
 
 	app.put('/peers/:id', async (request, response) => {
