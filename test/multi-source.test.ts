@@ -1,0 +1,175 @@
+import {createHash} from 'node:crypto';
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {deterministicBytes} from '../fixtures/generate.js';
+import {eventually, getJson, latencyFile, repoRoot, shareDir, startChild, startTracker, type Child} from './helpers/processes.js';
+
+const partSize = 64 * 1024;
+const fileName = 'big.bin';
+/** 64 parts of 64 KiB. */
+const content = deterministicBytes(4 * 1024 * 1024, 53);
+const contentMd5 = createHash('md5').update(content).digest('hex');
+const peerEntry = path.join(repoRoot, 'source/cli.tsx');
+
+type Peer = Child & {id: string; url: string; dir: string; run: (line: string) => Promise<Record<string, any>>};
+
+/**
+ * A peer with its own latency scale: at 0.5 each part request waits half the emulated latency
+ * (me-A 75 ms, me-B 300 ms, me-C 550 ms), so a download of 64 parts lasts seconds.
+ */
+async function startPeer(t: ExecutionContext, options: {id: string; dir: string; tracker: string; latencyScale: number; serve?: boolean; args?: string[]}): Promise<Peer> {
+	const {id, dir, tracker, latencyScale, serve = false, args = []} = options;
+	const child = startChild(t, peerEntry, [
+		'--id', id, '--dir', dir, '--tracker', tracker, '--json', '--heartbeat-ms', '200',
+		'--latency', latencyFile, '--latency-scale', String(latencyScale), '--part-size', String(partSize),
+		...(serve ? ['--serve'] : []), ...args,
+	]);
+	const ready = JSON.parse(await child.stdout.next(line => line.includes('"event":"ready"'))) as {url: string};
+	return {
+		...child,
+		id,
+		url: ready.url,
+		dir,
+		async run(line) {
+			child.child.stdin.write(`${line}\n`);
+			return JSON.parse(await child.stdout.next(candidate => candidate.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
+		},
+	};
+}
+
+async function holderDir(t: ExecutionContext): Promise<string> {
+	const dir = await shareDir(t);
+	await writeFile(path.join(dir, fileName), content);
+	return dir;
+}
+
+async function startHolders(t: ExecutionContext, tracker: string, latencyScale: number, faults: Record<string, string[]> = {}): Promise<Peer[]> {
+	return Promise.all(['A', 'B', 'C'].map(async id => startPeer(t, {id, dir: await holderDir(t), tracker, latencyScale, serve: true, args: faults[id] ?? []})));
+}
+
+async function waitForHolders(tracker: string, count: number): Promise<void> {
+	await eventually(async () => ((await getJson(`${tracker}/files/${fileName}`)).body?.peers?.length === count ? true : undefined));
+}
+
+/** Parts the downloader has verified and recorded so far. */
+async function verifiedBytes(dir: string): Promise<number> {
+	try {
+		const state = JSON.parse(await readFile(path.join(dir, '.xfs/partial', `${fileName}.${contentMd5}.parts`, 'state.json'), 'utf8')) as {verified: Array<[number, number]>};
+		return state.verified.reduce((total, [start, end]) => total + end - start, 0);
+	} catch {
+		return 0;
+	}
+}
+
+function partsMd5s(bytes: Buffer, size: number): string[] {
+	const md5s: string[] = [];
+	for (let start = 0; start < bytes.length; start += size) {
+		md5s.push(createHash('md5').update(bytes.subarray(start, start + size)).digest('hex'));
+	}
+
+	return md5s;
+}
+
+test('a multi-source download reads parts from every holder and lands a byte-identical file', async t => {
+	const tracker = await startTracker(t);
+	const holders = await startHolders(t, tracker.url, 0.01);
+	await waitForHolders(tracker.url, 3);
+	const meDir = await shareDir(t);
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+
+	const parts = await getJson(`${holders[0]!.url}/files/${fileName}/parts`);
+	t.deepEqual(parts, {status: 200, body: {name: fileName, size: content.length, partSize, md5s: partsMd5s(content, partSize)}});
+	t.is((await getJson(`${holders[0]!.url}/files/missing.bin/parts`)).status, 404);
+	t.is((await getJson(`${holders[0]!.url}/files/..%2F${fileName}/parts`)).status, 400);
+	t.is((await getJson(`${holders[0]!.url}/files/.xfs/parts`)).status, 404);
+
+	const result = await me.run(`download ${fileName}`);
+	t.is(result.ok, true, JSON.stringify(result));
+	t.is(result.md5, contentMd5);
+	t.is(result.partSize, partSize);
+	t.deepEqual(result.reused, {parts: 0, bytes: 0});
+	t.deepEqual(result.sources.filter((source: any) => source.parts > 0).map((source: any) => source.id).sort(), ['A', 'B', 'C']);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.deepEqual(new Set(result.attempts.map((attempt: any) => attempt.outcome)), new Set(['ok']));
+	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), []);
+	await eventually(async () => ((await getJson(`${tracker.url}/files/${fileName}`)).body.peers.some((peer: any) => peer.id === 'me') ? true : undefined));
+	for (const peer of [...holders, me]) {
+		t.deepEqual((await getJson(`${peer.url}/load`)).body, {id: peer.id, load: 0});
+	}
+});
+
+test('a corrupt holder among three: its parts are fetched elsewhere and never reach the file', async t => {
+	const tracker = await startTracker(t);
+	await startHolders(t, tracker.url, 0.01, {A: ['--fault', 'corrupt=1']});
+	await waitForHolders(tracker.url, 3);
+	const meDir = await shareDir(t);
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+
+	const result = await me.run(`download ${fileName}`);
+	t.is(result.ok, true, JSON.stringify(result));
+	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	const fromA = result.attempts.filter((attempt: any) => attempt.peer === 'A').map((attempt: any) => attempt.outcome);
+	t.deepEqual(fromA, ['checksum-mismatch', 'checksum-mismatch']);
+	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+});
+
+test('a holder killed mid-download: its parts go to the others; loads are one download and one upload per holder', async t => {
+	const tracker = await startTracker(t);
+	const holders = await startHolders(t, tracker.url, 0.5);
+	await waitForHolders(tracker.url, 3);
+	const meDir = await shareDir(t);
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+
+	const download = me.run(`download ${fileName}`);
+	const loads = async () => Promise.all([me, ...holders].map(async peer => (await getJson(`${peer.url}/load`)).body.load as number));
+	// Every holder serving a part at once, and the receiver counting one download.
+	t.deepEqual(await eventually(async () => {
+		const seen = await loads();
+		return seen.every(load => load === 1) ? seen : undefined;
+	}), [1, 1, 1, 1]);
+	const b = holders[1]!;
+	await b.kill('SIGKILL');
+
+	const result = await download;
+	t.is(result.ok, true, JSON.stringify(result));
+	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	t.true(result.attempts.some((attempt: any) => attempt.peer === 'B' && ['dropped', 'down'].includes(attempt.outcome)), JSON.stringify(result.attempts));
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.true(result.sources.find((source: any) => source.id === 'A').parts > 0);
+	t.true(result.sources.find((source: any) => source.id === 'C').parts > 0);
+	t.deepEqual(await Promise.all([me, holders[0]!, holders[2]!].map(async peer => (await getJson(`${peer.url}/load`)).body.load)), [0, 0, 0]);
+});
+
+test('a downloader killed mid-download resumes from its verified parts on the next download', async t => {
+	const tracker = await startTracker(t);
+	await startHolders(t, tracker.url, 0.5);
+	await waitForHolders(tracker.url, 3);
+	const meDir = await shareDir(t);
+	const first = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+	first.child.stdin.write(`download ${fileName}\n`);
+	const verifiedAtKill = await eventually(async () => {
+		const bytes = await verifiedBytes(meDir);
+		return bytes >= 8 * partSize ? bytes : undefined;
+	});
+	await first.kill('SIGKILL');
+	t.true(verifiedAtKill < content.length);
+	t.deepEqual(await readdir(meDir), ['.xfs']);
+	// A single-source leftover is still cleaned at boot; the verified parts are kept.
+	await writeFile(path.join(meDir, '.xfs/partial', `${fileName}.0123456789ab.part`), 'half a file');
+	await mkdir(path.join(meDir, '.xfs/partial/junk.parts'));
+
+	const second = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), [`${fileName}.${contentMd5}.parts`]);
+	const result = await second.run(`download ${fileName}`);
+	t.is(result.ok, true, JSON.stringify(result));
+	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	t.true(result.reused.bytes >= verifiedAtKill, `reused ${result.reused.bytes}, verified at kill ${verifiedAtKill}`);
+	t.is(result.reused.bytes, result.reused.parts * partSize);
+	const fetched = result.sources.reduce((total: number, source: any) => total + source.parts, 0);
+	t.is(fetched + result.reused.parts, 64);
+	t.true(result.sources.reduce((total: number, source: any) => total + source.received, 0) < content.length);
+	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), []);
+});
