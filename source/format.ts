@@ -31,6 +31,12 @@ export function formatResult(result: CommandResult): string {
 
 		case 'download': {
 			const tries = result.attempts.length === 1 ? '1 attempt' : `${result.attempts.length} attempts: ${result.attempts.map(attempt => `${attempt.peer} ${attempt.outcome}`).join(', ')}`;
+			if (result.sources) {
+				const from = result.sources.filter(source => source.parts > 0).map(source => `${source.id} (${source.parts} part${source.parts === 1 ? '' : 's'})`).join(', ');
+				const reused = result.reused?.parts ? `; ${result.reused.parts} part${result.reused.parts === 1 ? '' : 's'} reused from an interrupted download` : '';
+				return `download ${result.name}: saved ${result.path} (${formatBytes(result.size)}, md5 ${result.md5}) from ${from || 'no holder'}${reused}; ${tries}`;
+			}
+
 			return `download ${result.name}: saved ${result.path} (${formatBytes(result.size)}, md5 ${result.md5}) from ${result.from} after ${tries}`;
 		}
 
