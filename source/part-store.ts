@@ -11,6 +11,10 @@ import {placeFile} from './downloader.js';
 import {addSpan, partSpan, partsWithin, type ByteSpan, type PartsManifest} from './part-plan.js';
 import {exists, partialDir, resumableDataName, resumableDir, resumableDirPattern, resumableStateName} from './share-dir.js';
 
+/** Parts kept in memory ahead of the hashed prefix. */
+const maxHeldParts = 8;
+const readBackBytes = 1024 * 1024;
+
 type SavedState = {name: string; md5: string; size: number; verified: Array<[number, number]>};
 
 export async function hasResumableParts(shareDir: string, name: string, md5: string): Promise<boolean> {
@@ -45,6 +49,12 @@ export class PartStore {
 	readonly #file: {name: string; md5: string; size: number};
 	#verified: ByteSpan[];
 	#saving: Promise<void> = Promise.resolve();
+	/** The whole file's md5, fed in file order as the verified prefix grows. */
+	readonly #whole = createHash('md5');
+	#hashedTo = 0;
+	/** Verified parts past the hashed prefix, kept until the prefix reaches them (beyond the cap they are read back). */
+	readonly #held = new Map<number, Buffer>();
+	#hashing: Promise<void> = Promise.resolve();
 
 	private constructor(dir: string, handle: fs.FileHandle, file: {name: string; md5: string; size: number}, verified: ByteSpan[]) {
 		this.dir = dir;
@@ -83,18 +93,58 @@ export class PartStore {
 	async write(span: ByteSpan, bytes: Buffer): Promise<void> {
 		await this.#handle.write(bytes, 0, bytes.length, span.start);
 		this.#verified = addSpan(this.#verified, span);
-		await this.#save();
+		if (span.start === this.#hashedTo || (span.start > this.#hashedTo && this.#held.size < maxHeldParts)) {
+			this.#held.set(span.start, bytes);
+		}
+
+		await Promise.all([this.#save(), this.#advanceHash()]);
 	}
 
 	/** Flushes the file and checks the whole of it against the md5 the tracker gave. */
 	async matchesWhole(md5: string): Promise<boolean> {
 		await this.#handle.sync();
-		const hash = createHash('md5');
-		for await (const chunk of this.#handle.createReadStream({start: 0, end: Math.max(0, this.#file.size - 1), highWaterMark: 1024 * 1024, autoClose: false}) as AsyncIterable<Buffer>) {
-			hash.update(chunk);
-		}
+		await this.#advanceHash();
+		return this.#hashedTo === this.#file.size && this.#whole.digest('hex') === md5;
+	}
 
-		return hash.digest('hex') === md5;
+	/** Hashes the verified prefix as far as it reaches: from memory where the part is held, from the file otherwise. */
+	async #advanceHash(): Promise<void> {
+		const run = this.#hashing.then(async () => {
+			for (;;) {
+				const span = this.#verified.find(candidate => candidate.start <= this.#hashedTo && this.#hashedTo < candidate.end);
+				if (!span) {
+					return;
+				}
+
+				const held = this.#held.get(this.#hashedTo);
+				if (held && this.#hashedTo + held.length <= span.end) {
+					this.#feed(held);
+					continue;
+				}
+
+				const nextHeld = Math.min(...[...this.#held.keys()].filter(start => start > this.#hashedTo));
+				const length = Math.min(span.end - this.#hashedTo, readBackBytes, nextHeld - this.#hashedTo);
+				const bytes = Buffer.alloc(length);
+				const {bytesRead} = await this.#handle.read(bytes, 0, length, this.#hashedTo);
+				if (bytesRead !== length) {
+					throw new Error(`short read of ${this.dataPath} at ${this.#hashedTo}`);
+				}
+
+				this.#feed(bytes);
+			}
+		});
+		this.#hashing = run;
+		return run;
+	}
+
+	#feed(bytes: Buffer): void {
+		this.#whole.update(bytes);
+		this.#hashedTo += bytes.length;
+		for (const start of this.#held.keys()) {
+			if (start < this.#hashedTo) {
+				this.#held.delete(start);
+			}
+		}
 	}
 
 	/** Links the finished file into place (never over an existing one) and removes the state. */
