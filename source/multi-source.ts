@@ -230,6 +230,9 @@ class Transfer {
 				this.#fetches.get(loser)?.abort();
 			}
 
+			// The holder is free now: its next request need not wait for this part to reach the disk.
+			this.#wake?.();
+
 			if (won) {
 				await this.#store.write(span, bytes);
 			}
