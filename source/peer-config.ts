@@ -28,7 +28,7 @@ export type PeerConfig = {
 	uploadLimit?: number;
 	maxSources: number;
 	/** Part size of multi-source downloads, served in GET /files/:name/parts. */
-	partSize: number;
+	partSize?: number;
 	json: boolean;
 	serve: boolean;
 	trackerWaitMs: number;
