@@ -33,6 +33,8 @@ export type MultiSourceOutcome =
 
 /** Hashing a large file's parts the first time takes a while on the holder. */
 export const partsListTimeoutMs = 10_000;
+/** After this long, the parts lists in hand are enough to start. */
+const quorumWaitMs = 1000;
 /** How often idle holders reconsider racing a part that is going slowly. */
 const reconsiderMs = 200;
 /** Least time between two progress events. */
@@ -89,18 +91,42 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 	}
 }
 
+/**
+ * Asks every holder for its parts list at once. Waits for all of them, except that once
+ * `quorumWaitMs` has passed with at least one list in hand, late ones are not waited for
+ * (a holder that is slow to answer can still send parts, checked against the chosen list).
+ */
 async function askPartsLists(holders: readonly ScoredHolder[], found: FindReply, secret: string | undefined): Promise<ManifestVote[]> {
-	const replies = await Promise.all(holders.map(async holder => {
-		try {
-			const reply = await getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs, secret});
-			// A holder whose file has another size cuts other parts: its list counts against it.
-			const md5s = reply.name === found.name && reply.size === found.size ? reply.md5s : [];
-			return {holder: holder.id, manifest: {partSize: reply.partSize, md5s}};
-		} catch {
-			return undefined;
+	const votes: ManifestVote[] = [];
+	let quorumTimer: NodeJS.Timeout | undefined;
+	await new Promise<void>(resolve => {
+		let unanswered = holders.length;
+		let waitedLongEnough = false;
+		const settle = () => {
+			if (unanswered === 0 || (waitedLongEnough && votes.length > 0)) {
+				resolve();
+			}
+		};
+
+		quorumTimer = setTimeout(() => {
+			waitedLongEnough = true;
+			settle();
+		}, quorumWaitMs);
+		for (const holder of holders) {
+			getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs, secret}).then(reply => {
+				// A holder whose file has another size cuts other parts: its list counts against it.
+				const md5s = reply.name === found.name && reply.size === found.size ? reply.md5s : [];
+				votes.push({holder: holder.id, manifest: {partSize: reply.partSize, md5s}});
+			}, () => {}).finally(() => {
+				unanswered--;
+				settle();
+			});
 		}
-	}));
-	return replies.filter(vote => vote !== undefined);
+
+		settle();
+	});
+	clearTimeout(quorumTimer);
+	return [...votes];
 }
 
 /** One multi-source attempt over a set of holders: dispatches parts, checks and stores them, and finishes the file. */
@@ -317,7 +343,14 @@ class Transfer {
 			return {outcome: 'failed'};
 		}
 
-		await this.#store.placeInto(finalPath);
+		try {
+			await this.#store.placeInto(finalPath);
+		} catch (error) {
+			// The name was taken meanwhile (ALREADY_HAVE): these parts are of no further use.
+			await this.#store.discard();
+			throw error;
+		}
+
 		for (const id of contributors) {
 			record(this.#deps, this.#job, id, 'ok');
 		}

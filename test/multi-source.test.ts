@@ -116,6 +116,21 @@ test('a corrupt holder among three: its parts are fetched elsewhere and never re
 	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
 });
 
+test('a holder that stalls mid-part cannot hold the download back: its part is raced or re-fetched elsewhere', async t => {
+	const tracker = await startTracker(t);
+	await startHolders(t, tracker.url, 0.01, {A: ['--fault', 'stall-after=30000']});
+	await waitForHolders(tracker.url, 3);
+	const meDir = await shareDir(t);
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+
+	const result = await me.run(`download ${fileName}`);
+	t.is(result.ok, true, JSON.stringify(result));
+	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.true(result.attempts.filter((attempt: any) => attempt.peer === 'A').every((attempt: any) => attempt.outcome === 'stalled'));
+});
+
 test('a holder killed mid-download: its parts go to the others; loads are one download and one upload per holder', async t => {
 	const tracker = await startTracker(t);
 	const holders = await startHolders(t, tracker.url, 0.5);
