@@ -1,0 +1,39 @@
+/** Feeds the peer's events (tracker state, load, download progress, notices) into the UI state. */
+import {useEffect} from 'react';
+import type {DownloadEvent} from '../downloader.js';
+import type {PeerNode, TrackerStatus} from '../peer-node.js';
+import type {UiDispatch} from './use-ui-state.js';
+
+export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
+	useEffect(() => {
+		const onTracker = (status: TrackerStatus) => {
+			dispatch({type: 'tracker-changed', status});
+		};
+
+		const onLoad = (load: number) => {
+			dispatch({type: 'load-changed', load});
+		};
+
+		const onDownload = (event: DownloadEvent) => {
+			dispatch({type: 'download-event', event, at: Date.now()});
+		};
+
+		const onNotice = (message: string) => {
+			dispatch({type: 'notice', message});
+		};
+
+		node.on('tracker', onTracker);
+		node.on('load', onLoad);
+		node.on('download', onDownload);
+		node.on('notice', onNotice);
+		// Whatever changed between the first render and this subscription.
+		onTracker(node.trackerStatus);
+		onLoad(node.load.load);
+		return () => {
+			node.off('tracker', onTracker);
+			node.off('load', onLoad);
+			node.off('download', onDownload);
+			node.off('notice', onNotice);
+		};
+	}, [node, dispatch]);
+}
