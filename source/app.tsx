@@ -1,6 +1,6 @@
 /** The interactive screen: the event log above, then the status line, candidates, transfers and the prompt. */
 import {Box, useApp} from 'ink';
-import {useCallback, useEffect} from 'react';
+import {useCallback, useEffect, useRef} from 'react';
 import {CandidatePanel} from './components/candidate-panel.js';
 import {EventLog} from './components/event-log.js';
 import {PendingCommands} from './components/pending-commands.js';
@@ -46,7 +46,16 @@ export function App({node, banner = [], colors = true, probeLoad = probeOverHttp
 	const now = useNow(needsClock(state));
 	const submit = useCommandRunner(node, dispatch);
 	const listFiles: FileNameSource = useCallback(async () => (await node.tracker.files()).map(file => file.name), [node]);
-	const onChange = useCallback((value: string) => {
+	// The line on screen. The text input computes each edit from the value of its last render, and Ink
+	// re-subscribes its key handler only after rendering: a key read in between must not act on an old line.
+	const shownPrompt = useRef(state.prompt);
+	shownPrompt.current = state.prompt;
+	const onChange = useCallback((value: string, revision: number) => {
+		if (revision !== shownPrompt.current.revision) {
+			// Typed into an input that history or completion has just replaced: dropping the key beats undoing the replacement.
+			return;
+		}
+
 		const {lines, rest} = splitTypedLines(value);
 		for (const line of lines) {
 			submit(line);
@@ -54,6 +63,9 @@ export function App({node, banner = [], colors = true, probeLoad = probeOverHttp
 
 		dispatch({type: 'prompt-changed', value: rest});
 	}, [dispatch, submit]);
+	const onSubmit = useCallback(() => {
+		submit(shownPrompt.current.value);
+	}, [submit]);
 	usePeerEvents(node, dispatch);
 	useLiveLoad(state.panel?.rows, dispatch, probeLoad, liveLoadIntervalMs);
 	useTrackerFiles(listFiles, dispatch, state.finished);
@@ -81,7 +93,7 @@ export function App({node, banner = [], colors = true, probeLoad = probeOverHttp
 				)}
 				<Box marginTop={1} flexDirection="column">
 					<PendingCommands commands={state.pending}/>
-					{!state.exiting && <Prompt value={state.prompt.value} revision={state.prompt.revision} choices={state.prompt.choices} onChange={onChange} onSubmit={submit}/>}
+					{!state.exiting && <Prompt value={state.prompt.value} revision={state.prompt.revision} choices={state.prompt.choices} onChange={onChange} onSubmit={onSubmit}/>}
 				</Box>
 			</Box>
 		</PaletteContext.Provider>

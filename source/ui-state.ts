@@ -230,7 +230,6 @@ function submitted(state: UiState, action: Extract<UiAction, {type: 'command-sub
 		historyIndex: undefined,
 		draft: '',
 		choices: [],
-		revision: state.prompt.revision + 1,
 		history: line === '' || state.prompt.history.at(-1) === line
 			? state.prompt.history
 			: [...state.prompt.history, line].slice(-historyLimit),
