@@ -4,8 +4,23 @@ import type {DownloadEvent} from '../downloader.js';
 import type {PeerNode, TrackerStatus} from '../peer-node.js';
 import type {UiDispatch} from './use-ui-state.js';
 
+/** Progress arrives once per network chunk; the screen needs it about ten times a second. */
+export const progressIntervalMs = 100;
+
 export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 	useEffect(() => {
+		const latestProgress = new Map<string, {event: DownloadEvent; at: number}>();
+		let progressTimer: NodeJS.Timeout | undefined;
+		const flushProgress = () => {
+			clearTimeout(progressTimer);
+			progressTimer = undefined;
+			for (const {event, at} of latestProgress.values()) {
+				dispatch({type: 'download-event', event, at});
+			}
+
+			latestProgress.clear();
+		};
+
 		const onTracker = (status: TrackerStatus) => {
 			dispatch({type: 'tracker-changed', status});
 		};
@@ -15,6 +30,14 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 		};
 
 		const onDownload = (event: DownloadEvent) => {
+			if (event.type === 'progress') {
+				latestProgress.set(event.name, {event, at: Date.now()});
+				progressTimer ??= setTimeout(flushProgress, progressIntervalMs);
+				return;
+			}
+
+			// Progress held back so far lands first: events of one download keep their order.
+			flushProgress();
 			dispatch({type: 'download-event', event, at: Date.now()});
 		};
 
@@ -30,6 +53,7 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 		onTracker(node.trackerStatus);
 		onLoad(node.load.load);
 		return () => {
+			clearTimeout(progressTimer);
 			node.off('tracker', onTracker);
 			node.off('load', onLoad);
 			node.off('download', onDownload);
