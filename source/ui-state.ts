@@ -5,6 +5,7 @@ import {completeLine} from './completion.js';
 import {costOf} from './cost.js';
 import type {CandidateRow, DownloadEvent} from './downloader.js';
 import {formatResult} from './format.js';
+import type {SourceSnapshot} from './part-plan.js';
 import type {TrackerStatus} from './peer-node.js';
 
 export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number};
@@ -37,6 +38,8 @@ export type Transfer = {
 	firstSampleBytes: number;
 	bytesPerSecond?: number;
 	retryAt?: number;
+	/** A multi-source download: what each holder is doing and has sent. */
+	sources?: SourceSnapshot[];
 };
 
 export type LogEntry = {id: number; kind: 'banner' | 'command' | 'result' | 'error' | 'notice'; text: string};
@@ -304,7 +307,12 @@ function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiStat
 				firstSampleBytes: 0,
 				bytesPerSecond: undefined,
 				retryAt: undefined,
+				sources: undefined,
 			}))};
+		}
+
+		case 'sources': {
+			return {...state, transfers: update(transfer => ({...transfer, sources: event.sources}))};
 		}
 
 		case 'progress': {

@@ -3,6 +3,7 @@ import {Box, Text} from 'ink';
 import {formatBytes} from '../format.js';
 import {usePalette} from '../hooks/use-palette.js';
 import {fitEnd, formatDuration, formatRate} from '../ui-text.js';
+import type {SourceSnapshot} from '../part-plan.js';
 import {transferFigures, type Transfer} from '../ui-state.js';
 import {ProgressBar} from './progress-bar.js';
 
@@ -23,14 +24,17 @@ export function TransferList({transfers, now, width}: Props) {
 		<Box flexDirection="column">
 			<Text bold>transfers</Text>
 			{transfers.map(transfer => (
-				<Text key={transfer.key} wrap="truncate">
-					{`${fitEnd(transfer.name, nameWidth)} `}
-					{transfer.phase === 'locating' && <Text dimColor={palette.dim}>finding holders and their load…</Text>}
-					{transfer.phase === 'waiting' && (
-						<Text color={palette.warning}>{`every holder failed, retry in ${(Math.max(0, (transfer.retryAt ?? now) - now) / 1000).toFixed(1)} s`}</Text>
-					)}
-					{transfer.phase === 'receiving' && <ReceivingFigures transfer={transfer} barWidth={barWidth}/>}
-				</Text>
+				<Box key={transfer.key} flexDirection="column">
+					<Text wrap="truncate">
+						{`${fitEnd(transfer.name, nameWidth)} `}
+						{transfer.phase === 'locating' && <Text dimColor={palette.dim}>finding holders and their load…</Text>}
+						{transfer.phase === 'waiting' && (
+							<Text color={palette.warning}>{`every holder failed, retry in ${(Math.max(0, (transfer.retryAt ?? now) - now) / 1000).toFixed(1)} s`}</Text>
+						)}
+						{transfer.phase === 'receiving' && <ReceivingFigures transfer={transfer} barWidth={barWidth}/>}
+					</Text>
+					{transfer.phase === 'receiving' && transfer.sources?.map(source => <SourceRow key={source.id} source={source}/>)}
+				</Box>
 			))}
 		</Box>
 	);
@@ -46,6 +50,20 @@ function ReceivingFigures({transfer, barWidth}: {transfer: Transfer; barWidth: n
 		<Text>
 			<ProgressBar ratio={ratio} width={barWidth}/>
 			{` ${percent} ${bytes} ${speed} ${eta} from ${transfer.from ?? '-'}`}
+		</Text>
+	);
+}
+
+/** One holder of a multi-source download: what it is doing, the parts it delivered and the bytes it sent. */
+function SourceRow({source}: {source: SourceSnapshot}) {
+	const palette = usePalette();
+	const color = source.state === 'failed' || source.state === 'corrupt' ? palette.bad : undefined;
+	const parts = `${source.parts} part${source.parts === 1 ? '' : 's'}`.padStart(9);
+	return (
+		<Text wrap="truncate">
+			{`  ${fitEnd(source.id, nameWidth - 2)} `}
+			<Text color={color}>{source.state.padEnd(8)}</Text>
+			{` ${parts} ${formatBytes(source.received).padStart(9)}`}
 		</Text>
 	);
 }

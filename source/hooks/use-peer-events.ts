@@ -30,8 +30,9 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 		};
 
 		const onDownload = (event: DownloadEvent) => {
-			if (event.type === 'progress') {
-				latestProgress.set(event.name, {event, at: Date.now()});
+			// A multi-source download's per-holder figures are a snapshot too: the latest one is enough.
+			if (event.type === 'progress' || event.type === 'sources') {
+				latestProgress.set(`${event.type}:${event.name}`, {event, at: Date.now()});
 				progressTimer ??= setTimeout(flushProgress, progressIntervalMs);
 				return;
 			}
