@@ -36,13 +36,20 @@ test(`soak: ${downloads} concurrent downloads among 6 peers with corrupt and sta
 	t.timeout(240_000);
 	const fdsBefore = await openFds();
 	const tracker = await startTracker({port: 0, ttlMs: 10_000});
+	const nodes = new Map<string, PeerNode>();
+	// Stopped however the test ends, so a failure cannot leave servers running.
+	t.teardown(async () => {
+		await Promise.all([...nodes.values()].map(async node => node.stop()));
+		await tracker.close();
+	});
 	const dirs = new Map<string, string>();
 	for (const id of peerIds) {
 		dirs.set(id, await tempDir(t, `xfs-soak-${id}-`));
 	}
 
 	// Files f00..: each held by a clean peer (P1-P4) and by one or two others, possibly faulty.
-	const fileCount = Math.max(6, Math.ceil(downloads / 4));
+	// About 3.5 of the 6 peers lack each file: enough (peer, file) pairs for every download.
+	const fileCount = Math.max(6, Math.ceil(downloads / 3));
 	const md5s = new Map<string, string>();
 	const holders = new Map<string, Set<string>>();
 	for (let index = 0; index < fileCount; index++) {
@@ -56,7 +63,6 @@ test(`soak: ${downloads} concurrent downloads among 6 peers with corrupt and sta
 		}
 	}
 
-	const nodes = new Map<string, PeerNode>();
 	for (const id of peerIds) {
 		const node = new PeerNode(config(id, dirs.get(id)!, tracker.url));
 		await node.start();
@@ -64,15 +70,11 @@ test(`soak: ${downloads} concurrent downloads among 6 peers with corrupt and sta
 	}
 
 	// Each download is a (peer, file) pair the peer does not hold, spread over every peer.
-	const jobs: Array<{id: string; name: string}> = [];
-	for (let round = 0; jobs.length < downloads && round < fileCount * peerIds.length; round++) {
-		const id = peerIds[round % peerIds.length]!;
-		const name = [...holders.keys()][Math.floor(round / peerIds.length) % fileCount]!;
-		if (!holders.get(name)!.has(id) && !jobs.some(job => job.id === id && job.name === name)) {
-			jobs.push({id, name});
-		}
-	}
-
+	const jobs = [...holders.entries()]
+		.flatMap(([name, owners], fileIndex) => peerIds.filter(id => !owners.has(id)).map((id, slot) => ({id, name, order: (slot * fileCount) + fileIndex})))
+		.sort((a, b) => a.order - b.order)
+		.slice(0, downloads)
+		.map(({id, name}) => ({id, name}));
 	t.is(jobs.length, downloads);
 	const results = await Promise.all(jobs.map(async ({id, name}) => runCommand(nodes.get(id)!, {cmd: 'download', name})));
 	const failed = results.filter(result => !result.ok);
@@ -95,6 +97,7 @@ test(`soak: ${downloads} concurrent downloads among 6 peers with corrupt and sta
 	}
 
 	await Promise.all([...nodes.values()].map(async node => node.stop()));
+	nodes.clear();
 	await tracker.close();
 	// Closed sockets leave the fd table a moment later; a leak never does.
 	const fdsAfter = await eventually(async () => {
