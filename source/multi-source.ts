@@ -9,7 +9,7 @@ import https from 'node:https';
 import type {ScoredHolder} from './cost.js';
 import {maxMismatchesPerHolder, type Attempt, type CandidateRow, type DownloaderDeps, type DownloadResult} from './downloader.js';
 import {fetchPart, getPartsList} from './part-fetch.js';
-import {chooseManifest, defaultPartSize, partCount, partSpan, PartScheduler, type Assignment, type ManifestVote, type PartsManifest} from './part-plan.js';
+import {chooseManifest, defaultPartSize, partCount, partSpan, PartScheduler, type Assignment, type ByteSpan, type ManifestVote, type PartsManifest} from './part-plan.js';
 import {hasResumableParts, PartStore} from './part-store.js';
 import {TransferError, type Outcome} from './peer-client.js';
 import type {FindReply} from './wire.js';
@@ -139,6 +139,10 @@ class Transfer {
 	readonly #spares: ScoredHolder[];
 	readonly #scheduler: PartScheduler;
 	readonly #fetches = new Map<string, AbortController>();
+	/** Whole-part fetches in flight by holder: their bytes so far serve as the head of a split part. */
+	readonly #heads = new Map<string, {part: number; bytes: Buffer; received: number}>();
+	/** Tails of split parts that arrived before the head reached the cut, by part. */
+	readonly #tails = new Map<number, {holder: string; from: number; bytes: Buffer}>();
 	readonly #agents = new Map<string, http.Agent>();
 	readonly #pending = new Set<Promise<void>>();
 	readonly #stop = new AbortController();
@@ -213,12 +217,7 @@ class Transfer {
 		for (const id of scheduler.idleHolders()) {
 			const assignment = scheduler.next(id, Date.now());
 			if (assignment) {
-				const fetch = this.#fetch(this.#holders.get(id)!, assignment);
-				this.#pending.add(fetch);
-				void fetch.finally(() => {
-					this.#pending.delete(fetch);
-					this.#wake?.();
-				});
+				this.#track(this.#fetch(this.#holders.get(id)!, assignment));
 			}
 		}
 	}
@@ -226,11 +225,18 @@ class Transfer {
 	async #fetch(holder: ScoredHolder, assignment: Assignment): Promise<void> {
 		const scheduler = this.#scheduler;
 		const {found} = this.#job;
-		const span = partSpan(assignment.part, found.size, this.#manifest.partSize);
+		const part = partSpan(assignment.part, found.size, this.#manifest.partSize);
+		const span = assignment.from === undefined ? part : {start: part.start + assignment.from, end: part.end};
+		const into = Buffer.allocUnsafe(span.end - span.start);
+		const head = assignment.from === undefined ? {part: assignment.part, bytes: into, received: 0} : undefined;
+		if (head) {
+			this.#heads.set(holder.id, head);
+		}
+
 		const cancel = new AbortController();
 		this.#fetches.set(holder.id, cancel);
 		try {
-			const bytes = await fetchPart({
+			await fetchPart({
 				url: holder.url,
 				name: found.name,
 				requesterId: this.#deps.id,
@@ -240,38 +246,43 @@ class Transfer {
 				idleTimeoutMs: this.#deps.idleTimeoutMs,
 				agent: this.#agentFor(holder),
 				secret: this.#deps.secret,
+				into,
 				signal: AbortSignal.any([cancel.signal, this.#stop.signal]),
 				onBytes: received => {
 					scheduler.progress(holder.id, received, Date.now());
+					if (head) {
+						head.received = received;
+						this.#joinTail(assignment.part);
+					}
+
 					this.#emitProgress(false);
 				},
 			});
-			if (createHash('md5').update(bytes).digest('hex') !== this.#manifest.md5s[assignment.part]) {
+			if (cancel.signal.aborted) {
+				// A racer won while the last bytes were in flight.
+				return;
+			}
+
+			if (assignment.from !== undefined) {
+				// A tail: checked once the holder of the head has reached the cut.
+				this.#tails.set(assignment.part, {holder: holder.id, from: assignment.from, bytes: into});
+				this.#joinTail(assignment.part);
+				return;
+			}
+
+			if (createHash('md5').update(into).digest('hex') !== this.#manifest.md5s[assignment.part]) {
 				this.#corrupt(holder.id);
 				return;
 			}
 
-			const {won, cancel: losers} = scheduler.complete(holder.id, Date.now());
-			for (const loser of losers) {
-				this.#fetches.get(loser)?.abort();
-			}
-
-			// The holder is free now: its next request need not wait for this part to reach the disk.
-			this.#wake?.();
-
-			if (won) {
-				await this.#store.write(span, bytes);
-			}
-
-			this.#emitProgress(true);
+			this.#completed(holder.id, part, into);
 		} catch (error) {
 			if (cancel.signal.aborted || this.#stop.signal.aborted) {
 				return;
 			}
 
 			if (!(error instanceof TransferError)) {
-				this.#fatal ??= {error};
-				this.#stop.abort();
+				this.#fail(error);
 				return;
 			}
 
@@ -280,7 +291,7 @@ class Transfer {
 				return;
 			}
 
-			scheduler.retire(holder.id, 'failed');
+			this.#cancel(scheduler.retire(holder.id, 'failed'));
 			record(this.#deps, this.#job, holder.id, error.outcome);
 			if (error.outcome === 'down' || error.outcome === 'dropped') {
 				this.#deps.suspect(holder.id);
@@ -291,13 +302,78 @@ class Transfer {
 			if (this.#fetches.get(holder.id) === cancel) {
 				this.#fetches.delete(holder.id);
 			}
+
+			if (this.#heads.get(holder.id) === head) {
+				this.#heads.delete(holder.id);
+			}
 		}
+	}
+
+	/** A part checked out: the holder is credited, racers are cancelled, the bytes go to disk. */
+	#completed(id: string, span: ByteSpan, bytes: Buffer): void {
+		const {won, cancel} = this.#scheduler.complete(id, Date.now());
+		this.#cancel(cancel);
+		// The holder is free now: its next request need not wait for this part to reach the disk.
+		this.#wake?.();
+		if (won) {
+			this.#track(this.#store.write(span, bytes).then(() => {
+				this.#emitProgress(true);
+			}, error => {
+				this.#fail(error);
+			}));
+		}
+	}
+
+	/** Checks a part whose tail has arrived as soon as the holder of its head has reached the cut. */
+	#joinTail(index: number): void {
+		const tail = this.#tails.get(index);
+		const head = [...this.#heads.values()].find(candidate => candidate.part === index);
+		if (!tail || !head || head.received < tail.from) {
+			return;
+		}
+
+		this.#tails.delete(index);
+		const bytes = Buffer.concat([head.bytes.subarray(0, tail.from), tail.bytes]);
+		if (createHash('md5').update(bytes).digest('hex') === this.#manifest.md5s[index]) {
+			this.#completed(tail.holder, partSpan(index, this.#job.found.size, this.#manifest.partSize), bytes);
+		} else {
+			// Head and tail came from two holders: there is no telling which one was wrong.
+			this.#scheduler.tailRejected(tail.holder);
+			this.#wake?.();
+		}
+	}
+
+	/** Stops fetches whose work is no longer needed (a racer won, or the head they depended on is gone). */
+	#cancel(ids: readonly string[]): void {
+		for (const id of ids) {
+			this.#fetches.get(id)?.abort();
+			for (const [index, tail] of this.#tails) {
+				if (tail.holder === id) {
+					this.#tails.delete(index);
+				}
+			}
+		}
+	}
+
+	#track(work: Promise<void>): void {
+		this.#pending.add(work);
+		void work.finally(() => {
+			this.#pending.delete(work);
+			this.#wake?.();
+		});
+	}
+
+	/** An error that is not a holder's fault (the disk, a bug): the download stops with it. */
+	#fail(error: unknown): void {
+		this.#fatal ??= {error};
+		this.#stop.abort();
+		this.#wake?.();
 	}
 
 	/** A bad part: fetched again elsewhere; a holder that sends bad parts too often is out. */
 	#corrupt(id: string): void {
 		const scheduler = this.#scheduler;
-		scheduler.corrupt(id);
+		this.#cancel(scheduler.corrupt(id));
 		record(this.#deps, this.#job, id, 'checksum-mismatch');
 		const count = (this.#job.mismatches.get(id) ?? 0) + 1;
 		this.#job.mismatches.set(id, count);

@@ -35,13 +35,15 @@ export type PartRequest = {
 	agent?: http.Agent;
 	/** Shared secret of the network, sent as a bearer token. */
 	secret?: string;
+	/** Where the bytes go (the span's length); its filled prefix is readable while the part arrives. */
+	into?: Buffer;
 	signal?: AbortSignal;
 	onBytes?: (received: number) => void;
 };
 
 /** Fetches `span` of a holder's file; resolves with exactly those bytes, or throws TransferError. */
 export async function fetchPart(request: PartRequest): Promise<Buffer> {
-	const {url, name, requesterId, span, fileSize, firstByteTimeoutMs, idleTimeoutMs, agent, secret, signal, onBytes} = request;
+	const {url, name, requesterId, span, fileSize, firstByteTimeoutMs, idleTimeoutMs, agent, secret, into, signal, onBytes} = request;
 	const target = new URL(`/files/${encodeURIComponent(name)}`, url);
 	const transport = target.protocol === 'https:' ? https : http;
 	const length = span.end - span.start;
@@ -95,7 +97,11 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 		}
 
 		resetWatchdog();
-		const part = Buffer.allocUnsafe(length);
+		const part = into ?? Buffer.allocUnsafe(length);
+		if (part.length !== length) {
+			throw new RangeError(`a buffer of ${part.length} bytes for a span of ${length}`);
+		}
+
 		let received = 0;
 		await new Promise<void>((resolve, reject) => {
 			const fail = (error: unknown) => {

@@ -123,14 +123,18 @@ export function drainTime(workers: ReadonlyArray<{freeAtMs: number; fetchMs: (by
 	return finish;
 }
 
-/** A part for a holder to fetch; `race` when another holder is already fetching it. */
-export type Assignment = {part: number; race: boolean};
+/**
+ * A part for a holder to fetch; `race` when another holder is already fetching it. With `from`,
+ * only the part's bytes from that offset on: the holder already fetching the part (`with`) supplies
+ * the bytes before it, and the two halves are checked together.
+ */
+export type Assignment = {part: number; race: boolean; from?: number; with?: string};
 
 export type SourceState = 'fetching' | 'racing' | 'idle' | 'done' | 'failed' | 'corrupt';
 
 export type SourceSnapshot = {id: string; state: SourceState; parts: number; received: number};
 
-type Fetch = {part: number; race: boolean; startedAt: number; firstByteAt?: number; received: number};
+type Fetch = {part: number; race: boolean; from: number; with?: string; startedAt: number; firstByteAt?: number; received: number};
 
 type HolderState = {
 	id: string;
@@ -144,12 +148,14 @@ type HolderState = {
 	received: number;
 };
 
-type PartState = {bytes: number; done: boolean; racers: Set<string>; badFrom: Set<string>};
+type PartState = {bytes: number; done: boolean; racers: Set<string>; badFrom: Set<string>; noSplit: boolean};
 
 /** Weight of the newest measurement in the smoothed ttfb and rate. */
 const smoothing = 0.5;
 /** A part must have been flowing this long before its live rate replaces the smoothed one. */
 const liveRateAfterMs = 200;
+/** The smallest tail worth splitting off a part in flight. */
+export const minSplitBytes = 64 * 1024;
 
 /**
  * Hands parts to holders as they ask (so faster holders take more), keeps a slow holder from
@@ -162,7 +168,7 @@ export class PartScheduler {
 	readonly #maxRacers: number;
 
 	constructor(partBytes: readonly number[], verified: Iterable<number> = [], {maxRacers = defaultMaxRacers} = {}) {
-		this.#parts = partBytes.map(bytes => ({bytes, done: false, racers: new Set(), badFrom: new Set()}));
+		this.#parts = partBytes.map(bytes => ({bytes, done: false, racers: new Set(), badFrom: new Set(), noSplit: false}));
 		for (const index of verified) {
 			this.#parts[index]!.done = true;
 		}
@@ -186,11 +192,17 @@ export class PartScheduler {
 				total += part.bytes;
 			} else {
 				let most = 0;
+				let tails = 0;
 				for (const id of part.racers) {
-					most = Math.max(most, this.#holders.get(id)?.assignment?.received ?? 0);
+					const fetch = this.#holders.get(id)?.assignment;
+					if (fetch?.with === undefined) {
+						most = Math.max(most, fetch?.received ?? 0);
+					} else {
+						tails += fetch.received;
+					}
 				}
 
-				total += most;
+				total += Math.min(part.bytes, most + tails);
 			}
 		}
 
@@ -224,7 +236,12 @@ export class PartScheduler {
 		}
 
 		const race = this.#raceCandidate(holder, now);
-		return race === undefined ? undefined : this.#assign(holder, race, true, now);
+		if (!race) {
+			return undefined;
+		}
+
+		const assignment = this.#assign(holder, race.index, true, now, race.from, race.with);
+		return race.from === undefined ? assignment : {...assignment, from: race.from, with: race.with};
 	}
 
 	firstByte(id: string, now: number): void {
@@ -255,7 +272,7 @@ export class PartScheduler {
 		}
 
 		const part = this.#parts[assignment.part]!;
-		this.#measure(holder, assignment, part.bytes, now);
+		this.#measure(holder, assignment, part.bytes - assignment.from, now);
 		holder.assignment = undefined;
 		part.racers.delete(id);
 		if (part.done) {
@@ -266,41 +283,65 @@ export class PartScheduler {
 		holder.parts++;
 		const cancel = [...part.racers];
 		for (const racer of cancel) {
-			this.release(racer);
+			part.racers.delete(racer);
+			this.#holders.get(racer)!.assignment = undefined;
 		}
 
 		return {won: true, part: assignment.part, cancel};
 	}
 
-	/** A holder stops fetching its part without fault (cancelled after a racer won, or the download stops). */
-	release(id: string): void {
+	/**
+	 * A holder stops fetching its part without fault. Returns the holders whose fetch of the
+	 * part's tail depended on this one's bytes: they are released too and should be cancelled.
+	 */
+	release(id: string): string[] {
 		const holder = this.#holders.get(id);
-		if (holder?.assignment) {
-			this.#parts[holder.assignment.part]!.racers.delete(id);
-			holder.assignment = undefined;
-		}
-	}
-
-	/** The part a holder sent did not match its md5: someone else fetches it; the holder may go on with others. */
-	corrupt(id: string): number | undefined {
-		const holder = this.#holder(id);
-		const assignment = holder.assignment;
-		if (!assignment) {
-			return undefined;
+		const assignment = holder?.assignment;
+		if (!holder || !assignment) {
+			return [];
 		}
 
 		const part = this.#parts[assignment.part]!;
 		part.racers.delete(id);
-		part.badFrom.add(id);
 		holder.assignment = undefined;
-		return assignment.part;
+		const dependents = [...part.racers].filter(racer => this.#holders.get(racer)?.assignment?.with === id);
+		for (const dependent of dependents) {
+			part.racers.delete(dependent);
+			this.#holders.get(dependent)!.assignment = undefined;
+		}
+
+		return dependents;
+	}
+
+	/** The two halves of a split part did not check out together: no one is blamed, the part is no longer split. */
+	tailRejected(id: string): void {
+		const assignment = this.#holders.get(id)?.assignment;
+		if (assignment) {
+			this.#parts[assignment.part]!.noSplit = true;
+			this.release(id);
+		}
+	}
+
+	/**
+	 * The part a holder sent did not match its md5: someone else fetches it; the holder may go on
+	 * with others. Returns the holders to cancel, as release does.
+	 */
+	corrupt(id: string): string[] {
+		const assignment = this.#holder(id).assignment;
+		if (!assignment) {
+			return [];
+		}
+
+		this.#parts[assignment.part]!.badFrom.add(id);
+		return this.release(id);
 	}
 
 	/** The holder is out of this download (down, dropped, stalled, or corrupt too often); its part goes back. */
-	retire(id: string, why: 'failed' | 'corrupt'): void {
+	retire(id: string, why: 'failed' | 'corrupt'): string[] {
 		const holder = this.#holder(id);
-		this.release(id);
+		const cancel = this.release(id);
 		holder.retired = why;
+		return cancel;
 	}
 
 	/** Live holders with nothing to fetch, the ones expected to be fastest first (unmeasured ones before them). */
@@ -342,7 +383,7 @@ export class PartScheduler {
 			return 0;
 		}
 
-		const bytes = this.#parts[assignment.part]!.bytes;
+		const bytes = this.#parts[assignment.part]!.bytes - assignment.from;
 		if (assignment.firstByteAt === undefined) {
 			if (holder.bytesPerMs === undefined) {
 				return undefined;
@@ -369,8 +410,8 @@ export class PartScheduler {
 		return holder;
 	}
 
-	#assign(holder: HolderState, index: number, race: boolean, now: number): Assignment {
-		holder.assignment = {part: index, race, startedAt: now, received: 0};
+	#assign(holder: HolderState, index: number, race: boolean, now: number, from = 0, dependsOn?: string): Assignment {
+		holder.assignment = {part: index, race, from, with: dependsOn, startedAt: now, received: 0};
 		this.#parts[index]!.racers.add(holder.id);
 		return {part: index, race};
 	}
@@ -419,9 +460,12 @@ export class PartScheduler {
 		return withThis <= without;
 	}
 
-	/** The part in flight that a race would speed up the most, if this holder is expected to beat its racers. */
-	#raceCandidate(holder: HolderState, now: number): number | undefined {
-		let best: {index: number; remaining: number} | undefined;
+	/**
+	 * The part in flight that this holder would speed up the most: by fetching its tail while
+	 * the holder on it goes on with the head (when that ends sooner), or by racing it whole.
+	 */
+	#raceCandidate(holder: HolderState, now: number): {index: number; from?: number; with?: string} | undefined {
+		let best: {index: number; from?: number; with?: string; remaining: number} | undefined;
 		for (const [index, part] of this.#parts.entries()) {
 			if (part.done || part.racers.size === 0 || part.racers.size >= this.#maxRacers || part.racers.has(holder.id) || this.#excluded(holder.id, part)) {
 				continue;
@@ -430,16 +474,48 @@ export class PartScheduler {
 			const racersLeft = [...part.racers].map(racer => this.remainingMs(racer, now) ?? Number.POSITIVE_INFINITY);
 			const remaining = Math.min(...racersLeft);
 			const own = this.estimateMs(holder.id, part.bytes);
-			if (own !== undefined && own >= remaining) {
-				continue;
+			const tail = part.racers.size === 1 ? this.#tailSplit(holder, [...part.racers][0]!, part, now) : undefined;
+			let choice: {index: number; from?: number; with?: string; remaining: number} | undefined;
+			if (tail && tail.finishMs < remaining && (own === undefined || tail.finishMs < own)) {
+				choice = {index, from: tail.from, with: tail.with, remaining};
+			} else if (own === undefined || own < remaining) {
+				choice = {index, remaining};
 			}
 
-			if (!best || remaining > best.remaining) {
-				best = {index, remaining};
+			if (choice && (!best || choice.remaining > best.remaining)) {
+				best = choice;
 			}
 		}
 
-		return best?.index;
+		return best && (best.from === undefined ? {index: best.index} : {index: best.index, from: best.from, with: best.with});
+	}
+
+	/**
+	 * Where to cut a part that `other` is fetching whole so that `holder`, fetching the tail from
+	 * the cut, and `other`, reaching the cut, finish together; undefined when it does not pay.
+	 */
+	#tailSplit(holder: HolderState, otherId: string, part: PartState, now: number): {from: number; with: string; finishMs: number} | undefined {
+		const other = this.#holders.get(otherId)!;
+		const fetch = other.assignment!;
+		if (part.noSplit || fetch.from !== 0 || fetch.firstByteAt === undefined || holder.bytesPerMs === undefined) {
+			return undefined;
+		}
+
+		const flowing = now - fetch.firstByteAt;
+		if (flowing < liveRateAfterMs || fetch.received === 0) {
+			return undefined;
+		}
+
+		const otherRate = fetch.received / flowing;
+		const left = part.bytes - fetch.received;
+		const ttfb = holder.ttfbMs ?? 0;
+		// holder: ttfb + tail / its rate = other: (left - tail) / its rate.
+		const tail = Math.floor(((left / otherRate) - ttfb) / ((1 / holder.bytesPerMs) + (1 / otherRate)));
+		if (tail < minSplitBytes || tail >= left) {
+			return undefined;
+		}
+
+		return {from: part.bytes - tail, with: otherId, finishMs: (left - tail) / otherRate};
 	}
 
 	#measure(holder: HolderState, assignment: Fetch, bytes: number, now: number): void {

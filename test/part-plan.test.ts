@@ -1,5 +1,5 @@
 import test from 'ava';
-import {addSpan, chooseManifest, drainTime, partCount, partSpan, PartScheduler, partsWithin, type ManifestVote} from '../source/part-plan.js';
+import {addSpan, chooseManifest, drainTime, minSplitBytes, partCount, partSpan, PartScheduler, partsWithin, type ManifestVote} from '../source/part-plan.js';
 
 const kib = 1024;
 const md5 = (digit: string) => digit.repeat(32);
@@ -193,7 +193,7 @@ test('a corrupt part goes to another holder, never back to the one that corrupte
 	scheduler.join('good');
 	t.deepEqual(scheduler.next('bad', 0), {part: 0, race: false});
 	t.deepEqual(scheduler.next('good', 0), {part: 1, race: false});
-	t.is(scheduler.corrupt('bad'), 0);
+	t.deepEqual(scheduler.corrupt('bad'), []);
 	t.deepEqual(scheduler.next('bad', 1), {part: 1, race: true});
 	scheduler.progress('good', 100, 5);
 	t.deepEqual(scheduler.complete('good', 5), {won: true, part: 1, cancel: ['bad']});
@@ -242,4 +242,71 @@ test('receivedBytes counts verified parts and the furthest racer of each part in
 	scheduler.progress('A', 30, 1);
 	scheduler.progress('B', 70, 1);
 	t.is(scheduler.receivedBytes, 150);
+});
+
+const mib = 1024 * 1024;
+
+/** A and B each fetched one 1 MiB part at 1 MiB/s with 10 ms to first byte; B is halfway through the last part. */
+function halfwayThroughLastPart() {
+	const scheduler = new PartScheduler([mib, mib, mib]);
+	scheduler.join('A');
+	scheduler.join('B');
+	scheduler.next('A', 0);
+	scheduler.next('B', 0);
+	scheduler.progress('A', 1, 10);
+	scheduler.progress('A', mib, 1010);
+	scheduler.complete('A', 1010);
+	scheduler.progress('B', 1, 10);
+	scheduler.progress('B', mib, 1010);
+	scheduler.complete('B', 1010);
+	scheduler.next('B', 1010);
+	scheduler.progress('B', 1, 1020);
+	scheduler.progress('B', mib / 2, 1520);
+	return scheduler;
+}
+
+test('an idle holder fetches the tail of the last part while the holder on it finishes the head, cut so both end together', t => {
+	const scheduler = halfwayThroughLastPart();
+	// Left: 512 KiB at 1 MiB/s for B; A needs 10 ms first: A takes (500 - 10) / 2 ms worth of bytes from the end.
+	const tail = Math.floor(490 / (2 / (mib / 1000)));
+	t.deepEqual(scheduler.next('A', 1520), {part: 2, race: true, from: mib - tail, with: 'B'});
+	t.true(tail >= minSplitBytes);
+	t.is(scheduler.receivedBytes, (2 * mib) + (mib / 2));
+	scheduler.progress('A', tail, 1780);
+	t.is(scheduler.receivedBytes, (2 * mib) + (mib / 2) + tail);
+	// The engine checks head and tail together, then credits the holder that completed the part.
+	t.deepEqual(scheduler.complete('A', 1780), {won: true, part: 2, cancel: ['B']});
+	t.true(scheduler.finished);
+});
+
+test('a tail fetch goes when the holder of the head fails; a rejected split is raced whole next time', t => {
+	let scheduler = halfwayThroughLastPart();
+	t.is(scheduler.next('A', 1520)?.with, 'B');
+	t.deepEqual(scheduler.retire('B', 'failed'), ['A']);
+	t.deepEqual(scheduler.snapshot().map(source => source.state), ['idle', 'failed']);
+	t.deepEqual(scheduler.next('A', 1521), {part: 2, race: false});
+
+	scheduler = halfwayThroughLastPart();
+	t.is(scheduler.next('A', 1520)?.with, 'B');
+	scheduler.tailRejected('A');
+	// Whole, A would need about 1010 ms against B's 500 left: no race, and no second split.
+	t.is(scheduler.next('A', 1521), undefined);
+});
+
+test('no split when the part is nearly done or the holder on it has only just started', t => {
+	const scheduler = halfwayThroughLastPart();
+	scheduler.progress('B', mib - (32 * 1024), 1990);
+	t.is(scheduler.next('A', 1990), undefined);
+
+	const fresh = new PartScheduler([mib, mib]);
+	fresh.join('A');
+	fresh.join('B');
+	fresh.next('A', 0);
+	fresh.next('B', 0);
+	fresh.progress('A', 1, 10);
+	fresh.progress('A', mib, 1010);
+	fresh.complete('A', 1010);
+	fresh.progress('B', 1000, 1050);
+	// B has flowed for 50 ms only and was never measured: no cut; A races the part whole.
+	t.deepEqual(fresh.next('A', 1100), {part: 1, race: true});
 });
