@@ -85,7 +85,8 @@ export async function runDemo(argv: string[]): Promise<number> {
 			line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])));
 
 		shareDir = await mkdtemp(path.join(tmpdir(), 'xfs-demo-me-'));
-		const config = loadPeerConfig(['--id', 'me', '--dir', shareDir, ...common], {}, process.cwd());
+		// The part size is the one setting the serving peers take from the environment too.
+		const config = loadPeerConfig(['--id', 'me', '--dir', shareDir, ...common], {XFS_PART_SIZE: process.env.XFS_PART_SIZE}, process.cwd());
 		if (config === 'help') {
 			return 0;
 		}
