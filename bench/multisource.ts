@@ -1,5 +1,5 @@
 /**
- * npm run bench:multisource [-- --quick] [--size-mib 48] [--upload-limit 4194304] [--runs 2] [--max-holders 4]
+ * npm run bench:multisource [-- --quick] [--size-mib 48] [--upload-limit 4194304] [--runs 3] [--max-holders 4]
  *
  * One tracker and up to four holders (A-D, latencies from latency.csv at --latency-scale 0.1),
  * each capped by --upload-limit. For 1..4 holders of the same file, a fresh downloader fetches it
@@ -30,9 +30,10 @@ const {values: options} = parseArgs({
 		'max-holders': {type: 'string', default: '4'},
 	},
 });
-const sizeMib = Number(options['size-mib'] ?? (options.quick ? 24 : 48));
+const sizeMib = Number(options['size-mib'] ?? 48);
 const uploadLimit = Number(options['upload-limit']);
-const runs = Number(options.runs ?? (options.quick ? 1 : 2));
+// 48 MiB is twelve 4 MiB parts: an even share for 1, 2, 3 and 4 holders. --quick measures once.
+const runs = Number(options.runs ?? (options.quick ? 1 : 3));
 const maxHolders = Math.min(holderIds.length, Number(options['max-holders']));
 for (const [name, value] of [['--size-mib', sizeMib], ['--upload-limit', uploadLimit], ['--runs', runs], ['--max-holders', maxHolders]] as const) {
 	if (!Number.isInteger(value) || value < 1) {
