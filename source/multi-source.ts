@@ -258,8 +258,8 @@ class Transfer {
 					this.#emitProgress(false);
 				},
 			});
-			if (cancel.signal.aborted) {
-				// A racer won while the last bytes were in flight.
+			if (cancel.signal.aborted || this.#stop.signal.aborted) {
+				// A racer won (or the download stopped) while the last bytes were in flight.
 				return;
 			}
 
