@@ -95,9 +95,12 @@ test('a multi-source download reads parts from every holder and lands a byte-ide
 	t.true((await readFile(path.join(meDir, fileName))).equals(content));
 	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), []);
 	await eventually(async () => ((await getJson(`${tracker.url}/files/${fileName}`)).body.peers.some((peer: any) => peer.id === 'me') ? true : undefined));
-	for (const peer of [...holders, me]) {
-		t.deepEqual((await getJson(`${peer.url}/load`)).body, {id: peer.id, load: 0});
-	}
+	// A raced request the receiver cancelled at the end leaves the holder's load a moment later.
+	const loads = async () => Promise.all([...holders, me].map(async peer => (await getJson(`${peer.url}/load`)).body.load as number));
+	t.deepEqual(await eventually(async () => {
+		const seen = await loads();
+		return seen.every(load => load === 0) ? seen : undefined;
+	}), [0, 0, 0, 0]);
 });
 
 test('a corrupt holder among three: its parts are fetched elsewhere and never reach the file', async t => {
@@ -155,7 +158,10 @@ test('a holder killed mid-download: its parts go to the others; loads are one do
 	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
 	t.true(result.sources.find((source: any) => source.id === 'A').parts > 0);
 	t.true(result.sources.find((source: any) => source.id === 'C').parts > 0);
-	t.deepEqual(await Promise.all([me, holders[0]!, holders[2]!].map(async peer => (await getJson(`${peer.url}/load`)).body.load)), [0, 0, 0]);
+	t.deepEqual(await eventually(async () => {
+		const seen = await Promise.all([me, holders[0]!, holders[2]!].map(async peer => (await getJson(`${peer.url}/load`)).body.load as number));
+		return seen.every(load => load === 0) ? seen : undefined;
+	}), [0, 0, 0]);
 });
 
 test('a downloader killed mid-download resumes from its verified parts on the next download', async t => {
