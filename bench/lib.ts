@@ -100,6 +100,19 @@ export function memoryOf(pid: number): {peak: number; current: number} {
 	return {peak: field('VmHWM'), current: field('VmRSS')};
 }
 
+/** CPU time (user + system) a live process has used so far, in ms. */
+export function cpuMsOf(pid: number): number {
+	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+	// Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks of 10 ms.
+	return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time this process has used so far, in ms. */
+export function ownCpuMs(): number {
+	const {user, system} = process.cpuUsage();
+	return (user + system) / 1000;
+}
+
 /** A fresh folder under bench/tmp/ (ignored by git), removed by the returned function. */
 export async function benchTempDir(prefix: string): Promise<{dir: string; remove: () => Promise<void>}> {
 	const base = path.join(repoRoot, 'bench', 'tmp');
@@ -179,24 +192,28 @@ export async function saveCsv(fileName: string, header: string[], rows: Array<Ar
 	return file;
 }
 
-/** Runs `command` under sh; resolves with the wall time in ms, rejects on a non-zero exit. */
-export async function timeShell(command: string): Promise<number> {
+/** Runs `command` under sh; resolves with its wall time and the CPU time of the shell and its children (ms); rejects on a non-zero exit. */
+export async function timeShell(command: string): Promise<{wallMs: number; cpuMs: number}> {
 	const started = performance.now();
-	await new Promise<void>((resolve, reject) => {
-		const child = spawn('sh', ['-c', command], {stdio: ['ignore', 'ignore', 'pipe']});
-		let stderr = '';
+	const stderr = await new Promise<string>((resolve, reject) => {
+		// `times` (POSIX) prints the CPU time of the shell, then of its children.
+		const child = spawn('sh', ['-c', `set -e; ${command}; times >&2`], {stdio: ['ignore', 'ignore', 'pipe']});
+		let text = '';
 		child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-			stderr += chunk;
+			text += chunk;
 		});
 		child.once('exit', code => {
 			if (code === 0) {
-				resolve();
+				resolve(text);
 			} else {
-				reject(new Error(`\`${command}\` exited ${code}: ${stderr.trim()}`));
+				reject(new Error(`\`${command}\` exited ${code}: ${text.trim()}`));
 			}
 		});
 	});
-	return performance.now() - started;
+	const wallMs = performance.now() - started;
+	const lines = stderr.trim().split('\n');
+	const seconds = (text: string) => [...text.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, minutes, secs]) => sum + (Number(minutes) * 60) + Number(secs), 0);
+	return {wallMs, cpuMs: (seconds(lines.at(-1) ?? '') + seconds(lines.at(-2) ?? '')) * 1000};
 }
 
 /** Flags of the form `--name value`, with defaults. */
