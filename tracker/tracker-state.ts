@@ -7,11 +7,12 @@ import type {
 	FileEntry, FileSummary, FindReply, HeartbeatReply, PeerSummary, UpdateListBody, UpdateListReply,
 } from '../source/wire.js';
 
-type HeldFile = {md5: string; size: number};
+/** What holders report for one name; holders that agree share one object (and its strings). */
+type HeldFile = {name: string; md5: string; size: number};
 type Majority = {md5: string; size: number; holders: Array<{id: string; url: string}>; validUntil: number};
 /** A Find reply as JSON, good until the first of the live holders it counted would expire. */
 type CachedFind = {json: string; validUntil: number};
-type PeerRecord = {id: string; url: string; files: Map<string, HeldFile>; lastSeen: number};
+type PeerRecord = {id: string; url: string; files: HeldFile[]; lastSeen: number};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -60,13 +61,9 @@ export class TrackerState {
 			this.#unindex(existing);
 		}
 
-		const record: PeerRecord = {id, url, files: new Map(), lastSeen: now};
-		for (const file of files) {
-			record.files.set(file.name, {md5: file.md5, size: file.size});
-		}
-
+		const record: PeerRecord = {id, url, files: [], lastSeen: now};
 		this.#peers.set(id, record);
-		this.#index(record);
+		this.#index(record, files);
 		return {epoch: this.epoch, ttlMs: this.ttlMs};
 	}
 
@@ -153,7 +150,7 @@ export class TrackerState {
 	peers(now: number): PeerSummary[] {
 		return [...this.#peers.values()]
 			.filter(record => this.#isLive(record, now))
-			.map(record => ({id: record.id, url: record.url, files: record.files.size, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
+			.map(record => ({id: record.id, url: record.url, files: record.files.length, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
 			.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0)));
 	}
 
@@ -220,8 +217,10 @@ export class TrackerState {
 		return now - record.lastSeen <= this.ttlMs;
 	}
 
-	#index(record: PeerRecord): void {
-		for (const [name, held] of record.files) {
+	/** Adds the record's files to the name index; a name listed twice keeps its last entry. */
+	#index(record: PeerRecord, files: readonly FileEntry[]): void {
+		const positions = new Map<string, number>();
+		for (const {name, md5, size} of files) {
 			this.#findCache.delete(name);
 			let holders = this.#holders.get(name);
 			if (!holders) {
@@ -229,12 +228,22 @@ export class TrackerState {
 				this.#holders.set(name, holders);
 			}
 
+			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
+			const first = holders.values().next().value;
+			const held = first && first.md5 === md5 && first.size === size ? first : {name, md5, size};
 			holders.set(record.id, held);
+			const position = positions.get(name);
+			if (position === undefined) {
+				positions.set(name, record.files.length);
+				record.files.push(held);
+			} else {
+				record.files[position] = held;
+			}
 		}
 	}
 
 	#unindex(record: PeerRecord): void {
-		for (const name of record.files.keys()) {
+		for (const {name} of record.files) {
 			this.#findCache.delete(name);
 			const holders = this.#holders.get(name);
 			holders?.delete(record.id);
