@@ -1,39 +1,103 @@
 /**
- * The end of a download's stream: writes each chunk to a new file and hashes it in the
- * same pass (no re-read), with one stream stage instead of a hashing Transform plus a
- * file stream. Dirty pages are flushed in the background as the file grows, so the
- * fsync before the file can be renamed into place only waits for the tail.
+ * The end of a download's stream: a new file, written and hashed in the same pass (no
+ * re-read). The main thread only copies each chunk into a shared ring buffer; a worker
+ * thread hashes and writes it meanwhile, so on two cores receiving and hashing overlap
+ * and the ring's memory is reused instead of becoming garbage. Dirty pages are flushed
+ * in the background as the file grows, so the fsync before the rename only waits for the tail.
  */
-import {createHash} from 'node:crypto';
 import fs from 'node:fs/promises';
 import {Writable} from 'node:stream';
+import {Worker} from 'node:worker_threads';
 
 export type HashingSinkOptions = {
-	/** Bytes buffered before the source is paused. */
+	/** Bytes buffered in the stream before the source is paused (the ring buffer comes after). */
 	highWaterMark?: number;
+	/** Size of the ring buffer shared with the hashing thread. */
+	ringBytes?: number;
 	/** Start a background fdatasync each time this many more bytes were written. */
 	syncEveryBytes?: number;
 	/** Sees every chunk (and the running total) before it is hashed and written; an Error returned fails the stream. */
 	onChunk?: (chunk: Buffer, total: number) => Error | undefined;
 };
 
+type WaitAsync = (array: BigInt64Array, index: number, value: bigint, timeoutMs: number) => {async: boolean; value: Promise<string> | string};
+/** Atomics.waitAsync is in Node 16+ but not in the ES2022 lib this project compiles against. */
+const waitAsync = (Atomics as unknown as {waitAsync: WaitAsync}).waitAsync.bind(Atomics);
+
+/** Slots of the shared control array. */
+const produced = 0;
+const consumed = 1;
+const ended = 2;
+const aborted = 3;
+
+/** The hashing thread: plain JavaScript, so it runs the same from source (tsx) and from dist. */
+const hashingThread = `
+const {parentPort, workerData} = require('node:worker_threads');
+const {createHash} = require('node:crypto');
+const {fsyncSync, writeSync} = require('node:fs');
+const {fd, ring, control} = workerData;
+const bytes = new Uint8Array(ring);
+const state = new BigInt64Array(control);
+const hash = createHash('md5');
+let done = 0n;
+try {
+	for (;;) {
+		if (Atomics.load(state, ${aborted}) !== 0n) {
+			break;
+		}
+
+		const available = Atomics.load(state, ${produced});
+		if (available === done) {
+			if (Atomics.load(state, ${ended}) !== 0n) {
+				fsyncSync(fd);
+				parentPort.postMessage({md5: hash.digest('hex')});
+				break;
+			}
+
+			Atomics.wait(state, ${produced}, done, 1000);
+			continue;
+		}
+
+		const start = Number(done % BigInt(bytes.length));
+		const length = Math.min(Number(available - done), bytes.length - start);
+		const view = bytes.subarray(start, start + length);
+		hash.update(view);
+		for (let written = 0; written < length;) {
+			written += writeSync(fd, view, written, length - written, Number(done) + written);
+		}
+
+		done += BigInt(length);
+		Atomics.store(state, ${consumed}, done);
+		Atomics.notify(state, ${consumed});
+	}
+} catch (error) {
+	parentPort.postMessage({error: {message: error.message, code: error.code}});
+}
+`;
+
 export class HashingFileSink extends Writable {
 	readonly #file: string;
-	readonly #hash = createHash('md5');
+	readonly #ringBytes: number;
 	readonly #syncEveryBytes: number;
 	readonly #onChunk: HashingSinkOptions['onChunk'];
 	#handle: fs.FileHandle | undefined;
+	#worker: Worker | undefined;
+	#workerExited: Promise<void> = Promise.resolve();
+	#ring!: Uint8Array;
+	#state!: BigInt64Array;
 	#received = 0;
-	#written = 0;
+	#produced = 0n;
 	#syncedUpTo = 0;
 	#backgroundSync: Promise<void> | undefined;
-	#syncError: Error | undefined;
+	#failure: Error | undefined;
+	#result: Promise<string> | undefined;
 	#md5: string | undefined;
 
 	/** Creates `file` exclusively (it must not exist). */
-	constructor(file: string, {highWaterMark = 256 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
+	constructor(file: string, {highWaterMark = 256 * 1024, ringBytes = 2 * 1024 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
 		super({highWaterMark});
 		this.#file = file;
+		this.#ringBytes = ringBytes;
 		this.#syncEveryBytes = syncEveryBytes;
 		this.#onChunk = onChunk;
 	}
@@ -55,93 +119,136 @@ export class HashingFileSink extends Writable {
 	override _construct(callback: (error?: Error | null) => void): void {
 		fs.open(this.#file, 'wx').then(handle => {
 			this.#handle = handle;
+			const ring = new SharedArrayBuffer(this.#ringBytes);
+			const control = new SharedArrayBuffer(4 * BigInt64Array.BYTES_PER_ELEMENT);
+			this.#ring = new Uint8Array(ring);
+			this.#state = new BigInt64Array(control);
+			const worker = new Worker(hashingThread, {eval: true, workerData: {fd: handle.fd, ring, control}});
+			this.#worker = worker;
+			this.#result = new Promise<string>((resolve, reject) => {
+				let hashed = false;
+				worker.on('message', (message: {md5?: string; error?: {message: string; code?: string}}) => {
+					if (message.md5) {
+						hashed = true;
+						resolve(message.md5);
+					} else {
+						this.#failure = Object.assign(new Error(message.error?.message ?? 'hashing thread failed'), {code: message.error?.code});
+						reject(this.#failure);
+					}
+				});
+				worker.once('error', error => {
+					this.#failure = error;
+					reject(error);
+				});
+				worker.once('exit', () => {
+					if (!hashed) {
+						this.#failure ??= new Error('hashing thread stopped');
+						reject(this.#failure);
+					}
+				});
+			});
+			// Settled by _final or ignored when the stream is destroyed first.
+			this.#result.catch(() => {});
+			this.#workerExited = new Promise(resolve => {
+				worker.once('exit', () => {
+					resolve();
+				});
+			});
 			callback();
 		}, callback);
 	}
 
 	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-		this.#writeAll([chunk]).then(() => {
+		this.#put([chunk]).then(() => {
 			callback();
 		}, callback);
 	}
 
 	override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
-		this.#writeAll(chunks.map(({chunk}) => chunk)).then(() => {
+		this.#put(chunks.map(({chunk}) => chunk)).then(() => {
 			callback();
 		}, callback);
 	}
 
 	override _final(callback: (error?: Error | null) => void): void {
-		this.#finish().then(() => {
+		Atomics.store(this.#state, ended, 1n);
+		Atomics.notify(this.#state, produced);
+		Promise.all([this.#result!, this.#backgroundSync]).then(([md5]) => {
+			this.#md5 = md5;
 			callback();
-		}, callback);
-	}
-
-	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-		const handle = this.#handle;
-		this.#handle = undefined;
-		const pending = this.#backgroundSync ?? Promise.resolve();
-		pending.then(async () => handle?.close()).then(() => {
-			callback(error);
-		}, (closeError: unknown) => {
-			callback(error ?? closeError as Error);
+		}).catch((error: unknown) => {
+			callback(error as Error);
 		});
 	}
 
-	async #writeAll(chunks: Buffer[]): Promise<void> {
+	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+		if (this.#state && this.#md5 === undefined) {
+			Atomics.store(this.#state, aborted, 1n);
+			Atomics.notify(this.#state, produced);
+		}
+
+		// The thread writes through this fd: close it only once the thread is gone.
+		const handle = this.#handle;
+		this.#handle = undefined;
+		Promise.all([this.#workerExited, this.#backgroundSync])
+			.then(async () => handle?.close())
+			.then(() => {
+				callback(error);
+			}, (closeError: unknown) => {
+				callback(error ?? closeError as Error);
+			});
+	}
+
+	/** Copies chunks into the ring, waiting for the hashing thread when the ring is full. */
+	async #put(chunks: Buffer[]): Promise<void> {
 		for (const chunk of chunks) {
 			this.#received += chunk.length;
 			const refused = this.#onChunk?.(chunk, this.#received);
 			if (refused) {
 				throw refused;
 			}
-
-			this.#hash.update(chunk);
 		}
 
-		let pending = chunks;
-		while (pending.length > 0) {
-			const {bytesWritten} = await this.#handle!.writev(pending, this.#written);
-			this.#written += bytesWritten;
-			pending = dropBytes(pending, bytesWritten);
+		const capacity = this.#ring.length;
+		for (const chunk of chunks) {
+			for (let offset = 0; offset < chunk.length;) {
+				if (this.#failure) {
+					throw this.#failure;
+				}
+
+				const done = Atomics.load(this.#state, consumed);
+				const free = capacity - Number(this.#produced - done);
+				if (free === 0) {
+					// The thread notifies after each write; the timeout only bounds a wait on a thread that died.
+					await waitAsync(this.#state, consumed, done, 200).value;
+					continue;
+				}
+
+				const start = Number(this.#produced % BigInt(capacity));
+				const length = Math.min(free, chunk.length - offset, capacity - start);
+				this.#ring.set(chunk.subarray(offset, offset + length), start);
+				offset += length;
+				this.#produced += BigInt(length);
+				Atomics.store(this.#state, produced, this.#produced);
+				Atomics.notify(this.#state, produced);
+			}
 		}
 
-		if (this.#written - this.#syncedUpTo >= this.#syncEveryBytes && !this.#backgroundSync) {
-			const upTo = this.#written;
-			this.#backgroundSync = this.#handle!.datasync().then(() => {
-				this.#syncedUpTo = upTo;
-				this.#backgroundSync = undefined;
-			}, (error: unknown) => {
-				this.#syncError = error as Error;
-				this.#backgroundSync = undefined;
-			});
-		}
+		this.#syncInBackground();
 	}
 
-	async #finish(): Promise<void> {
-		await this.#backgroundSync;
-		if (this.#syncError) {
-			throw this.#syncError;
+	#syncInBackground(): void {
+		const written = Number(Atomics.load(this.#state, consumed));
+		if (written - this.#syncedUpTo < this.#syncEveryBytes || this.#backgroundSync || !this.#handle) {
+			return;
 		}
 
-		await this.#handle!.sync();
-		this.#md5 = this.#hash.digest('hex');
+		this.#backgroundSync = this.#handle.datasync().then(() => {
+			this.#syncedUpTo = written;
+			this.#backgroundSync = undefined;
+		}, () => {
+			// A failing disk shows again in the final fsync, which fails the download.
+			this.#backgroundSync = undefined;
+		});
 	}
-}
-
-/** The chunks left once the first `count` bytes are gone (a partial writev). */
-function dropBytes(chunks: Buffer[], count: number): Buffer[] {
-	let skip = count;
-	let index = 0;
-	while (index < chunks.length && skip >= chunks[index]!.length) {
-		skip -= chunks[index]!.length;
-		index++;
-	}
-
-	const rest = chunks.slice(index);
-	if (rest.length > 0 && skip > 0) {
-		rest[0] = rest[0]!.subarray(skip);
-	}
-
-	return rest;
 }
