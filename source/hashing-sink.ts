@@ -87,6 +87,8 @@ export class HashingFileSink extends Writable {
 	#state!: BigInt64Array;
 	#received = 0;
 	#produced = 0n;
+	#notified = 0n;
+	#wakeBatch = 0n;
 	#syncedUpTo = 0;
 	#backgroundSync: Promise<void> | undefined;
 	#failure: Error | undefined;
@@ -122,6 +124,7 @@ export class HashingFileSink extends Writable {
 			const ring = new SharedArrayBuffer(this.#ringBytes);
 			const control = new SharedArrayBuffer(4 * BigInt64Array.BYTES_PER_ELEMENT);
 			this.#ring = new Uint8Array(ring);
+			this.#wakeBatch = BigInt(Math.max(1, Math.floor(this.#ringBytes / 4)));
 			this.#state = new BigInt64Array(control);
 			const worker = new Worker(hashingThread, {eval: true, workerData: {fd: handle.fd, ring, control}});
 			this.#worker = worker;
@@ -159,15 +162,11 @@ export class HashingFileSink extends Writable {
 	}
 
 	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-		this.#put([chunk]).then(() => {
-			callback();
-		}, callback);
+		this.#put([chunk], callback);
 	}
 
 	override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
-		this.#put(chunks.map(({chunk}) => chunk)).then(() => {
-			callback();
-		}, callback);
+		this.#put(chunks.map(({chunk}) => chunk), callback);
 	}
 
 	override _final(callback: (error?: Error | null) => void): void {
@@ -199,29 +198,46 @@ export class HashingFileSink extends Writable {
 			});
 	}
 
-	/** Copies chunks into the ring, waiting for the hashing thread when the ring is full. */
-	async #put(chunks: Buffer[]): Promise<void> {
+	/** Copies chunks into the ring; synchronous while there is room, waiting for the hashing thread when it is full. */
+	#put(chunks: Buffer[], callback: (error?: Error | null) => void): void {
 		for (const chunk of chunks) {
 			this.#received += chunk.length;
 			const refused = this.#onChunk?.(chunk, this.#received);
 			if (refused) {
-				throw refused;
+				callback(refused);
+				return;
 			}
 		}
 
+		this.#copy(chunks, 0, 0, callback);
+	}
+
+	#copy(chunks: Buffer[], index: number, offset: number, callback: (error?: Error | null) => void): void {
 		const capacity = this.#ring.length;
-		for (const chunk of chunks) {
-			for (let offset = 0; offset < chunk.length;) {
+		for (; index < chunks.length; index++, offset = 0) {
+			const chunk = chunks[index]!;
+			while (offset < chunk.length) {
 				if (this.#failure) {
-					throw this.#failure;
+					callback(this.#failure);
+					return;
 				}
 
 				const done = Atomics.load(this.#state, consumed);
 				const free = capacity - Number(this.#produced - done);
 				if (free === 0) {
+					const resume = () => {
+						this.#copy(chunks, index, offset, callback);
+					};
+
 					// The thread notifies after each write; the timeout only bounds a wait on a thread that died.
-					await waitAsync(this.#state, consumed, done, 200).value;
-					continue;
+					const wait = waitAsync(this.#state, consumed, done, 200);
+					if (wait.async) {
+						void (wait.value as Promise<string>).then(resume);
+					} else {
+						queueMicrotask(resume);
+					}
+
+					return;
 				}
 
 				const start = Number(this.#produced % BigInt(capacity));
@@ -230,11 +246,16 @@ export class HashingFileSink extends Writable {
 				offset += length;
 				this.#produced += BigInt(length);
 				Atomics.store(this.#state, produced, this.#produced);
-				Atomics.notify(this.#state, produced);
+				// Wake the thread per batch, not per chunk: fewer context switches, larger hash and write calls.
+				if (this.#produced - this.#notified >= this.#wakeBatch) {
+					this.#notified = this.#produced;
+					Atomics.notify(this.#state, produced);
+				}
 			}
 		}
 
 		this.#syncInBackground();
+		callback();
 	}
 
 	#syncInBackground(): void {
