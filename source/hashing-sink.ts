@@ -81,7 +81,6 @@ export class HashingFileSink extends Writable {
 	readonly #syncEveryBytes: number;
 	readonly #onChunk: HashingSinkOptions['onChunk'];
 	#handle: fs.FileHandle | undefined;
-	#worker: Worker | undefined;
 	#workerExited: Promise<void> = Promise.resolve();
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
@@ -126,8 +125,16 @@ export class HashingFileSink extends Writable {
 			this.#ring = new Uint8Array(ring);
 			this.#wakeBatch = BigInt(Math.max(1, Math.floor(this.#ringBytes / 4)));
 			this.#state = new BigInt64Array(control);
-			const worker = new Worker(hashingThread, {eval: true, workerData: {fd: handle.fd, ring, control}});
-			this.#worker = worker;
+			let worker: Worker;
+			try {
+				worker = new Worker(hashingThread, {eval: true, workerData: {fd: handle.fd, ring, control}});
+			} catch (error) {
+				this.#handle = undefined;
+				void handle.close().catch(() => {});
+				callback(error as Error);
+				return;
+			}
+
 			this.#result = new Promise<string>((resolve, reject) => {
 				let hashed = false;
 				worker.on('message', (message: {md5?: string; error?: {message: string; code?: string}}) => {
