@@ -84,7 +84,12 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
 		}
 
-		this.#files = await scanShareDir(this.shareDir);
+		const scanStarted = Date.now();
+		this.#files = await scanShareDir(this.shareDir, {
+			onStats: ({files, hashed, cached}) => {
+				this.emit('notice', `shared ${files} file(s): ${hashed} hashed, ${cached} from the hash cache, in ${Date.now() - scanStarted} ms`);
+			},
+		});
 		this.#server = await startPeerServer({
 			id: this.config.id,
 			shareDir: this.shareDir,

@@ -124,13 +124,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 	app.get('/files/:name', (request, response) => {
 		const name = parseFileName(request.params.name);
-		const found = state.find(name, now());
-		if (!found) {
+		const found = state.findJson(name, now());
+		if (found === undefined) {
 			sendError(response, 'NOT_FOUND', `no peer holds "${name}"`);
 			return;
 		}
 
-		response.json(found);
+		// The reply is already JSON text, cached per name: no per-request serialization.
+		response.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(found)}).end(found);
 	});
 
 	app.get('/files', (_request, response) => {
