@@ -9,6 +9,7 @@ import got from 'got';
 import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
 import {requesterHeader} from './peer-server.js';
+import type {Outcome} from './retry-policy.js';
 import {parseLoadReply, type LoadReply} from './wire.js';
 
 export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
@@ -23,8 +24,7 @@ export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<Loa
 	}
 }
 
-/** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
-export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+export type {Outcome} from './retry-policy.js';
 
 export class TransferError extends Error {
 	readonly outcome: Exclude<Outcome, 'ok'>;

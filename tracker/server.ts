@@ -104,6 +104,19 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		response.status(204).end();
 	});
 
+	/** Suspect checks in flight, by peer id and URL: many downloaders reporting one dead holder cost one probe. */
+	const suspectChecks = new Map<string, Promise<boolean>>();
+	async function checkSuspect(id: string, url: string): Promise<boolean> {
+		const key = `${id} ${url}`;
+		let check = suspectChecks.get(key);
+		if (!check) {
+			check = answersAs(id, url).finally(() => suspectChecks.delete(key));
+			suspectChecks.set(key, check);
+		}
+
+		return check;
+	}
+
 	app.post('/peers/:id/suspect', async (request, response) => {
 		const id = parsePeerId(request.params.id);
 		const url = state.urlOf(id, now());
@@ -112,7 +125,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			return;
 		}
 
-		const alive = await answersAs(id, url);
+		const alive = await checkSuspect(id, url);
 		// Only drop the record that was checked: the peer may have re-registered meanwhile.
 		if (!alive && state.urlOf(id, now()) === url) {
 			state.leave(id);
