@@ -60,7 +60,6 @@ test('while the tracker is down: last known holders serve, an unknown name waits
 	t.is(photo.ok, true);
 	t.deepEqual(photo.peers.map((peer: any) => peer.id), ['B']);
 
-	t.log(patient.stderr.lines.join('\n'));
 	// The file downloaded during the outage is announced once the tracker is back.
 	t.deepEqual(await eventually(async () => {
 		const holders = await holdersAt(restarted.url, 'song.mp3');
