@@ -37,6 +37,8 @@ export type PeerEvents = {
 	load: [number];
 	download: [DownloadEvent];
 	notice: [string];
+	/** A line on waiting for the tracker or for holders, and on rejoining; the TUI shows the same from `tracker` and `download` events. */
+	retry: [string];
 };
 
 export {holderBackoff, trackerBackoff} from './retry-policy.js';
@@ -185,7 +187,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			backoff: holderBackoff,
 			onEvent: event => {
 				if (event.type === 'waiting') {
-					this.emit('notice', `download ${event.name}: ${event.reason}, retrying in ${seconds(event.retryInMs)} s (waits up to ${seconds(this.config.peerWaitMs)} s)`);
+					this.emit('retry', `download ${event.name}: ${event.reason}, retrying in ${seconds(event.retryInMs)} s (waits up to ${seconds(this.config.peerWaitMs)} s)`);
 				}
 
 				this.emit('download', event);
@@ -285,7 +287,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				}
 
 				this.#setStatus({state: 'waiting', retryAt: Date.now() + delay, reason: 'tracker down'});
-				this.emit('notice', `tracker down, retrying in ${seconds(delay)} s (${what} waits up to ${seconds(waitMs)} s)`);
+				this.emit('retry', `tracker down, retrying in ${seconds(delay)} s (${what} waits up to ${seconds(waitMs)} s)`);
 				await sleep(delay);
 			}
 		}
@@ -357,7 +359,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 					this.#trackerReached();
 					// After #trackerReached: a new epoch marks the tracker as restarted.
 					await this.#register();
-					this.emit('notice', `${rejoinReason(this.#epoch, epochBefore, beat?.known)}: sent the whole list (${this.#files.length} files)`);
+					this.emit('retry', `${rejoinReason(this.#epoch, epochBefore, beat?.known)}: sent the whole list (${this.#files.length} files)`);
 				}
 
 				failures = 0;
@@ -381,7 +383,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: 'tracker down'});
 		// One line per step of the back-off, not one per retry once it is capped.
 		if (failures === 1 || retryIn !== heartbeatDelay(failures - 1, this.config.heartbeatMs)) {
-			this.emit('notice', `tracker down, retrying in ${seconds(retryIn)} s: ${error.message}`);
+			this.emit('retry', `tracker down, retrying in ${seconds(retryIn)} s: ${error.message}`);
 		}
 	}
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {holdersAt} from './helpers/faults.js';
+import {holdersAt, nextLogMessage} from './helpers/faults.js';
 import {eventually, getJson, shareDir, startPeer, startTracker} from './helpers/processes.js';
 
 /** Everything a tracker answers about the network, minus timing: GET /files, every Find, GET /peers. */
@@ -26,7 +26,7 @@ test('tracker kill -9 and a restart on the same port: every peer re-sends its li
 
 	for (const peer of peers) {
 		// eslint-disable-next-line no-await-in-loop
-		t.regex(await peer.stderr.next(/sent the whole list/), /^peer [ABC]: tracker restarted \(new epoch\): sent the whole list \(\d files\)$/);
+		t.regex(await nextLogMessage(peer.stderr, /sent the whole list/), /^tracker restarted \(new epoch\): sent the whole list \(\d files\)$/);
 	}
 
 	t.deepEqual(await trackerView(restarted.url), before);

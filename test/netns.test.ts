@@ -1,6 +1,7 @@
 import {writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
+import {nextLogMessage} from './helpers/faults.js';
 import {getJsonIn, netnsUnavailable, runInHost, startInHost, TestNetwork, type Host} from './helpers/netns.js';
 import {eventually, repoRoot, shareDir, type Child} from './helpers/processes.js';
 
@@ -9,7 +10,7 @@ const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 const title = 'a host cut off from the network: downloads fall over to another holder, the tracker expires it, it rejoins when its link returns';
 const unavailable = await netnsUnavailable();
 /** B's heartbeat either times out while cut off (it then just re-sends its list) or gets through late and learns it was dropped. */
-const rejoined = /^peer B: tracker (reachable again|had dropped this peer): sent the whole list \(3 files\)$/;
+const rejoined = /^tracker (reachable again|had dropped this peer): sent the whole list \(3 files\)$/;
 
 type ScriptedPeer = Child & {run: (line: string) => Promise<Record<string, any>>};
 
@@ -73,11 +74,11 @@ if (unavailable) {
 			const ids = await peerIds();
 			return ids.includes('B') ? undefined : ids;
 		}), ['C', 'me']);
-		t.regex(await bPeer.stderr.next(/tracker down/), /^peer B: tracker down, retrying in [\d.]+ s: tracker unreachable/);
+		t.regex(await nextLogMessage(bPeer.stderr, /tracker down/), /^tracker down, retrying in [\d.]+ s: tracker unreachable/);
 
 		// The link returns: B finds the tracker dropped it and sends its whole list; its stuck upload ends.
 		await network.restore('B');
-		t.regex(await bPeer.stderr.next(/sent the whole list/), rejoined);
+		t.regex(await nextLogMessage(bPeer.stderr, /sent the whole list/), rejoined);
 		// A first packet to a link just back may be lost (one SYN retransmit is 1 s, GetLoad's whole timeout): ask until B answers.
 		const again = await eventually(async () => {
 			const answer = await mePeer.run('find photo.jpg');
@@ -98,7 +99,7 @@ if (unavailable) {
 			return ids.includes('B') ? undefined : ids;
 		}), ['C', 'me']);
 		await network.restore('B');
-		t.regex(await bPeer.stderr.next(/sent the whole list/), rejoined);
+		t.regex(await nextLogMessage(bPeer.stderr, /sent the whole list/), rejoined);
 		t.deepEqual(await peerIds(), ['B', 'C', 'me']);
 	});
 }

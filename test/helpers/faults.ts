@@ -38,3 +38,18 @@ export async function holdersAt(trackerUrl: string, name: string): Promise<strin
 export async function peerIdsAt(trackerUrl: string): Promise<string[]> {
 	return ((await getJson(`${trackerUrl}/peers`)).body.peers as Array<{id: string}>).map(peer => peer.id);
 }
+
+/** The message of a `--serve` peer's JSON log line (pino), or undefined for any other line. */
+export function logMessage(line: string): string | undefined {
+	try {
+		const entry = JSON.parse(line) as {msg?: unknown};
+		return typeof entry.msg === 'string' ? entry.msg : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Waits for a `--serve` peer's log line whose message matches; resolves with the message. */
+export async function nextLogMessage(log: {next: (match: (line: string) => boolean) => Promise<string>}, match: RegExp): Promise<string> {
+	return logMessage(await log.next(line => match.test(logMessage(line) ?? '')))!;
+}
