@@ -5,13 +5,15 @@ import {pipeline} from 'node:stream/promises';
 import got from 'got';
 import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
+import {freshConnections} from './fresh-connections.js';
 import {HashingFileSink} from './hashing-sink.js';
 import {requesterHeader} from './peer-server.js';
+import type {Outcome} from './retry-policy.js';
 import {parseLoadReply, type LoadReply} from './wire.js';
 
 export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
 	try {
-		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}, agent: freshConnections}).json());
 	} catch (error) {
 		if (error instanceof XfsError) {
 			throw error;
@@ -21,8 +23,7 @@ export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<Loa
 	}
 }
 
-/** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
-export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+export type {Outcome} from './retry-policy.js';
 
 export class TransferError extends Error {
 	readonly outcome: Exclude<Outcome, 'ok'>;
@@ -82,7 +83,8 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 
 	try {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-			const request = transport.get(target, {headers: {[requesterHeader]: requesterId, ...bearer(secret)}, signal: controller.signal}, resolve);
+			const agent = target.protocol === 'https:' ? freshConnections.https : freshConnections.http;
+			const request = transport.get(target, {headers: {[requesterHeader]: requesterId, ...bearer(secret)}, signal: controller.signal, agent}, resolve);
 			request.once('error', error => {
 				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
 			});

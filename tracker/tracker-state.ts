@@ -92,6 +92,20 @@ export class TrackerState {
 		return true;
 	}
 
+	/**
+	 * Drops a peer reported dead, unless it was heard from (heartbeat, UpdateList) at or after
+	 * `since`, when the check of the report began: a peer back meanwhile is alive. True when dropped.
+	 */
+	dropIfSilentSince(id: string, since: number): boolean {
+		const record = this.#peers.get(id);
+		if (!record || record.lastSeen >= since) {
+			return false;
+		}
+
+		this.#drop(record);
+		return true;
+	}
+
 	has(id: string, now: number): boolean {
 		const record = this.#peers.get(id);
 		return record !== undefined && this.#isLive(record, now);
