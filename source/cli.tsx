@@ -24,13 +24,16 @@ async function main(): Promise<number | undefined> {
 	// Headless peers log JSON lines (pino); scripted peers say the same things as plain lines.
 	const logger = config.serve ? createLogger('xfs-peer', config.logLevel).child({id: config.id}) : undefined;
 	node.logger = logger;
-	node.on('notice', message => {
+	const say = (message: string) => {
 		if (logger) {
 			logger.info(message);
 		} else if (!interactive) {
 			process.stderr.write(`peer ${config.id}: ${message}\n`);
 		}
-	});
+	};
+
+	node.on('notice', say);
+	node.on('retry', say);
 	try {
 		await node.start();
 	} catch (error) {

@@ -8,8 +8,10 @@ import {type ErrorCode, XfsError} from './errors.js';
 import type {LoadCounter} from './load-counter.js';
 import {multiSourceDownload} from './multi-source.js';
 import type {SourceSnapshot} from './part-plan.js';
-import {receiveFile, TransferError, type Outcome} from './peer-client.js';
-import {nextDelayWithin, type BackoffOptions} from './retry-policy.js';
+import {receiveFile, TransferError} from './peer-client.js';
+import {
+	afterFailedAttempt, isSuspect, maxMismatchesPerHolder, nextDelayWithin, stallTimeouts, type BackoffOptions, type Outcome,
+} from './retry-policy.js';
 import {exists, partialDir} from './share-dir.js';
 import {parseFileName, type FileEntry, type FindReply, type HolderRef} from './wire.js';
 
@@ -60,8 +62,8 @@ export type DownloaderDeps = {
 	suspect: (peerId: string) => void;
 	/** Make the new file known: updatelist. */
 	announce: (file: FileEntry) => Promise<void>;
-	/** Silence tolerated mid-transfer, and before the first byte on top of the emulated latency. */
-	idleTimeoutMs: number;
+	/** Least silence tolerated from a holder before it counts as stalled (see stallTimeouts). */
+	idleFloorMs?: number;
 	/** How long to keep retrying when every holder failed. */
 	allDownWaitMs: number;
 	backoff: BackoffOptions;
@@ -73,9 +75,6 @@ export type DownloaderDeps = {
 	/** Shared secret of the network, if any. */
 	secret?: string;
 };
-
-/** Mismatching holders get one more try, then are skipped for this download. */
-export const maxMismatchesPerHolder = 2;
 
 export async function download(deps: DownloaderDeps, rawName: string): Promise<DownloadResult> {
 	const name = parseFileName(rawName);
@@ -89,42 +88,46 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 	const mismatches = new Map<string, number>();
 	const started = Date.now();
 	try {
+		let md5 = '';
 		for (let round = 1; ; round++) {
-			const found = await deps.locate(name);
-			const others = found.peers.filter(peer => peer.id !== deps.id);
-			if (others.length === 0) {
+			const found = await locateAgain(deps, name, round);
+			const others = found?.peers.filter(peer => peer.id !== deps.id) ?? [];
+			if (round === 1 && others.length === 0) {
 				throw new DownloadError('NOT_FOUND', `no other peer holds ${name}`, attempts);
 			}
 
+			md5 = found?.md5 ?? md5;
 			const eligible = others.filter(peer => (mismatches.get(peer.id) ?? 0) < maxMismatchesPerHolder);
-			if (eligible.length === 0) {
-				throw new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${found.md5}`, attempts);
+			if (others.length > 0 && eligible.length === 0) {
+				throw new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${md5}`, attempts);
 			}
 
-			const {ranked, rows} = await rankAvailable(deps, name, eligible, attempts);
-			const multiSource = await multiSourceDownload(deps, {found, holders: ranked, rows, finalPath, attempts, mismatches});
-			if (multiSource.outcome === 'ok') {
-				return multiSource.result;
-			}
-
-			// After a multi-source round every holder has had its chance: straight to the retry wait.
-			for (const holder of multiSource.outcome === 'not-used' ? ranked : []) {
-				markRow(rows, holder.id, 'chosen');
-				deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
-				const outcome = await tryHolder(deps, found, holder, finalPath, mismatches, attempts);
-				if (outcome === 'ok') {
-					return {name, path: finalPath, md5: found.md5, size: found.size, from: holder.id, attempts};
+			if (found && eligible.length > 0) {
+				const {ranked, rows} = await rankAvailable(deps, name, eligible, attempts);
+				const multiSource = await multiSourceDownload(deps, {found, holders: ranked, rows, finalPath, attempts, mismatches});
+				if (multiSource.outcome === 'ok') {
+					return multiSource.result;
 				}
 
-				markRow(rows, holder.id, outcome === 'checksum-mismatch' ? 'checksum' : 'down');
-				deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+				// After a multi-source round every holder has had its chance: straight to the retry wait.
+				for (const holder of multiSource.outcome === 'not-used' ? ranked : []) {
+					markRow(rows, holder.id, 'chosen');
+					deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+					const outcome = await tryHolder(deps, found, holder, finalPath, mismatches, attempts);
+					if (outcome === 'ok') {
+						return {name, path: finalPath, md5: found.md5, size: found.size, from: holder.id, attempts};
+					}
+
+					markRow(rows, holder.id, outcome === 'checksum-mismatch' ? 'checksum' : 'down');
+					deps.onEvent?.({type: 'candidates', name, rows: rows.map(row => ({...row}))});
+				}
 			}
 
 			const delay = nextDelayWithin(round, Date.now() - started, deps.allDownWaitMs, deps.backoff);
 			const onlyMismatches = attempts.length > 0 && attempts.every(attempt => attempt.outcome === 'checksum-mismatch');
 			if (delay === undefined) {
 				throw onlyMismatches
-					? new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${found.md5}`, attempts)
+					? new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${md5}`, attempts)
 					: new DownloadError('ALL_PEERS_DOWN', `every holder of ${name} failed (${summarize(attempts)})`, attempts);
 			}
 
@@ -143,6 +146,22 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 		throw error;
 	} finally {
 		release();
+	}
+}
+
+/**
+ * Find for a round. Only the first Find decides NOT_FOUND: later, holders that failed
+ * may have been dropped by the tracker (suspect report, TTL) and may still come back.
+ */
+async function locateAgain(deps: DownloaderDeps, name: string, round: number): Promise<FindReply | undefined> {
+	try {
+		return await deps.locate(name);
+	} catch (error) {
+		if (round > 1 && error instanceof XfsError && error.code === 'NOT_FOUND') {
+			return undefined;
+		}
+
+		throw error;
 	}
 }
 
@@ -182,6 +201,7 @@ async function tryHolder(
 	for (;;) {
 		const tempPath = path.join(partialDir(deps.shareDir), `${name}.${randomBytes(6).toString('hex')}.part`);
 		let outcome: Outcome;
+		const timeouts = stallTimeouts(holder.latencyMs * deps.latencyScale, deps.idleFloorMs);
 		try {
 			deps.onEvent?.({type: 'start', name, from: holder.id, size: found.size});
 			const received = await receiveFile({
@@ -190,8 +210,8 @@ async function tryHolder(
 				requesterId: deps.id,
 				tempPath,
 				expectedSize: found.size,
-				firstByteTimeoutMs: (holder.latencyMs * deps.latencyScale) + deps.idleTimeoutMs,
-				idleTimeoutMs: deps.idleTimeoutMs,
+				firstByteTimeoutMs: timeouts.firstByteMs,
+				idleTimeoutMs: timeouts.idleMs,
 				secret: deps.secret,
 				onBytes(bytes) {
 					deps.onEvent?.({type: 'progress', name, from: holder.id, received: bytes, size: found.size});
@@ -224,17 +244,15 @@ async function tryHolder(
 		await fs.rm(tempPath, {force: true});
 		attempts.push({peer: holder.id, outcome});
 		deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome}});
-		if (outcome === 'down' || outcome === 'dropped') {
+		if (isSuspect(outcome)) {
 			deps.suspect(holder.id);
 		}
 
-		if (outcome !== 'checksum-mismatch') {
-			return outcome;
+		if (outcome === 'checksum-mismatch') {
+			mismatches.set(holder.id, (mismatches.get(holder.id) ?? 0) + 1);
 		}
 
-		const count = (mismatches.get(holder.id) ?? 0) + 1;
-		mismatches.set(holder.id, count);
-		if (count >= maxMismatchesPerHolder) {
+		if (afterFailedAttempt(outcome, mismatches.get(holder.id) ?? 0) === 'next') {
 			return outcome;
 		}
 	}

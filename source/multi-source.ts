@@ -7,11 +7,12 @@ import {createHash} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type {ScoredHolder} from './cost.js';
-import {maxMismatchesPerHolder, type Attempt, type CandidateRow, type DownloaderDeps, type DownloadResult} from './downloader.js';
+import type {Attempt, CandidateRow, DownloaderDeps, DownloadResult} from './downloader.js';
 import {fetchPart, getPartsList} from './part-fetch.js';
 import {chooseManifest, defaultPartSize, partCount, partSpan, PartScheduler, type Assignment, type ByteSpan, type ManifestVote, type PartsManifest} from './part-plan.js';
 import {hasResumableParts, PartStore} from './part-store.js';
-import {TransferError, type Outcome} from './peer-client.js';
+import {TransferError} from './peer-client.js';
+import {isSuspect, maxMismatchesPerHolder, stallTimeouts, type Outcome} from './retry-policy.js';
 import type {FindReply} from './wire.js';
 
 export type MultiSourceJob = {
@@ -235,6 +236,7 @@ class Transfer {
 
 		const cancel = new AbortController();
 		this.#fetches.set(holder.id, cancel);
+		const timeouts = stallTimeouts(holder.latencyMs * this.#deps.latencyScale, this.#deps.idleFloorMs);
 		try {
 			await fetchPart({
 				url: holder.url,
@@ -242,8 +244,8 @@ class Transfer {
 				requesterId: this.#deps.id,
 				span,
 				fileSize: found.size,
-				firstByteTimeoutMs: (holder.latencyMs * this.#deps.latencyScale) + this.#deps.idleTimeoutMs,
-				idleTimeoutMs: this.#deps.idleTimeoutMs,
+				firstByteTimeoutMs: timeouts.firstByteMs,
+				idleTimeoutMs: timeouts.idleMs,
 				agent: this.#agentFor(holder),
 				secret: this.#deps.secret,
 				into,
@@ -293,7 +295,7 @@ class Transfer {
 
 			this.#cancel(scheduler.retire(holder.id, 'failed'));
 			record(this.#deps, this.#job, holder.id, error.outcome);
-			if (error.outcome === 'down' || error.outcome === 'dropped') {
+			if (isSuspect(error.outcome)) {
 				this.#deps.suspect(holder.id);
 			}
 

@@ -1,19 +1,19 @@
 /** Client side of the peer protocol: GetLoad, and receiving a file into a temp file while hashing it. */
-import {createHash} from 'node:crypto';
-import {createWriteStream} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import got from 'got';
 import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
+import {freshConnections} from './fresh-connections.js';
+import {HashingFileSink} from './hashing-sink.js';
 import {requesterHeader} from './peer-server.js';
+import type {Outcome} from './retry-policy.js';
 import {parseLoadReply, type LoadReply} from './wire.js';
 
 export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
 	try {
-		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}, agent: freshConnections}).json());
 	} catch (error) {
 		if (error instanceof XfsError) {
 			throw error;
@@ -23,8 +23,7 @@ export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<Loa
 	}
 }
 
-/** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
-export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+export type {Outcome} from './retry-policy.js';
 
 export class TransferError extends Error {
 	readonly outcome: Exclude<Outcome, 'ok'>;
@@ -84,7 +83,8 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 
 	try {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-			const request = transport.get(target, {headers: {[requesterHeader]: requesterId, ...bearer(secret)}, signal: controller.signal}, resolve);
+			const agent = target.protocol === 'https:' ? freshConnections.https : freshConnections.http;
+			const request = transport.get(target, {headers: {[requesterHeader]: requesterId, ...bearer(secret)}, signal: controller.signal, agent}, resolve);
 			request.once('error', error => {
 				reject(controller.signal.aborted ? controller.signal.reason : classify(error, url));
 			});
@@ -104,36 +104,30 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 		}
 
 		resetWatchdog();
-		const hash = createHash('md5');
-		let received = 0;
-		const tap = new Transform({
+		// One stage hashes and writes each chunk as it arrives, then fsyncs before the stream finishes.
+		const sink = new HashingFileSink(tempPath, {
 			highWaterMark,
-			transform(chunk: Buffer, _encoding, callback) {
+			onChunk(_chunk, received) {
 				resetWatchdog();
-				received += chunk.length;
 				if (received > expectedSize) {
-					callback(new TransferError('checksum-mismatch', `${url} sent more than ${expectedSize} bytes`));
-					return;
+					return new TransferError('checksum-mismatch', `${url} sent more than ${expectedSize} bytes`);
 				}
 
-				hash.update(chunk);
 				onBytes?.(received);
-				callback(null, chunk);
+				return undefined;
 			},
 		});
 		try {
-			// flush: the bytes are fsynced before the stream closes, so a renamed file is a durable file.
-			const sink = createWriteStream(tempPath, {flags: 'wx', flush: true, highWaterMark});
-			await pipeline(response, tap, sink, {signal: controller.signal});
+			await pipeline(response, sink, {signal: controller.signal});
 		} catch (error) {
 			throw controller.signal.aborted ? controller.signal.reason as Error : classify(error, url);
 		}
 
-		if (received !== expectedSize) {
-			throw new TransferError('dropped', `${url} sent ${received} of ${expectedSize} bytes`);
+		if (sink.bytes !== expectedSize) {
+			throw new TransferError('dropped', `${url} sent ${sink.bytes} of ${expectedSize} bytes`);
 		}
 
-		return {md5: hash.digest('hex'), size: received};
+		return {md5: sink.md5, size: sink.bytes};
 	} finally {
 		clearTimeout(watchdog);
 		signal?.removeEventListener('abort', onOuterAbort);

@@ -17,7 +17,9 @@ import type {Logger} from './log.js';
 import {getLoad} from './peer-client.js';
 import type {PeerConfig} from './peer-config.js';
 import {startPeerServer} from './peer-server.js';
-import {backoffDelay, nextDelayWithin, type BackoffOptions} from './retry-policy.js';
+import {
+	backoffDelay, heartbeatDelay, holderBackoff, nextDelayWithin, provisionalNotFoundWait, trackerBackoff,
+} from './retry-policy.js';
 import {checkShareDir, preparePartialDir, scanShareDir} from './share-dir.js';
 import {TrackerClient} from './tracker-client.js';
 import type {FileEntry, FindReply, LoadReply} from './wire.js';
@@ -35,15 +37,12 @@ export type PeerEvents = {
 	load: [number];
 	download: [DownloadEvent];
 	notice: [string];
+	/** A line on waiting for the tracker or for holders, and on rejoining; the TUI shows the same from `tracker` and `download` events. */
+	retry: [string];
 };
 
-/** Tracker waits start at 250 ms and double up to 5 s. */
-export const trackerBackoff: BackoffOptions = {baseMs: 250, maxMs: 5000};
-/** Retries after every holder failed start at 500 ms and double up to 4 s. */
-export const holderBackoff: BackoffOptions = {baseMs: 500, maxMs: 4000};
+export {holderBackoff, trackerBackoff} from './retry-policy.js';
 export const getLoadTimeoutMs = 1000;
-/** Silence tolerated mid-transfer before a holder counts as stalled. */
-export const idleTimeoutMs = 3000;
 
 export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly config: PeerConfig;
@@ -63,6 +62,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** Last Find answer per file: used while the tracker is down. */
 	readonly #lastKnown = new Map<string, FindReply>();
 	#syncing: Promise<void> = Promise.resolve();
+	/** Set while tracker calls fail; cleared by the first call that gets through. */
+	#trackerLost = false;
+	/** When the tracker came back (a new epoch, or answering after an outage); its NOT_FOUND answers are provisional for one heartbeat. */
+	#trackerBack: {at: number; restarted: boolean} | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -84,7 +87,12 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
 		}
 
-		this.#files = await scanShareDir(this.shareDir);
+		const scanStarted = Date.now();
+		this.#files = await scanShareDir(this.shareDir, {
+			onStats: ({files, hashed, cached}) => {
+				this.emit('notice', `shared ${files} file(s): ${hashed} hashed, ${cached} from the hash cache, in ${Date.now() - scanStarted} ms`);
+			},
+		});
 		this.#server = await startPeerServer({
 			id: this.config.id,
 			shareDir: this.shareDir,
@@ -99,6 +107,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}, this.config.port, this.config.host);
 		const {port} = this.#server.address() as AddressInfo;
 		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		let failures = 0;
 		try {
 			await this.#register();
 		} catch (error) {
@@ -107,11 +116,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				throw error;
 			}
 
-			const retryIn = Math.min(this.config.heartbeatMs, trackerBackoff.baseMs);
-			this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: (error as Error).message});
+			failures = 1;
+			this.#trackerDown(failures, error);
 		}
 
-		this.#membership = this.#keepMembership();
+		this.#membership = this.#keepMembership(failures);
 	}
 
 	get listeningPort(): number {
@@ -139,7 +148,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** updatelist: rescans the share dir and sends the whole list. */
 	async updateList(): Promise<readonly FileEntry[]> {
 		this.#files = await scanShareDir(this.shareDir);
-		await this.#register();
+		await this.#withTracker('updatelist', async () => this.#register());
 		return this.#files;
 	}
 
@@ -180,10 +189,15 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				this.tracker.suspect(peerId).catch(() => {});
 			},
 			announce: async file => this.#announce(file),
-			idleTimeoutMs,
 			allDownWaitMs: this.config.peerWaitMs,
 			backoff: holderBackoff,
-			onEvent: event => this.emit('download', event),
+			onEvent: event => {
+				if (event.type === 'waiting') {
+					this.emit('retry', `download ${event.name}: ${event.reason}, retrying in ${seconds(event.retryInMs)} s (waits up to ${seconds(this.config.peerWaitMs)} s)`);
+				}
+
+				this.emit('download', event);
+			},
 			maxSources: this.config.maxSources,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
@@ -196,7 +210,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		if (target.kind === 'address') {
 			url = target.url;
 		} else {
-			const peer = (await this.#withTracker(async () => this.tracker.peers())).find(candidate => candidate.id === target.id);
+			const peer = (await this.#withTracker(`getload ${target.id}`, async () => this.tracker.peers())).find(candidate => candidate.id === target.id);
 			if (!peer) {
 				throw new XfsError('NOT_FOUND', `the tracker knows no peer "${target.id}"`);
 			}
@@ -208,11 +222,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	async trackerFiles() {
-		return this.#withTracker(async () => this.tracker.files());
+		return this.#withTracker('files', async () => this.tracker.files());
 	}
 
 	async trackerPeers() {
-		return this.#withTracker(async () => this.tracker.peers());
+		return this.#withTracker('peers', async () => this.tracker.peers());
 	}
 
 	latencyTo(peerId: string): number {
@@ -225,47 +239,73 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		await this.#register().catch(() => {});
 	}
 
-	/** Find, waiting with back-off while the tracker is down; the last known answer serves meanwhile. */
+	/**
+	 * Find, waiting with back-off while the tracker is down; the last known answer serves meanwhile.
+	 * Right after the tracker came back, a NOT_FOUND is asked again until one heartbeat has passed.
+	 */
 	async #locate(name: string): Promise<{reply: FindReply; stale: boolean}> {
-		try {
-			const reply = await this.#withTracker(async () => this.tracker.find(name), this.#lastKnown.has(name) ? 0 : undefined);
-			this.#lastKnown.set(name, reply);
-			return {reply, stale: false};
-		} catch (error) {
-			const cached = this.#lastKnown.get(name);
-			if (error instanceof TrackerDownError && cached) {
-				this.emit('notice', `tracker down: using the last known holders of ${name}`);
-				return {reply: cached, stale: true};
-			}
+		for (let attempt = 1; ; attempt++) {
+			try {
+				const reply = await this.#withTracker(`find ${name}`, async () => this.tracker.find(name), this.#lastKnown.has(name) ? 0 : undefined);
+				this.#lastKnown.set(name, reply);
+				return {reply, stale: false};
+			} catch (error) {
+				const cached = this.#lastKnown.get(name);
+				if (error instanceof TrackerDownError && cached) {
+					this.emit('notice', `tracker down: using the last known holders of ${name} (${cached.peers.map(peer => peer.id).join(', ')})`);
+					return {reply: cached, stale: true};
+				}
 
-			if (error instanceof XfsError && error.code === 'NOT_FOUND') {
-				this.#lastKnown.delete(name);
-			}
+				if (!(error instanceof XfsError && error.code === 'NOT_FOUND')) {
+					throw error;
+				}
 
-			throw error;
+				const settling = provisionalNotFoundWait(Date.now(), this.#trackerBack?.at, this.config.heartbeatMs);
+				if (settling === undefined || this.#stopping.signal.aborted) {
+					this.#lastKnown.delete(name);
+					throw error;
+				}
+
+				const delay = Math.min(settling, backoffDelay(attempt, trackerBackoff));
+				this.emit('notice', `tracker came back ${seconds(Date.now() - this.#trackerBack!.at)} s ago and lists no holder of ${name} yet; asking again in ${seconds(delay)} s`);
+				await sleep(delay);
+			}
 		}
 	}
 
 	/** Runs a tracker call, retrying with capped back-off while the tracker is down, up to --tracker-wait. */
-	async #withTracker<T>(call: () => Promise<T>, waitMs = this.config.trackerWaitMs): Promise<T> {
+	async #withTracker<T>(what: string, call: () => Promise<T>, waitMs = this.config.trackerWaitMs): Promise<T> {
 		const started = Date.now();
 		for (let attempt = 1; ; attempt++) {
 			try {
-				return await call();
+				const result = await call();
+				this.#trackerReached();
+				return result;
 			} catch (error) {
 				if (!(error instanceof TrackerDownError)) {
 					throw error;
 				}
 
+				this.#trackerLost = true;
 				const delay = nextDelayWithin(attempt, Date.now() - started, waitMs, trackerBackoff);
 				if (delay === undefined || this.#stopping.signal.aborted) {
-					throw new TrackerDownError(waitMs > 0 ? `tracker ${this.config.tracker} still down after ${Math.round((Date.now() - started) / 1000)} s` : `tracker ${this.config.tracker} is down`, {cause: error});
+					throw new TrackerDownError(waitMs > 0
+						? `tracker ${this.config.tracker} still down after ${seconds(Date.now() - started)} s (--tracker-wait ${waitMs} ms)`
+						: `tracker ${this.config.tracker} is down`, {cause: error});
 				}
 
 				this.#setStatus({state: 'waiting', retryAt: Date.now() + delay, reason: 'tracker down'});
-				this.emit('notice', `tracker down, retrying in ${(delay / 1000).toFixed(1)} s`);
+				this.emit('retry', `tracker down, retrying in ${seconds(delay)} s (${what} waits up to ${seconds(waitMs)} s)`);
 				await sleep(delay);
 			}
+		}
+	}
+
+	/** A tracker call got through after an outage: until the next heartbeat tells whether it restarted, assume it did. */
+	#trackerReached(): void {
+		if (this.#trackerLost) {
+			this.#trackerLost = false;
+			this.#trackerBack = {at: Date.now(), restarted: false};
 		}
 	}
 
@@ -291,62 +331,77 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	#noteEpoch(epoch: string): void {
 		const restarted = this.#epoch !== undefined && this.#epoch !== epoch;
 		this.#epoch = epoch;
+		if (restarted) {
+			this.#trackerBack = {at: Date.now(), restarted: true};
+		}
+
 		this.#setStatus(restarted ? {state: 'restarted', epoch} : {state: 'connected', epoch});
 	}
 
-	/** Heartbeats every --heartbeat-ms; a tracker that does not know us (restart, expiry) gets the whole list at once. */
-	async #keepMembership(): Promise<void> {
+	/**
+	 * Heartbeats every --heartbeat-ms; a tracker that does not know us (restart, expiry) gets the whole list at once.
+	 * While the tracker is down, tries again with the tracker back-off, never waiting longer than one heartbeat.
+	 */
+	async #keepMembership(failuresSoFar: number): Promise<void> {
 		const {signal} = this.#stopping;
-		let failures = 0;
+		let failures = failuresSoFar;
 		while (!signal.aborted) {
-			const delay = failures === 0 ? this.config.heartbeatMs : Math.min(this.config.heartbeatMs, backoffDelay(failures, trackerBackoff));
 			try {
-				await sleep(delay, undefined, {signal});
+				await sleep(heartbeatDelay(failures, this.config.heartbeatMs), undefined, {signal});
 			} catch {
 				return;
 			}
 
 			try {
-				if (this.#registered) {
-					const beat = await this.tracker.heartbeat(this.config.id);
-					if (!beat.known || beat.epoch !== this.#epoch) {
-						await this.#register();
-					} else {
-						this.#setStatus({state: 'connected', epoch: beat.epoch});
+				const epochBefore = this.#epoch;
+				const beat = this.#registered ? await this.tracker.heartbeat(this.config.id) : undefined;
+				if (beat?.known && beat.epoch === this.#epoch) {
+					this.#trackerReached();
+					if (this.#trackerBack?.restarted === false) {
+						// Same epoch: the tracker did not restart, so its answers stand as they are.
+						this.#trackerBack = undefined;
 					}
+
+					this.#setStatus({state: 'connected', epoch: beat.epoch});
 				} else {
+					this.#trackerReached();
+					// After #trackerReached: a new epoch marks the tracker as restarted.
 					await this.#register();
+					this.emit('retry', `${rejoinReason(this.#epoch, epochBefore, beat?.known)}: sent the whole list (${this.#files.length} files)`);
 				}
 
 				failures = 0;
 			} catch (error) {
 				failures++;
-				const retryIn = Math.min(this.config.heartbeatMs, backoffDelay(failures, trackerBackoff));
-				if (error instanceof TrackerDownError) {
-					this.#registered = false;
-					this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: 'tracker down'});
-				} else {
-					this.emit('notice', `tracker refused this peer: ${(error as Error).message}`);
-				}
+				this.#trackerDown(failures, error);
 			}
 		}
 	}
 
-	#setStatus(status: TrackerStatus): void {
-		const previous = this.trackerStatus;
-		const same = status.state === previous.state && status.state !== 'waiting';
-		this.trackerStatus = status;
-		if (same) {
+	/** The membership loop's call failed: wait with the tracker back-off, and say so. */
+	#trackerDown(failures: number, error: unknown): void {
+		if (!(error instanceof TrackerDownError)) {
+			this.emit('notice', `tracker refused this peer: ${(error as Error).message}`);
 			return;
 		}
 
-		if (status.state === 'waiting' && previous.state !== 'waiting') {
-			this.emit('notice', `tracker ${this.config.tracker} unreachable; retrying with back-off`);
-		} else if (status.state !== 'waiting' && previous.state === 'waiting') {
-			this.emit('notice', `tracker ${this.config.tracker} is back${status.state === 'restarted' ? ' (restarted)' : ''}; list sent`);
+		this.#registered = false;
+		this.#trackerLost = true;
+		const retryIn = heartbeatDelay(failures, this.config.heartbeatMs);
+		this.#setStatus({state: 'waiting', retryAt: Date.now() + retryIn, reason: 'tracker down'});
+		// One line per step of the back-off, not one per retry once it is capped.
+		if (failures === 1 || retryIn !== heartbeatDelay(failures - 1, this.config.heartbeatMs)) {
+			this.emit('retry', `tracker down, retrying in ${seconds(retryIn)} s: ${error.message}`);
 		}
+	}
 
-		this.emit('tracker', status);
+	/** The notices that go with a change (down, back) come from the membership loop and the waiting calls. */
+	#setStatus(status: TrackerStatus): void {
+		const same = status.state === this.trackerStatus.state && status.state !== 'waiting';
+		this.trackerStatus = status;
+		if (!same) {
+			this.emit('tracker', status);
+		}
 	}
 }
 
@@ -364,4 +419,17 @@ function advertisedHost(host: string): string {
 	}
 
 	return '127.0.0.1';
+}
+
+function rejoinReason(epochNow: string | undefined, epochBefore: string | undefined, known: boolean | undefined): string {
+	if (epochBefore !== undefined && epochNow !== epochBefore) {
+		return 'tracker restarted (new epoch)';
+	}
+
+	return known === false ? 'tracker had dropped this peer' : 'tracker reachable again';
+}
+
+/** Milliseconds as seconds for a notice: 250 → "0.25", 5000 → "5". */
+function seconds(ms: number): string {
+	return String(Number((ms / 1000).toFixed(2)));
 }

@@ -38,7 +38,7 @@ export type PeerServerContext = {
 };
 
 export function createPeerApp(context: PeerServerContext): express.Express {
-	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 256 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
+	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('etag', false);

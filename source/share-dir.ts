@@ -1,9 +1,11 @@
-/** The share directory on disk: scanning and hashing, safe opening of shared files, the hidden partial folder. */
-import {constants, type Stats} from 'node:fs';
+/** The share directory on disk: scanning and hashing (with the hash cache), safe opening of shared files, the hidden partial folder. */
+import {createHash} from 'node:crypto';
+import {constants, lstatSync, type Stats} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import md5File from 'md5-file';
+import {setImmediate} from 'node:timers/promises';
 import {UsageError} from './errors.js';
+import {type FileStamp, HashCache, loadHashCache, saveHashCache} from './hash-cache.js';
 import {isValidFileName, type FileEntry} from './wire.js';
 
 /** Hidden state folder inside the share dir: never listed, never served. */
@@ -82,32 +84,111 @@ async function isResumable(dir: string): Promise<boolean> {
 	}
 }
 
+export type ScanOptions = {
+	/** Files hashed at once: enough to overlap disk waits with hashing, few enough to bound memory. */
+	concurrency?: number;
+	/** Reuse and update the md5s remembered in the state folder (off: hash everything, remember nothing). */
+	useHashCache?: boolean;
+	/** Told how many files were hashed and how many came from the cache. */
+	onStats?: (stats: ScanStats) => void;
+};
+
+export type ScanStats = {files: number; hashed: number; cached: number};
+
+/** Read size of the hashing loop; one buffer per worker, reused for every file. */
+export const hashBufferSize = 1024 * 1024;
+
+/** Files stat'ed per synchronous batch before the event loop gets a turn. */
+const statBatchSize = 256;
+
 /** Lists and hashes every shared file, at most `concurrency` at a time, sorted by name. */
-export async function scanShareDir(shareDir: string, {concurrency = 8} = {}): Promise<FileEntry[]> {
-	const entries = await fs.readdir(shareDir, {withFileTypes: true});
+export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCache = true, onStats}: ScanOptions = {}): Promise<FileEntry[]> {
+	const scanStartedMs = Date.now();
+	const stateDir = path.join(shareDir, stateDirName);
+	const [entries, cache] = await Promise.all([
+		fs.readdir(shareDir, {withFileTypes: true}),
+		useHashCache ? loadHashCache(stateDir) : new HashCache(),
+	]);
 	const names = entries.filter(entry => entry.isFile() && isSharedName(entry.name)).map(entry => entry.name);
 	const files: FileEntry[] = [];
+	const toHash: Array<{name: string; stamp: FileStamp}> = [];
+	let cached = 0;
+	// Synchronous lstat in small batches: an async stat per file costs a thread-pool round trip, several times the syscall.
+	for (let index = 0; index < names.length; index++) {
+		const name = names[index]!;
+		try {
+			const listed = lstatSync(path.join(shareDir, name));
+			if (listed.isFile()) {
+				const stamp = {size: listed.size, mtimeMs: listed.mtimeMs, ino: listed.ino};
+				const md5 = cache.lookup(name, stamp);
+				if (md5 === undefined) {
+					toHash.push({name, stamp});
+				} else {
+					files.push({name, md5, size: stamp.size});
+					cached++;
+				}
+			}
+		} catch {
+			// Vanished since the listing: not shared this time.
+		}
+
+		if (index % statBatchSize === statBatchSize - 1) {
+			await setImmediate();
+		}
+	}
+
 	let next = 0;
 	const worker = async () => {
-		while (next < names.length) {
-			const name = names[next++]!;
-			const file = path.join(shareDir, name);
+		const buffer = Buffer.allocUnsafe(hashBufferSize);
+		while (next < toHash.length) {
+			const {name, stamp} = toHash[next++]!;
+			let handle: fs.FileHandle | undefined;
 			try {
-				// Stat before and after hashing: a file that changed meanwhile is skipped until the next scan.
-				const before = await fs.lstat(file);
-				const md5 = await md5File(file);
-				const after = await fs.lstat(file);
-				if (after.isFile() && before.size === after.size && before.mtimeMs === after.mtimeMs) {
-					files.push({name, md5, size: after.size});
+				handle = await fs.open(path.join(shareDir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+				const md5 = await md5OfHandle(handle, buffer);
+				// A file replaced or changed since its lstat is skipped until the next scan.
+				const after = await handle.stat();
+				if (!after.isFile() || after.ino !== stamp.ino || after.size !== stamp.size || after.mtimeMs !== stamp.mtimeMs) {
+					cache.forget(name);
+					continue;
 				}
+
+				cache.record(name, stamp, md5, scanStartedMs);
+				files.push({name, md5, size: stamp.size});
 			} catch {
 				// Vanished or unreadable between listing and hashing: not shared this time.
+			} finally {
+				await handle?.close().catch(() => {});
 			}
 		}
 	};
 
-	await Promise.all(Array.from({length: Math.min(concurrency, names.length)}, worker));
+	await Promise.all(Array.from({length: Math.min(concurrency, toHash.length)}, worker));
+	if (useHashCache) {
+		cache.keepOnly(new Set(files.map(file => file.name)));
+		if (cache.changed) {
+			// The cache only saves time: a share dir where it cannot be written still works.
+			await saveHashCache(stateDir, cache).catch(() => {});
+		}
+	}
+
+	onStats?.({files: files.length, hashed: files.length - cached, cached});
 	return files.sort((a, b) => (a.name < b.name ? -1 : (a.name > b.name ? 1 : 0)));
+}
+
+/** md5 of an open file in one sequential pass through a reused buffer. */
+export async function md5OfHandle(handle: fs.FileHandle, buffer: Buffer): Promise<string> {
+	const hash = createHash('md5');
+	let position = 0;
+	for (;;) {
+		const {bytesRead} = await handle.read(buffer, 0, buffer.length, position);
+		if (bytesRead === 0) {
+			return hash.digest('hex');
+		}
+
+		hash.update(buffer.subarray(0, bytesRead));
+		position += bytesRead;
+	}
 }
 
 export type OpenShared = {handle: fs.FileHandle; size: number};

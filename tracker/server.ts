@@ -8,6 +8,7 @@ import {requireSecret} from '../source/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/express-json.js';
 import {requestLog, type Logger} from '../source/log.js';
 import {closeServer, formatHost, listen} from '../source/listen.js';
+import {freshConnections} from '../source/fresh-connections.js';
 import {
 	parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/wire.js';
@@ -47,7 +48,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	/** True when `url` answers GET /load as peer `id`. */
 	async function answersAs(id: string, url: string): Promise<boolean> {
 		try {
-			const reply = parseLoadReply(await got(`${url}/load`, {timeout: {request: probeTimeoutMs}, retry: {limit: 0}}).json());
+			const reply = parseLoadReply(await got(`${url}/load`, {timeout: {request: probeTimeoutMs}, retry: {limit: 0}, agent: freshConnections}).json());
 			return reply.id === id;
 		} catch {
 			return false;
@@ -104,6 +105,19 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		response.status(204).end();
 	});
 
+	/** Suspect checks in flight, by peer id and URL: many downloaders reporting one dead holder cost one probe. */
+	const suspectChecks = new Map<string, {startedAt: number; alive: Promise<boolean>}>();
+	function checkSuspect(id: string, url: string): {startedAt: number; alive: Promise<boolean>} {
+		const key = `${id} ${url}`;
+		let check = suspectChecks.get(key);
+		if (!check) {
+			check = {startedAt: now(), alive: answersAs(id, url).finally(() => suspectChecks.delete(key))};
+			suspectChecks.set(key, check);
+		}
+
+		return check;
+	}
+
 	app.post('/peers/:id/suspect', async (request, response) => {
 		const id = parsePeerId(request.params.id);
 		const url = state.urlOf(id, now());
@@ -112,25 +126,26 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			return;
 		}
 
-		const alive = await answersAs(id, url);
-		// Only drop the record that was checked: the peer may have re-registered meanwhile.
-		if (!alive && state.urlOf(id, now()) === url) {
-			state.leave(id);
+		const check = checkSuspect(id, url);
+		// A peer heard from since the check began (it came back and re-registered) is kept even if the probe failed.
+		const dropped = !await check.alive && state.dropIfSilentSince(id, check.startedAt);
+		if (dropped) {
 			log(`peer ${id} at ${url} reported down and dropped`);
 		}
 
-		response.json({dropped: !alive});
+		response.json({dropped});
 	});
 
 	app.get('/files/:name', (request, response) => {
 		const name = parseFileName(request.params.name);
-		const found = state.find(name, now());
-		if (!found) {
+		const found = state.findJson(name, now());
+		if (found === undefined) {
 			sendError(response, 'NOT_FOUND', `no peer holds "${name}"`);
 			return;
 		}
 
-		response.json(found);
+		// The reply is already JSON text, cached per name: no per-request serialization.
+		response.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(found)}).end(found);
 	});
 
 	app.get('/files', (_request, response) => {

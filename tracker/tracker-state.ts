@@ -7,10 +7,20 @@ import type {
 	FileEntry, FileSummary, FindReply, HeartbeatReply, PeerSummary, UpdateListBody, UpdateListReply,
 } from '../source/wire.js';
 
-type HeldFile = {md5: string; size: number};
-type PeerRecord = {id: string; url: string; files: Map<string, HeldFile>; lastSeen: number};
+/** What holders report for one name; holders that agree share one object (and its strings). */
+type HeldFile = {name: string; md5: string; size: number};
+type Majority = {md5: string; size: number; holders: Array<{id: string; url: string}>; validUntil: number};
+/** A Find reply as JSON, good until the first of the live holders it counted would expire. */
+type CachedFind = {json: string; validUntil: number};
+type PeerRecord = {id: string; url: string; files: HeldFile[]; lastSeen: number};
 
-export type TrackerStateOptions = {epoch: string; ttlMs: number; maxPeersPerFind?: number};
+export type TrackerStateOptions = {
+	epoch: string;
+	ttlMs: number;
+	maxPeersPerFind?: number;
+	/** How many names keep a ready Find reply; the oldest entry makes room. */
+	findCacheSize?: number;
+};
 
 export class IdInUseError extends XfsError {
 	readonly url: string;
@@ -29,11 +39,15 @@ export class TrackerState {
 	readonly #peers = new Map<string, PeerRecord>();
 	/** name → holder id → what that holder reports. */
 	readonly #holders = new Map<string, Map<string, HeldFile>>();
+	/** name → its Find reply; dropped whenever that name's holders change. */
+	readonly #findCache = new Map<string, CachedFind>();
+	readonly #findCacheSize: number;
 
-	constructor({epoch, ttlMs, maxPeersPerFind = 1000}: TrackerStateOptions) {
+	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000}: TrackerStateOptions) {
 		this.epoch = epoch;
 		this.ttlMs = ttlMs;
 		this.maxPeersPerFind = maxPeersPerFind;
+		this.#findCacheSize = findCacheSize;
 	}
 
 	/** UpdateList: the whole list replaces the peer's last one. A live peer's id at another URL is refused. */
@@ -47,13 +61,9 @@ export class TrackerState {
 			this.#unindex(existing);
 		}
 
-		const record: PeerRecord = {id, url, files: new Map(), lastSeen: now};
-		for (const file of files) {
-			record.files.set(file.name, {md5: file.md5, size: file.size});
-		}
-
+		const record: PeerRecord = {id, url, files: [], lastSeen: now};
 		this.#peers.set(id, record);
-		this.#index(record);
+		this.#index(record, files);
 		return {epoch: this.epoch, ttlMs: this.ttlMs};
 	}
 
@@ -82,6 +92,20 @@ export class TrackerState {
 		return true;
 	}
 
+	/**
+	 * Drops a peer reported dead, unless it was heard from (heartbeat, UpdateList) at or after
+	 * `since`, when the check of the report began: a peer back meanwhile is alive. True when dropped.
+	 */
+	dropIfSilentSince(id: string, since: number): boolean {
+		const record = this.#peers.get(id);
+		if (!record || record.lastSeen >= since) {
+			return false;
+		}
+
+		this.#drop(record);
+		return true;
+	}
+
 	has(id: string, now: number): boolean {
 		const record = this.#peers.get(id);
 		return record !== undefined && this.#isLive(record, now);
@@ -95,15 +119,34 @@ export class TrackerState {
 	/** Find: the md5 most live holders report, and only those holders, sorted by id. */
 	find(name: string, now: number): FindReply | undefined {
 		const majority = this.#majority(name, now);
+		return majority && this.#findReply(name, majority);
+	}
+
+	/** Find as JSON text, the same reply as find(); repeated Finds of an unchanged name reuse it. */
+	findJson(name: string, now: number): string | undefined {
+		const cached = this.#findCache.get(name);
+		if (cached && now <= cached.validUntil) {
+			return cached.json;
+		}
+
+		const majority = this.#majority(name, now);
 		if (!majority) {
+			this.#findCache.delete(name);
 			return undefined;
 		}
 
-		const peers = majority.holders
-			.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0)))
-			.slice(0, this.maxPeersPerFind)
-			.map(({id, url}) => ({id, url}));
-		return {name, md5: majority.md5, size: majority.size, peers};
+		const json = JSON.stringify(this.#findReply(name, majority));
+		if (!cached && this.#findCache.size >= this.#findCacheSize) {
+			this.#findCache.delete(this.#findCache.keys().next().value!);
+		}
+
+		this.#findCache.set(name, {json, validUntil: majority.validUntil});
+		return json;
+	}
+
+	#findReply(name: string, {md5, size, holders}: Majority): FindReply {
+		const peers = holders.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0))).slice(0, this.maxPeersPerFind);
+		return {name, md5, size, peers};
 	}
 
 	files(now: number): FileSummary[] {
@@ -121,7 +164,7 @@ export class TrackerState {
 	peers(now: number): PeerSummary[] {
 		return [...this.#peers.values()]
 			.filter(record => this.#isLive(record, now))
-			.map(record => ({id: record.id, url: record.url, files: record.files.size, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
+			.map(record => ({id: record.id, url: record.url, files: record.files.length, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
 			.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0)));
 	}
 
@@ -146,19 +189,22 @@ export class TrackerState {
 		return this.#holders.size;
 	}
 
-	#majority(name: string, now: number): {md5: string; size: number; holders: Array<{id: string; url: string}>} | undefined {
+	/** The winning md5 group, and when the first live holder of the name (in any group) expires. */
+	#majority(name: string, now: number): Majority | undefined {
 		const holders = this.#holders.get(name);
 		if (!holders) {
 			return undefined;
 		}
 
 		const groups = new Map<string, {size: number; holders: Array<{id: string; url: string}>}>();
+		let validUntil = Number.POSITIVE_INFINITY;
 		for (const [id, held] of holders) {
 			const record = this.#peers.get(id);
 			if (!record || !this.#isLive(record, now)) {
 				continue;
 			}
 
+			validUntil = Math.min(validUntil, record.lastSeen + this.ttlMs);
 			const key = `${held.md5}/${held.size}`;
 			let group = groups.get(key);
 			if (!group) {
@@ -169,12 +215,12 @@ export class TrackerState {
 			group.holders.push({id, url: record.url});
 		}
 
-		let best: {md5: string; size: number; holders: Array<{id: string; url: string}>} | undefined;
+		let best: Majority | undefined;
 		for (const [key, group] of groups) {
 			const md5 = key.slice(0, key.indexOf('/'));
 			// Most holders wins; a tie goes to the smaller md5 so every Find agrees.
 			if (!best || group.holders.length > best.holders.length || (group.holders.length === best.holders.length && md5 < best.md5)) {
-				best = {md5, size: group.size, holders: group.holders};
+				best = {md5, size: group.size, holders: group.holders, validUntil};
 			}
 		}
 
@@ -185,20 +231,34 @@ export class TrackerState {
 		return now - record.lastSeen <= this.ttlMs;
 	}
 
-	#index(record: PeerRecord): void {
-		for (const [name, held] of record.files) {
+	/** Adds the record's files to the name index; a name listed twice keeps its last entry. */
+	#index(record: PeerRecord, files: readonly FileEntry[]): void {
+		const positions = new Map<string, number>();
+		for (const {name, md5, size} of files) {
+			this.#findCache.delete(name);
 			let holders = this.#holders.get(name);
 			if (!holders) {
 				holders = new Map();
 				this.#holders.set(name, holders);
 			}
 
+			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
+			const first = holders.values().next().value;
+			const held = first && first.md5 === md5 && first.size === size ? first : {name, md5, size};
 			holders.set(record.id, held);
+			const position = positions.get(name);
+			if (position === undefined) {
+				positions.set(name, record.files.length);
+				record.files.push(held);
+			} else {
+				record.files[position] = held;
+			}
 		}
 	}
 
 	#unindex(record: PeerRecord): void {
-		for (const name of record.files.keys()) {
+		for (const {name} of record.files) {
+			this.#findCache.delete(name);
 			const holders = this.#holders.get(name);
 			holders?.delete(record.id);
 			if (holders?.size === 0) {

@@ -1,0 +1,138 @@
+/**
+ * The tracker under load. Registers 10 000 peers x 100 files (each name held by 10 peers),
+ * then measures Find with autocannon, side by side in the same run with a bare Express 5
+ * JSON endpoint answering a reply of the same shape; then heartbeats.
+ *
+ *   npm run bench:tracker [-- --peers 10000 --files-per-peer 100 --distinct-names 100000 --connections 100 --seconds 10 --rounds 2]
+ */
+import http from 'node:http';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import {
+	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
+	startTrackerProcess, stopAll,
+} from './lib.js';
+import {fileNameOf, peerIdOf, type Population, updateListOf} from './tracker-data.js';
+
+const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8'});
+const population: Population = {peers: Number(flags.peers), filesPerPeer: Number(flags['files-per-peer']), distinctNames: Number(flags['distinct-names'])};
+const connections = Number(flags.connections);
+const seconds = Number(flags.seconds);
+const rounds = Number(flags.rounds);
+const holdersPerName = Math.round(population.peers * population.filesPerPeer / population.distinctNames);
+
+const minShareOfBare = 0.7;
+const maxP99Ms = 20;
+const maxRssAfterRegistration = 600 * MiB;
+
+async function put(agent: http.Agent, url: URL, body: string): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const request = http.request(url, {method: 'PUT', agent, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}}, response => {
+			response.resume();
+			response.once('end', () => {
+				resolve(response.statusCode ?? 0);
+			});
+		});
+		request.once('error', reject);
+		request.end(body);
+	});
+}
+
+/** Sends every peer's UpdateList; returns the elapsed ms. */
+async function registerAll(trackerUrl: string): Promise<number> {
+	const agent = new http.Agent({keepAlive: true, maxSockets: Number(flags['register-concurrency'])});
+	const started = performance.now();
+	let next = 0;
+	const worker = async () => {
+		while (next < population.peers) {
+			const peer = next++;
+			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), JSON.stringify(updateListOf(peer, population)));
+			if (status !== 200) {
+				throw new Error(`registering ${peerIdOf(peer)} answered ${status}`);
+			}
+		}
+	};
+
+	await Promise.all(Array.from({length: Number(flags['register-concurrency'])}, worker));
+	agent.destroy();
+	return performance.now() - started;
+}
+
+async function cannon(url: string, method: 'GET' | 'POST', pathOf: () => string, duration = seconds): Promise<autocannon.Result> {
+	return autocannon({
+		url,
+		connections,
+		duration,
+		requests: [{method, setupRequest: request => ({...request, path: pathOf()})}],
+	});
+}
+
+const randomName = () => `/files/${fileNameOf(Math.floor(Math.random() * population.distinctNames))}`;
+const randomHeartbeat = () => `/peers/${peerIdOf(Math.floor(Math.random() * population.peers))}/heartbeat`;
+
+async function main(): Promise<void> {
+	assertBuilt();
+	const machine = describeMachine();
+	console.log(`machine: ${machine}`);
+	// A long TTL: the registered peers send no heartbeats of their own during the bench.
+	const tracker = await startTrackerProcess(['--ttl-ms', String(60 * 60 * 1000)]);
+	const bare = startProcess(path.join(repoRoot, 'bench', 'bare-express.ts'), [String(holdersPerName)], {nodeArgs: ['--import', 'tsx']});
+	const bareUrl = (await bare.stdout.next(/^bare listening on /, 60_000)).replace('bare listening on ', '').trim();
+	try {
+		console.log(`registering ${population.peers} peers x ${population.filesPerPeer} files (${population.distinctNames} names, ${holdersPerName} holders each)`);
+		const registerMs = await registerAll(tracker.url);
+		const afterRegistration = memoryOf(tracker.pid);
+		const health = await (await fetch(`${tracker.url}/health`)).json() as {peers: number; files: number};
+		console.log(`registered in ${(registerMs / 1000).toFixed(1)} s (${(population.peers / (registerMs / 1000)).toFixed(0)} UpdateLists/s); tracker knows ${health.peers} peers, ${health.files} files; RSS ${(afterRegistration.current / MiB).toFixed(0)} MiB, peak ${(afterRegistration.peak / MiB).toFixed(0)} MiB`);
+		if (health.peers !== population.peers) {
+			throw new Error(`the tracker knows ${health.peers} peers, expected ${population.peers}`);
+		}
+
+		const sample = await (await fetch(`${tracker.url}${randomName()}`)).json() as {peers: unknown[]};
+		console.log(`a Find reply names ${sample.peers.length} holders; the bare endpoint answers ${holdersPerName}`);
+
+		console.log(`warming up both servers (3 s each), then ${rounds} rounds of ${seconds} s each, ${connections} connections`);
+		await cannon(bareUrl, 'GET', randomName, 3);
+		await cannon(tracker.url, 'GET', randomName, 3);
+
+		const header = ['round', 'endpoint', 'req_s', 'p50_ms', 'p99_ms', 'max_ms', 'errors', 'non_2xx'];
+		const rows: Array<Array<string | number>> = [];
+		const shares: number[] = [];
+		const findP99: number[] = [];
+		const describe = (result: autocannon.Result) => [Math.round(result.requests.average), result.latency.p50, result.latency.p99, result.latency.max, result.errors, result.non2xx];
+		for (let round = 1; round <= rounds; round++) {
+			const bareResult = await cannon(bareUrl, 'GET', randomName);
+			rows.push([round, 'bare Express 5 res.json', ...describe(bareResult)]);
+			const findResult = await cannon(tracker.url, 'GET', randomName);
+			rows.push([round, 'tracker GET /files/:name', ...describe(findResult)]);
+			if (findResult.non2xx > 0 || findResult.errors > 0 || bareResult.non2xx > 0 || bareResult.errors > 0) {
+				throw new Error(`failed requests: find ${findResult.errors} errors ${findResult.non2xx} non-2xx, bare ${bareResult.errors} errors ${bareResult.non2xx} non-2xx`);
+			}
+
+			shares.push(findResult.requests.average / bareResult.requests.average);
+			findP99.push(findResult.latency.p99);
+			console.log(`round ${round}: bare ${Math.round(bareResult.requests.average)} req/s, Find ${Math.round(findResult.requests.average)} req/s (${(shares.at(-1)! * 100).toFixed(0)}%), Find p99 ${findResult.latency.p99} ms`);
+		}
+
+		const beat = await cannon(tracker.url, 'POST', randomHeartbeat);
+		rows.push(['-', 'tracker POST heartbeat', ...describe(beat)]);
+		const afterLoad = memoryOf(tracker.pid);
+
+		console.log(`\n${formatTable(header, rows)}`);
+		const share = median(shares);
+		const p99 = Math.max(...findP99);
+		const summary = [
+			['Find req/s vs bare (median of rounds)', `${(share * 100).toFixed(0)}%`, `>= ${minShareOfBare * 100}%`, share >= minShareOfBare ? 'met' : 'MISSED'],
+			['Find p99 (worst round)', `${p99} ms`, `<= ${maxP99Ms} ms`, p99 <= maxP99Ms ? 'met' : 'MISSED'],
+			['tracker RSS after registration', `${(afterRegistration.current / MiB).toFixed(0)} MiB`, `<= ${maxRssAfterRegistration / MiB} MiB`, afterRegistration.current <= maxRssAfterRegistration ? 'met' : 'MISSED'],
+			['tracker peak RSS (registration and load)', `${(afterLoad.peak / MiB).toFixed(0)} MiB`, '', ''],
+			['registration of all UpdateLists', `${(registerMs / 1000).toFixed(1)} s`, '', ''],
+		];
+		console.log(`\n${formatTable(['measure', 'value', 'target', ''], summary)}`);
+		console.log(`saved ${await saveCsv('tracker.csv', header, [...rows, ...summary.map(([measure, value, target, verdict]) => ['summary', measure!, value!, target!, verdict!, '', '', ''])], machine)}`);
+	} finally {
+		await stopAll();
+	}
+}
+
+await main();

@@ -1,0 +1,139 @@
+/**
+ * The md5 of each shared file, remembered across restarts so an unchanged share dir is
+ * not re-hashed. Kept in the hidden state folder (`.xfs/hashes.json`): never listed,
+ * never served. The cache itself is pure; loading and saving are the two functions below it.
+ */
+import {randomBytes} from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** What identifies one version of a file on disk without reading it. */
+export type FileStamp = {size: number; mtimeMs: number; ino: number};
+
+type CachedHash = FileStamp & {md5: string};
+
+export const hashCacheFileName = 'hashes.json';
+const formatVersion = 1;
+const md5Pattern = /^[\da-f]{32}$/;
+
+/**
+ * A file written within this long of the scan may still change without moving its mtime
+ * (coarse timestamps), so its hash is used for this scan but not remembered.
+ */
+export const racyWindowMs = 2000;
+
+export class HashCache {
+	readonly #entries = new Map<string, CachedHash>();
+	#changed = false;
+
+	/** Parses a saved cache; anything malformed gives an empty cache (every file is hashed again). */
+	static parse(text: string): HashCache {
+		const cache = new HashCache();
+		let saved: unknown;
+		try {
+			saved = JSON.parse(text);
+		} catch {
+			return cache;
+		}
+
+		if (!isRecord(saved) || saved.version !== formatVersion || !isRecord(saved.files)) {
+			return cache;
+		}
+
+		for (const [name, entry] of Object.entries(saved.files)) {
+			if (Array.isArray(entry) && entry.length === 4) {
+				const [size, mtimeMs, ino, md5] = entry as unknown[];
+				if (isWhole(size) && typeof mtimeMs === 'number' && Number.isFinite(mtimeMs) && isWhole(ino) && typeof md5 === 'string' && md5Pattern.test(md5)) {
+					cache.#entries.set(name, {size, mtimeMs, ino, md5});
+				}
+			}
+		}
+
+		return cache;
+	}
+
+	get size(): number {
+		return this.#entries.size;
+	}
+
+	/** True when a remembered entry was added, changed or dropped since parsing. */
+	get changed(): boolean {
+		return this.#changed;
+	}
+
+	/** The remembered md5 when name, size, mtime and inode all still match. */
+	lookup(name: string, stamp: FileStamp): string | undefined {
+		const entry = this.#entries.get(name);
+		return entry && entry.size === stamp.size && entry.mtimeMs === stamp.mtimeMs && entry.ino === stamp.ino ? entry.md5 : undefined;
+	}
+
+	/** Remembers a fresh hash, unless the file was modified too recently for its mtime to be trusted. */
+	record(name: string, stamp: FileStamp, md5: string, scanStartedMs: number): void {
+		if (stamp.mtimeMs > scanStartedMs - racyWindowMs) {
+			this.forget(name);
+			return;
+		}
+
+		const old = this.#entries.get(name);
+		if (old?.md5 === md5 && old.size === stamp.size && old.mtimeMs === stamp.mtimeMs && old.ino === stamp.ino) {
+			return;
+		}
+
+		this.#entries.set(name, {size: stamp.size, mtimeMs: stamp.mtimeMs, ino: stamp.ino, md5});
+		this.#changed = true;
+	}
+
+	forget(name: string): void {
+		if (this.#entries.delete(name)) {
+			this.#changed = true;
+		}
+	}
+
+	/** Drops every entry whose name is not in `present` (deleted or no longer shared files). */
+	keepOnly(present: ReadonlySet<string>): void {
+		for (const name of this.#entries.keys()) {
+			if (!present.has(name)) {
+				this.forget(name);
+			}
+		}
+	}
+
+	serialize(): string {
+		const files: Record<string, [number, number, number, string]> = {};
+		for (const [name, {size, mtimeMs, ino, md5}] of this.#entries) {
+			files[name] = [size, mtimeMs, ino, md5];
+		}
+
+		return JSON.stringify({version: formatVersion, files});
+	}
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isWhole(value: unknown): value is number {
+	return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Reads the cache from `stateDir`; a missing or unreadable file gives an empty cache. */
+export async function loadHashCache(stateDir: string): Promise<HashCache> {
+	try {
+		return HashCache.parse(await fs.readFile(path.join(stateDir, hashCacheFileName), 'utf8'));
+	} catch {
+		return new HashCache();
+	}
+}
+
+/** Writes the cache atomically: a temp file in the same folder, then rename over the old one. */
+export async function saveHashCache(stateDir: string, cache: HashCache): Promise<void> {
+	await fs.mkdir(stateDir, {recursive: true});
+	const temp = path.join(stateDir, `${hashCacheFileName}.${randomBytes(6).toString('hex')}.tmp`);
+	try {
+		await fs.writeFile(temp, cache.serialize(), {flag: 'wx'});
+		await fs.rename(temp, path.join(stateDir, hashCacheFileName));
+	} catch (error) {
+		await fs.rm(temp, {force: true});
+		throw error;
+	}
+}
