@@ -89,6 +89,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			latencyScale: this.config.latencyScale,
 			load: this.load,
 			faults: this.config.faults,
+			uploadLimit: this.config.uploadLimit,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		const {port} = this.#server.address() as AddressInfo;
