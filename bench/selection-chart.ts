@@ -30,12 +30,9 @@ async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** x = hosts per file, y = mean download time, one line per policy. */
 export function meansSpec(rows: readonly CsvRow[], title: string): TopLevelSpec {
-	const values = rows.map(row => ({
-		policy: row.policy === 'cost' ? `cost (k=${row.k})` : row.policy,
-		hosts: Number(row.hosts),
-		mean_ms: Number(row.mean_ms),
-		p95_ms: Number(row.p95_ms),
-	}));
+	const label = (row: CsvRow) => (row.policy === 'cost' ? `cost (k=${row.k})` : row.policy!);
+	const values = rows.map(row => ({policy: label(row), hosts: Number(row.hosts), mean_ms: Number(row.mean_ms), p95_ms: Number(row.p95_ms)}));
+	const order = ['cost', 'latency', 'load', 'random'].map(policy => rows.find(row => row.policy === policy)).flatMap(row => (row ? [label(row)] : []));
 	return {
 		$schema: 'https://vega.github.io/schema/vega-lite/v5.json',
 		title,
@@ -47,20 +44,20 @@ export function meansSpec(rows: readonly CsvRow[], title: string): TopLevelSpec 
 		encoding: {
 			x: {field: 'hosts', type: 'quantitative', title: 'hosts holding the file', axis: {tickMinStep: 1, format: 'd'}, scale: {zero: false}},
 			y: {field: 'mean_ms', type: 'quantitative', title: 'mean download time (ms)', scale: {zero: true}},
-			color: {field: 'policy', type: 'nominal', title: 'policy', sort: ['cost', 'latency', 'load', 'random']},
-			strokeDash: {field: 'policy', type: 'nominal', legend: null},
+			color: {field: 'policy', type: 'nominal', title: 'policy', sort: order, scale: {domain: order, range: ['#1b7837', '#2166ac', '#f1a340', '#b2182b']}},
+			strokeDash: {field: 'policy', type: 'nominal', sort: order, scale: {domain: order, range: [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3]]}},
 		},
 	};
 }
 
-/** The k sweep: mean download time over the cells with a choice (hosts ≥ 2), one line per host count. */
+/** The k sweep: mean download time by k for each host count (thin), and over every host count with a choice (thick). */
 export function sweepSpec(rows: readonly CsvRow[], title: string): TopLevelSpec {
 	const values = rows.filter(row => Number(row.hosts) >= 2).map(row => ({
 		k: Number(row.k),
-		hosts: `${row.hosts} hosts`,
-		hostCount: Number(row.hosts),
+		hosts: Number(row.hosts),
 		mean_ms: Number(row.mean_ms),
 	}));
+	const x = {field: 'k', type: 'quantitative' as const, title: 'k (ms of latency per unit of load)', scale: {type: 'log' as const}, axis: {values: [...new Set(values.map(value => value.k))]}};
 	return {
 		$schema: 'https://vega.github.io/schema/vega-lite/v5.json',
 		title,
@@ -68,12 +65,23 @@ export function sweepSpec(rows: readonly CsvRow[], title: string): TopLevelSpec 
 		height: 320,
 		background: 'white',
 		data: {values},
-		mark: {type: 'line', point: true},
-		encoding: {
-			x: {field: 'k', type: 'quantitative', title: 'k (ms of latency per unit of load)', scale: {type: 'symlog', constant: 100}, axis: {values: [...new Set(values.map(value => value.k))]}},
-			y: {field: 'mean_ms', type: 'quantitative', title: 'mean download time (ms)', scale: {zero: true}},
-			color: {field: 'hosts', type: 'ordinal', title: 'hosts', sort: {field: 'hostCount'}},
-		},
+		layer: [
+			{
+				mark: {type: 'line', point: true, strokeWidth: 1},
+				encoding: {
+					x,
+					y: {field: 'mean_ms', type: 'quantitative', title: 'mean download time (ms)', scale: {zero: true}},
+					color: {field: 'hosts', type: 'ordinal', title: 'hosts', scale: {scheme: 'blues'}},
+				},
+			},
+			{
+				mark: {type: 'line', point: {filled: true, size: 60, color: 'black'}, color: 'black', strokeWidth: 3},
+				encoding: {
+					x,
+					y: {aggregate: 'mean', field: 'mean_ms', type: 'quantitative'},
+				},
+			},
+		],
 	};
 }
 
@@ -85,7 +93,7 @@ export async function renderCharts(dir: string, note = ''): Promise<string[]> {
 	await writeFile(written[0]!, await renderSvg(meansSpec(means, `Mean download time by hosts per file${note}`)));
 	if (new Set(sweep.map(row => row.k)).size > 1) {
 		written.push(path.join(dir, 'selection-k.svg'));
-		await writeFile(written[1]!, await renderSvg(sweepSpec(sweep, `cost = latency + k·load: mean download time by k${note}`)));
+		await writeFile(written[1]!, await renderSvg(sweepSpec(sweep, `cost = latency + k·load by k (black: mean over 2+ hosts)${note}`)));
 	}
 
 	return written;
