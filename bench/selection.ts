@@ -5,6 +5,7 @@
  *
  *   npm run bench:selection              full run (bench/results/)
  *   npm run bench:selection -- --quick   the short run (bench/results/quick/), under 2 minutes
+ *   options for experiments: --out <dir>, --time-scale <0..1> (default 0.2), --rounds <n>
  */
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
