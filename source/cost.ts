@@ -3,8 +3,13 @@
 export type Policy = 'cost' | 'latency' | 'load' | 'random';
 export const policies: readonly Policy[] = ['cost', 'latency', 'load', 'random'];
 
-/** Milliseconds of latency that one unit of load (an upload or download in progress) is worth. */
-export const defaultK = 1000;
+/**
+ * Milliseconds of latency that one unit of load (an upload or download in progress) is worth.
+ * Chosen by the k sweep of `npm run bench:selection` (bench/results/selection-k.csv, README
+ * "Choosing a holder"): the smallest k within one standard error of the lowest mean download
+ * time over 2–8 hosts. k from 500 to 4000 measured within a few percent; 125 and 250 were slower.
+ */
+export const defaultK = 4000;
 
 export type Candidate = {id: string; url: string; latencyMs: number; load: number};
 export type ScoredHolder = Candidate & {cost: number};

@@ -123,12 +123,14 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 				}
 			}
 
-			const delay = nextDelayWithin(round, Date.now() - started, deps.allDownWaitMs, deps.backoff);
+			// Holders that refuse the request (a missing or wrong --secret) will refuse it again: no point waiting.
+			const onlyRefusals = attempts.length > 0 && attempts.every(attempt => attempt.outcome === 'refused');
+			const delay = onlyRefusals ? undefined : nextDelayWithin(round, Date.now() - started, deps.allDownWaitMs, deps.backoff);
 			const onlyMismatches = attempts.length > 0 && attempts.every(attempt => attempt.outcome === 'checksum-mismatch');
 			if (delay === undefined) {
 				throw onlyMismatches
 					? new DownloadError('CHECKSUM_MISMATCH', `every holder of ${name} sent bytes that do not match md5 ${md5}`, attempts)
-					: new DownloadError('ALL_PEERS_DOWN', `every holder of ${name} failed (${summarize(attempts)})`, attempts);
+					: new DownloadError('ALL_PEERS_DOWN', `every holder of ${name} failed (${summarize(attempts)})${onlyRefusals ? '; a refusal usually means a missing or wrong --secret' : ''}`, attempts);
 			}
 
 			deps.onEvent?.({type: 'waiting', name, retryInMs: delay, reason: 'every holder failed'});

@@ -103,6 +103,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			partSize: this.config.partSize,
 			secret: this.config.secret,
 			logger: this.logger,
+			uploadLimit: this.config.uploadLimit,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		const {port} = this.#server.address() as AddressInfo;

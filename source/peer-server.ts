@@ -15,6 +15,8 @@ import type {LoadCounter} from './load-counter.js';
 import {defaultPartSize} from './part-plan.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {openShared} from './share-dir.js';
+import {throttledStream} from './throttled-stream.js';
+import {UploadLimiter} from './upload-limiter.js';
 import {isValidPeerId, parseFileName, type LoadReply} from './wire.js';
 
 export const requesterHeader = 'x-xfs-peer';
@@ -28,6 +30,8 @@ export type PeerServerContext = {
 	faults: Faults;
 	/** Part size of the md5 lists served at GET /files/:name/parts. */
 	partSize?: number;
+	/** --upload-limit: bytes/s shared by all uploads in progress; none when undefined. */
+	uploadLimit?: number;
 	/** Read buffer size of served files. */
 	highWaterMark?: number;
 	random?: () => number;
@@ -38,7 +42,8 @@ export type PeerServerContext = {
 };
 
 export function createPeerApp(context: PeerServerContext): express.Express {
-	const {id, shareDir, latency, latencyScale, load, faults, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
+	const {id, shareDir, latency, latencyScale, load, faults, uploadLimit, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
+	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now()});
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('etag', false);
@@ -107,9 +112,16 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 
 			source = handle.createReadStream({start, end, highWaterMark, autoClose: false});
 			const corrupt = faults.corrupt > 0 && random() < faults.corrupt;
-			await (corrupt || faults.stallAfter !== undefined
-				? pipeline(source, faultyStream({corrupt, stallAfter: faults.stallAfter}), response)
-				: pipeline(source, response));
+			const stages: NodeJS.ReadWriteStream[] = [];
+			if (corrupt || faults.stallAfter !== undefined) {
+				stages.push(faultyStream({corrupt, stallAfter: faults.stallAfter}));
+			}
+
+			if (limiter) {
+				stages.push(throttledStream(limiter));
+			}
+
+			await pipeline([source, ...stages, response]);
 		} catch (error) {
 			// A receiver that goes away mid-transfer is normal; anything else is worth a line.
 			if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {

@@ -1,3 +1,4 @@
+import {defaultK} from '../source/cost.js';
 import type {ExecutionContext} from 'ava';
 import test from 'ava';
 import {render} from 'ink-testing-library';
@@ -53,11 +54,13 @@ test('the app drives the command layer: find fills the panel, live load refreshe
 	let frame = await screenShows(lastFrame, 'candidates for song.mp3 (find; load live)');
 	t.true(frame.startsWith('welcome\n› find song.mp3\nfind song.mp3: 2 holders up, md5 d08e392ca9da2b83784f74b956b818de, 1.5 MiB\n'));
 
-	frame = await screenShows(lastFrame, '   3    3150');
+	// The panel's cost column: 150 ms + 3 loads at the default k, right-aligned.
+	const busyCost = String(150 + (3 * defaultK)).padStart(8);
+	frame = await screenShows(lastFrame, `   3${busyCost}`);
 	t.deepEqual(linesFrom(frame, 'candidates for', 4), [
 		'candidates for song.mp3 (find; load live)',
 		'  machID URL                     latency  load    cost',
-		`  A      ${a.url}   150 ms     3    3150`,
+		`  A      ${a.url}   150 ms     3${busyCost}`,
 		`  B      ${b.url}   600 ms     0     600`,
 	]);
 
@@ -74,7 +77,7 @@ test('the app drives the command layer: find fills the panel, live load refreshe
 	]);
 	t.deepEqual(me.files.map(file => file.name), ['song.mp3']);
 	t.false(frame.includes('transfers'));
-	t.is(linesFrom(frame, '▶ A', 1)[0], `▶ A      ${a.url}   150 ms     3    3150  chosen`);
+	t.is(linesFrom(frame, '▶ A', 1)[0], `▶ A      ${a.url}   150 ms     3${busyCost}  chosen`);
 
 	stdin.write('getload B\r');
 	await screenShows(lastFrame, 'getload B: load 0');
