@@ -134,7 +134,7 @@ export type SourceState = 'fetching' | 'racing' | 'idle' | 'done' | 'failed' | '
 
 export type SourceSnapshot = {id: string; state: SourceState; parts: number; received: number};
 
-type Fetch = {part: number; race: boolean; from: number; with?: string; startedAt: number; firstByteAt?: number; received: number};
+type Fetch = {part: number; race: boolean; from: number; with?: string; startedAt: number; firstByteAt?: number; lastByteAt?: number; received: number};
 
 type HolderState = {
 	id: string;
@@ -156,6 +156,8 @@ const smoothing = 0.5;
 const liveRateAfterMs = 200;
 /** The smallest tail worth splitting off a part in flight. */
 export const minSplitBytes = 64 * 1024;
+/** A holder silent this long is not trusted to deliver the head of a split part; its part is raced whole instead. */
+const quietAfterMs = 500;
 
 /**
  * Hands parts to holders as they ask (so faster holders take more), keeps a slow holder from
@@ -257,6 +259,7 @@ export class PartScheduler {
 			this.firstByte(id, now);
 			holder.received += received - holder.assignment.received;
 			holder.assignment.received = received;
+			holder.assignment.lastByteAt = now;
 		}
 	}
 
@@ -507,6 +510,11 @@ export class PartScheduler {
 		}
 
 		const otherRate = fetch.received / flowing;
+		// A head that has gone quiet, or crawls next to the helper, might never reach the cut.
+		if (now - (fetch.lastByteAt ?? fetch.firstByteAt) > quietAfterMs || otherRate < holder.bytesPerMs / 4) {
+			return undefined;
+		}
+
 		const left = part.bytes - fetch.received;
 		const ttfb = holder.ttfbMs ?? 0;
 		// holder: ttfb + tail / its rate = other: (left - tail) / its rate.

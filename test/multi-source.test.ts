@@ -5,24 +5,24 @@ import test, {type ExecutionContext} from 'ava';
 import {deterministicBytes} from '../fixtures/generate.js';
 import {eventually, getJson, latencyFile, repoRoot, shareDir, startChild, startTracker, type Child} from './helpers/processes.js';
 
-const partSize = 64 * 1024;
+const partSize = 256 * 1024;
 const fileName = 'big.bin';
-/** 64 parts of 64 KiB. */
+/** 16 parts of 256 KiB. */
 const content = deterministicBytes(4 * 1024 * 1024, 53);
+const parts = 16;
+/** Each holder sends at most 512 KiB/s: a part takes half a second, the download seconds. */
+const uploadLimit = String(512 * 1024);
 const contentMd5 = createHash('md5').update(content).digest('hex');
 const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 
 type Peer = Child & {id: string; url: string; dir: string; run: (line: string) => Promise<Record<string, any>>};
 
-/**
- * A peer with its own latency scale: at 0.5 each part request waits half the emulated latency
- * (me-A 75 ms, me-B 300 ms, me-C 550 ms), so a download of 64 parts lasts seconds.
- */
-async function startPeer(t: ExecutionContext, options: {id: string; dir: string; tracker: string; latencyScale: number; serve?: boolean; args?: string[]}): Promise<Peer> {
-	const {id, dir, tracker, latencyScale, serve = false, args = []} = options;
+/** A peer with the test part size; holders are upload-limited. */
+async function startPeer(t: ExecutionContext, options: {id: string; dir: string; tracker: string; serve?: boolean; args?: string[]}): Promise<Peer> {
+	const {id, dir, tracker, serve = false, args = []} = options;
 	const child = startChild(t, peerEntry, [
 		'--id', id, '--dir', dir, '--tracker', tracker, '--json', '--heartbeat-ms', '200',
-		'--latency', latencyFile, '--latency-scale', String(latencyScale), '--part-size', String(partSize),
+		'--latency', latencyFile, '--latency-scale', '0.01', '--part-size', String(partSize),
 		...(serve ? ['--serve'] : []), ...args,
 	]);
 	const ready = JSON.parse(await child.stdout.next(line => line.includes('"event":"ready"'))) as {url: string};
@@ -44,8 +44,8 @@ async function holderDir(t: ExecutionContext): Promise<string> {
 	return dir;
 }
 
-async function startHolders(t: ExecutionContext, tracker: string, latencyScale: number, faults: Record<string, string[]> = {}): Promise<Peer[]> {
-	return Promise.all(['A', 'B', 'C'].map(async id => startPeer(t, {id, dir: await holderDir(t), tracker, latencyScale, serve: true, args: faults[id] ?? []})));
+async function startHolders(t: ExecutionContext, tracker: string, faults: Record<string, string[]> = {}): Promise<Peer[]> {
+	return Promise.all(['A', 'B', 'C'].map(async id => startPeer(t, {id, dir: await holderDir(t), tracker, serve: true, args: ['--upload-limit', uploadLimit, ...(faults[id] ?? [])]})));
 }
 
 async function waitForHolders(tracker: string, count: number): Promise<void> {
@@ -73,13 +73,13 @@ function partsMd5s(bytes: Buffer, size: number): string[] {
 
 test('a multi-source download reads parts from every holder and lands a byte-identical file', async t => {
 	const tracker = await startTracker(t);
-	const holders = await startHolders(t, tracker.url, 0.01);
+	const holders = await startHolders(t, tracker.url);
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
-	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 
-	const parts = await getJson(`${holders[0]!.url}/files/${fileName}/parts`);
-	t.deepEqual(parts, {status: 200, body: {name: fileName, size: content.length, partSize, md5s: partsMd5s(content, partSize)}});
+	const partsList = await getJson(`${holders[0]!.url}/files/${fileName}/parts`);
+	t.deepEqual(partsList, {status: 200, body: {name: fileName, size: content.length, partSize, md5s: partsMd5s(content, partSize)}});
 	t.is((await getJson(`${holders[0]!.url}/files/missing.bin/parts`)).status, 404);
 	t.is((await getJson(`${holders[0]!.url}/files/..%2F${fileName}/parts`)).status, 400);
 	t.is((await getJson(`${holders[0]!.url}/files/.xfs/parts`)).status, 404);
@@ -90,7 +90,7 @@ test('a multi-source download reads parts from every holder and lands a byte-ide
 	t.is(result.partSize, partSize);
 	t.deepEqual(result.reused, {parts: 0, bytes: 0});
 	t.deepEqual(result.sources.filter((source: any) => source.parts > 0).map((source: any) => source.id).sort(), ['A', 'B', 'C']);
-	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), parts);
 	t.deepEqual(new Set(result.attempts.map((attempt: any) => attempt.outcome)), new Set(['ok']));
 	t.true((await readFile(path.join(meDir, fileName))).equals(content));
 	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), []);
@@ -105,10 +105,10 @@ test('a multi-source download reads parts from every holder and lands a byte-ide
 
 test('a corrupt holder among three: its parts are fetched elsewhere and never reach the file', async t => {
 	const tracker = await startTracker(t);
-	await startHolders(t, tracker.url, 0.01, {A: ['--fault', 'corrupt=1']});
+	await startHolders(t, tracker.url, {A: ['--fault', 'corrupt=1']});
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
-	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 
 	const result = await me.run(`download ${fileName}`);
 	t.is(result.ok, true, JSON.stringify(result));
@@ -116,30 +116,30 @@ test('a corrupt holder among three: its parts are fetched elsewhere and never re
 	const fromA = result.attempts.filter((attempt: any) => attempt.peer === 'A').map((attempt: any) => attempt.outcome);
 	t.deepEqual(fromA, ['checksum-mismatch', 'checksum-mismatch']);
 	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
-	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), parts);
 });
 
 test('a holder that stalls mid-part cannot hold the download back: its part is raced or re-fetched elsewhere', async t => {
 	const tracker = await startTracker(t);
-	await startHolders(t, tracker.url, 0.01, {A: ['--fault', 'stall-after=30000']});
+	await startHolders(t, tracker.url, {A: ['--fault', 'stall-after=30000']});
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
-	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.01});
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 
 	const result = await me.run(`download ${fileName}`);
 	t.is(result.ok, true, JSON.stringify(result));
 	t.true((await readFile(path.join(meDir, fileName))).equals(content));
 	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
-	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), parts);
 	t.true(result.attempts.filter((attempt: any) => attempt.peer === 'A').every((attempt: any) => attempt.outcome === 'stalled'));
 });
 
 test('a holder killed mid-download: its parts go to the others; loads are one download and one upload per holder', async t => {
 	const tracker = await startTracker(t);
-	const holders = await startHolders(t, tracker.url, 0.5);
+	const holders = await startHolders(t, tracker.url);
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
-	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 
 	const download = me.run(`download ${fileName}`);
 	const loads = async () => Promise.all([me, ...holders].map(async peer => (await getJson(`${peer.url}/load`)).body.load as number));
@@ -155,7 +155,7 @@ test('a holder killed mid-download: its parts go to the others; loads are one do
 	t.is(result.ok, true, JSON.stringify(result));
 	t.true((await readFile(path.join(meDir, fileName))).equals(content));
 	t.true(result.attempts.some((attempt: any) => attempt.peer === 'B' && ['dropped', 'down'].includes(attempt.outcome)), JSON.stringify(result.attempts));
-	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), 64);
+	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), parts);
 	t.true(result.sources.find((source: any) => source.id === 'A').parts > 0);
 	t.true(result.sources.find((source: any) => source.id === 'C').parts > 0);
 	t.deepEqual(await eventually(async () => {
@@ -166,14 +166,14 @@ test('a holder killed mid-download: its parts go to the others; loads are one do
 
 test('a downloader killed mid-download resumes from its verified parts on the next download', async t => {
 	const tracker = await startTracker(t);
-	await startHolders(t, tracker.url, 0.5);
+	await startHolders(t, tracker.url);
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
-	const first = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+	const first = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 	first.child.stdin.write(`download ${fileName}\n`);
 	const verifiedAtKill = await eventually(async () => {
 		const bytes = await verifiedBytes(meDir);
-		return bytes >= 8 * partSize ? bytes : undefined;
+		return bytes >= 4 * partSize ? bytes : undefined;
 	});
 	await first.kill('SIGKILL');
 	t.true(verifiedAtKill < content.length);
@@ -182,7 +182,7 @@ test('a downloader killed mid-download resumes from its verified parts on the ne
 	await writeFile(path.join(meDir, '.xfs/partial', `${fileName}.0123456789ab.part`), 'half a file');
 	await mkdir(path.join(meDir, '.xfs/partial/junk.parts'));
 
-	const second = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, latencyScale: 0.5});
+	const second = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
 	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), [`${fileName}.${contentMd5}.parts`]);
 	const result = await second.run(`download ${fileName}`);
 	t.is(result.ok, true, JSON.stringify(result));
@@ -190,7 +190,7 @@ test('a downloader killed mid-download resumes from its verified parts on the ne
 	t.true(result.reused.bytes >= verifiedAtKill, `reused ${result.reused.bytes}, verified at kill ${verifiedAtKill}`);
 	t.is(result.reused.bytes, result.reused.parts * partSize);
 	const fetched = result.sources.reduce((total: number, source: any) => total + source.parts, 0);
-	t.is(fetched + result.reused.parts, 64);
+	t.is(fetched + result.reused.parts, parts);
 	t.true(result.sources.reduce((total: number, source: any) => total + source.received, 0) < content.length);
 	t.deepEqual(await readdir(path.join(meDir, '.xfs/partial')), []);
 });

@@ -310,3 +310,22 @@ test('no split when the part is nearly done or the holder on it has only just st
 	// B has flowed for 50 ms only and was never measured: no cut; A races the part whole.
 	t.deepEqual(fresh.next('A', 1100), {part: 1, race: true});
 });
+
+test('no split with a head that has gone quiet or crawls: the part is raced whole', t => {
+	const quiet = halfwayThroughLastPart();
+	// B sent half the part by 1520 ms, then nothing for 600 ms.
+	t.deepEqual(quiet.next('A', 2120), {part: 2, race: true});
+
+	const crawling = new PartScheduler([mib, mib]);
+	crawling.join('A');
+	crawling.join('B');
+	crawling.next('A', 0);
+	crawling.next('B', 0);
+	crawling.progress('A', 1, 10);
+	crawling.progress('A', mib, 1010);
+	crawling.complete('A', 1010);
+	crawling.progress('B', 1, 10);
+	crawling.progress('B', 200 * 1024, 1900);
+	// B moves at about a fifth of A's rate: A takes the whole part rather than wait on B for a head.
+	t.deepEqual(crawling.next('A', 1900), {part: 1, race: true});
+});
