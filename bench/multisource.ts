@@ -5,7 +5,8 @@
  * each capped by --upload-limit. For 1..4 holders of the same file, a fresh downloader fetches it
  * with --max-sources 1 and with the default, side by side in one run (the order alternates per
  * run). Writes bench/results/multisource-runs.csv (every download), multisource.csv (medians and
- * speed-up per holder count) and multisource.svg (speed-up against holders).
+ * speed-up per holder count) and multisource.svg (speed-up against holders); --quick writes them
+ * under bench/results/quick/.
  */
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
@@ -171,19 +172,21 @@ try {
 		const multi = median(rows.filter(row => row.holders === holders && row.mode === 'multi').map(row => row.ms));
 		return {holders, single, multi, speedup: single / multi};
 	});
-	await mkdir(resultsDir, {recursive: true});
-	await writeFile(path.join(resultsDir, 'multisource-runs.csv'), ['holders,mode,run,ms,sources', ...rows.map(row => `${row.holders},${row.mode},${row.run},${row.ms},${row.sources}`)].join('\n') + '\n');
+	// A quick run does not replace the full run's results.
+	const outDir = options.quick ? path.join(resultsDir, 'quick') : resultsDir;
+	await mkdir(outDir, {recursive: true});
+	await writeFile(path.join(outDir, 'multisource-runs.csv'), ['holders,mode,run,ms,sources', ...rows.map(row => `${row.holders},${row.mode},${row.run},${row.ms},${row.sources}`)].join('\n') + '\n');
 	const csv = ['holders,single_ms,multi_ms,speedup', ...summary.map(row => `${row.holders},${row.single},${row.multi},${row.speedup.toFixed(2)}`)].join('\n') + '\n';
-	await writeFile(path.join(resultsDir, 'multisource.csv'), csv);
+	await writeFile(path.join(outDir, 'multisource.csv'), csv);
 	const subtitle = `${sizeMib} MiB file, each holder capped at ${(uploadLimit / 1024 / 1024).toFixed(1)} MiB/s, median of ${runs} run(s)`;
-	await writeFile(path.join(resultsDir, 'multisource.svg'), await renderSpeedupChart(csv, subtitle));
+	await writeFile(path.join(outDir, 'multisource.svg'), await renderSpeedupChart(csv, subtitle));
 
 	process.stdout.write('\nholders  --max-sources 1  default (4)  speed-up\n');
 	for (const row of summary) {
 		process.stdout.write(`${String(row.holders).padStart(7)}  ${`${row.single} ms`.padStart(15)}  ${`${row.multi} ms`.padStart(11)}  ${row.speedup.toFixed(2).padStart(7)}x\n`);
 	}
 
-	process.stdout.write(`\nwrote ${path.relative(repoRoot, resultsDir)}/multisource.csv, multisource-runs.csv, multisource.svg\n`);
+	process.stdout.write(`\nwrote ${path.relative(repoRoot, outDir)}/multisource.csv, multisource-runs.csv, multisource.svg\n`);
 } finally {
 	await stopAll();
 }
