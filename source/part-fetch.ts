@@ -4,7 +4,7 @@ import https from 'node:https';
 import got from 'got';
 import {bearer} from './auth.js';
 import {PeerDownError, XfsError} from './errors.js';
-import {classify, TransferError} from './peer-client.js';
+import {classify, stallWatchdog, TransferError} from './peer-client.js';
 import type {ByteSpan} from './part-plan.js';
 import {requesterHeader} from './peer-server.js';
 import {parsePartsReply, type PartsReply} from './wire.js';
@@ -61,15 +61,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 	}
 
 	signal?.addEventListener('abort', onOuterAbort, {once: true});
-	let watchdog = setTimeout(() => {
-		abort(new TransferError('stalled', `no data from ${url} within ${Math.round(firstByteTimeoutMs)} ms`));
-	}, firstByteTimeoutMs);
-	const resetWatchdog = () => {
-		clearTimeout(watchdog);
-		watchdog = setTimeout(() => {
-			abort(new TransferError('stalled', `${url} sent nothing for ${Math.round(idleTimeoutMs)} ms`));
-		}, idleTimeoutMs);
-	};
+	const watchdog = stallWatchdog(url, firstByteTimeoutMs, idleTimeoutMs, abort);
 
 	try {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -96,7 +88,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 			throw new TransferError('checksum-mismatch', `${url} sent ${response.headers['content-range'] ?? 'no Content-Range'}, expected ${expectedRange}`);
 		}
 
-		resetWatchdog();
+		watchdog.reset();
 		const part = into ?? Buffer.allocUnsafe(length);
 		if (part.length !== length) {
 			throw new RangeError(`a buffer of ${part.length} bytes for a span of ${length}`);
@@ -113,7 +105,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 				fail(controller.signal.reason);
 			}, {once: true});
 			response.on('data', (chunk: Buffer) => {
-				resetWatchdog();
+				watchdog.reset();
 				if (received + chunk.length > length) {
 					fail(new TransferError('checksum-mismatch', `${url} sent more than the ${length} bytes asked for`));
 					return;
@@ -137,7 +129,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 		});
 		return part;
 	} finally {
-		clearTimeout(watchdog);
+		watchdog.stop();
 		signal?.removeEventListener('abort', onOuterAbort);
 	}
 }

@@ -71,15 +71,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 	};
 
 	signal?.addEventListener('abort', onOuterAbort, {once: true});
-	let watchdog = setTimeout(() => {
-		abort(new TransferError('stalled', `no data from ${url} within ${Math.round(firstByteTimeoutMs)} ms`));
-	}, firstByteTimeoutMs);
-	const resetWatchdog = () => {
-		clearTimeout(watchdog);
-		watchdog = setTimeout(() => {
-			abort(new TransferError('stalled', `${url} sent nothing for ${Math.round(idleTimeoutMs)} ms`));
-		}, idleTimeoutMs);
-	};
+	const watchdog = stallWatchdog(url, firstByteTimeoutMs, idleTimeoutMs, abort);
 
 	try {
 		const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -103,12 +95,12 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 			throw new TransferError('checksum-mismatch', `${url} offers ${announced} bytes, the tracker says ${expectedSize}`);
 		}
 
-		resetWatchdog();
+		watchdog.reset();
 		// One stage hashes and writes each chunk as it arrives, then fsyncs before the stream finishes.
 		const sink = new HashingFileSink(tempPath, {
 			highWaterMark,
 			onChunk(_chunk, received) {
-				resetWatchdog();
+				watchdog.reset();
 				if (received > expectedSize) {
 					return new TransferError('checksum-mismatch', `${url} sent more than ${expectedSize} bytes`);
 				}
@@ -129,7 +121,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 
 		return {md5: sink.md5, size: sink.bytes};
 	} finally {
-		clearTimeout(watchdog);
+		watchdog.stop();
 		signal?.removeEventListener('abort', onOuterAbort);
 	}
 }
@@ -145,4 +137,25 @@ export function classify(error: unknown, url: string): TransferError {
 	}
 
 	return new TransferError('dropped', `${url} dropped the transfer (${code ?? (error as Error).message})`, {cause: error});
+}
+
+/**
+ * Calls `abort` with a 'stalled' TransferError when a holder sends nothing: first within
+ * `firstByteMs` (the emulated latency comes before it), then within `idleMs` of each `reset`.
+ */
+export function stallWatchdog(url: string, firstByteMs: number, idleMs: number, abort: (reason: TransferError) => void): {reset: () => void; stop: () => void} {
+	let timer = setTimeout(() => {
+		abort(new TransferError('stalled', `no data from ${url} within ${Math.round(firstByteMs)} ms`));
+	}, firstByteMs);
+	return {
+		reset() {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				abort(new TransferError('stalled', `${url} sent nothing for ${Math.round(idleMs)} ms`));
+			}, idleMs);
+		},
+		stop() {
+			clearTimeout(timer);
+		},
+	};
 }
