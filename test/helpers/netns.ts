@@ -6,7 +6,7 @@
 import {execFile, spawn} from 'node:child_process';
 import {promisify} from 'node:util';
 import type {ExecutionContext} from 'ava';
-import {LineLog, repoRoot, type Child} from './processes.js';
+import {adoptChild, repoRoot, type Child} from './processes.js';
 
 const run = promisify(execFile);
 const namePrefix = 'xfst';
@@ -139,26 +139,7 @@ export function startInHost(t: ExecutionContext, host: Host, entry: string, args
 		env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'},
 		stdio: 'pipe',
 	});
-	const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve => {
-		child.once('exit', (code, signal) => {
-			resolve({code, signal});
-		});
-	});
-	const handle: Child = {
-		child,
-		stdout: new LineLog(child.stdout),
-		stderr: new LineLog(child.stderr),
-		exited,
-		async kill(signal = 'SIGKILL') {
-			if (child.exitCode === null && child.signalCode === null) {
-				child.kill(signal);
-			}
-
-			await exited;
-		},
-	};
-	t.teardown(async () => handle.kill('SIGKILL'));
-	return handle;
+	return adoptChild(t, child);
 }
 
 /** Runs a short node script inside a host's namespace (argv[1] is `argument`) and resolves with its stdout. */

@@ -96,11 +96,15 @@ export type Child = {
 
 /** Starts `node --import tsx entry args`; it is killed when the test ends. */
 export function startChild(t: ExecutionContext, entry: string, args: string[], env: Record<string, string> = {}): Child {
-	const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+	return adoptChild(t, spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
 		cwd: repoRoot,
 		env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env},
 		stdio: 'pipe',
-	});
+	}));
+}
+
+/** Wraps a spawned child: its output as line logs, its exit, a kill that waits; killed when the test ends. */
+export function adoptChild(t: ExecutionContext, child: ChildProcessWithoutNullStreams): Child {
 	const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>(resolve => {
 		child.once('exit', (code, signal) => {
 			resolve({code, signal});
