@@ -30,8 +30,12 @@ export type Workload = {
 	holderOrder: string[];
 	/** How many downloads each downloader makes in one cell, one after another. */
 	downloadsEach: number;
-	/** Each seat's pause before its first download of a cell, as a fraction of one nominal transfer. */
-	startOffsets: Map<string, number>;
+	/**
+	 * Each seat's pause before its first download of a cell in each round, as a fraction of one nominal
+	 * transfer. Drawn afresh for every round (and the same for every policy and host count in it), so no
+	 * one arrangement of arrivals, such as two seats that always start together, decides the result.
+	 */
+	startOffsets: Map<string, number[]>;
 };
 
 /** Latency grows with distance on a unit square: 100 ms next door, 2000 ms across the diagonal. */
@@ -42,7 +46,7 @@ export function latencyOf(a: Point, b: Point): number {
 	return Math.min(maxLatencyMs, Math.max(minLatencyMs, Math.round(minLatencyMs + (latencyPerDiagonal * distance))));
 }
 
-export function makeWorkload({seed, holders, seats, downloadsEach}: {seed: number; holders: number; seats: number; downloadsEach: number}): Workload {
+export function makeWorkload({seed, holders, seats, downloadsEach, rounds = 1}: {seed: number; holders: number; seats: number; downloadsEach: number; rounds?: number}): Workload {
 	const random = seededRandom(seed);
 	const place = (): Point => ({x: random(), y: random()});
 	const holderIds = Array.from({length: holders}, (_, index) => `h${index + 1}`);
@@ -55,7 +59,8 @@ export function makeWorkload({seed, holders, seats, downloadsEach}: {seed: numbe
 	}
 
 	const holderOrder = shuffle(holderIds, random);
-	const startOffsets = new Map(seatIds.map(id => [id, random()]));
+	const offsets = Array.from({length: rounds}, () => seatIds.map(() => random()));
+	const startOffsets = new Map(seatIds.map((id, seat) => [id, offsets.map(round => round[seat]!)]));
 	return {holders: holderIds, seats: seatIds, latency, holderOrder, downloadsEach, startOffsets};
 }
 

@@ -189,7 +189,7 @@ type Network = {seed: number; tracker: string; root: string; latencyFile: string
  * and, for every configuration, one downloader per seat, all started before anything is measured.
  */
 async function startNetwork(settings: Settings, seed: number, configurations: Configuration[], log: (message: string) => void): Promise<Network> {
-	const workload = makeWorkload({seed, holders: settings.holders, seats: settings.seats, downloadsEach: settings.downloadsEach * settings.rounds});
+	const workload = makeWorkload({seed, holders: settings.holders, seats: settings.seats, downloadsEach: settings.downloadsEach * settings.rounds, rounds: settings.rounds});
 	// Memory-backed when the machine has it: fsync on a busy disk would add noise that has nothing to do with the choice of holder.
 	const root = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'xfs-selection-'));
 	const latencyFile = path.join(root, 'latency.csv');
@@ -250,7 +250,7 @@ async function runCell(settings: Settings, network: Network, {index, hosts, roun
 	const nominalTransferMs = (settings.fileBytes / settings.nominalUploadRate) * 1000;
 	const samples: Sample[] = [];
 	await Promise.all([...network.downloaders[index]!].map(async ([seat, child]) => {
-		await sleep(network.workload.startOffsets.get(seat)! * nominalTransferMs * settings.timeScale);
+		await sleep(network.workload.startOffsets.get(seat)![round]! * nominalTransferMs * settings.timeScale);
 		for (let n = round * settings.downloadsEach; n < (round + 1) * settings.downloadsEach; n++) {
 			const {result, ms} = await child.run(`download ${fileName(hosts, downloaderId(seat, index), n)}`);
 			samples.push({seed: network.seed, round, configuration, hosts, seat, n, ms, ok: result.ok === true, from: result.from as string | undefined});

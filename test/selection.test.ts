@@ -67,6 +67,13 @@ test('the workload is the same for the same seed, and a file on h hosts is on th
 	t.true(rows.slice(1).every(row => /^d\d-c\d,h\d,\d+$/.test(row)));
 });
 
+test('every round has its own start offsets, each in [0, 1)', t => {
+	const workload = makeWorkload({seed: 7, holders: 4, seats: 3, downloadsEach: 1, rounds: 4});
+	const offsets = workload.seats.map(seat => workload.startOffsets.get(seat)!);
+	t.true(offsets.every(bySeat => bySeat.length === 4 && bySeat.every(offset => offset >= 0 && offset < 1)));
+	t.is(new Set(offsets.flat()).size, 3 * 4);
+});
+
 function samplesOf(k: number, replicateMeans: number[]): Sample[] {
 	return replicateMeans.flatMap((ms, round) => [ms - 10, ms + 10].map(time => ({
 		seed: 1, round, configuration: {policy: 'cost' as const, k}, hosts: 2, seat: 'd1', n: round, ms: time, ok: true,
