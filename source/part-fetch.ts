@@ -1,24 +1,24 @@
 /** Client side of multi-source downloads: a holder's parts list, and one part fetched with a Range request into memory. */
 import http from 'node:http';
 import https from 'node:https';
-import got from 'got';
 import {bearer} from './auth.js';
-import {PeerDownError, XfsError} from './errors.js';
+import {PeerDownError} from './errors.js';
+import {freshConnections} from './fresh-connections.js';
+import {requestJson} from './http-json.js';
 import {classify, stallWatchdog, TransferError} from './peer-client.js';
 import type {ByteSpan} from './part-plan.js';
 import {requesterHeader} from './peer-server.js';
 import {parsePartsReply, type PartsReply} from './wire.js';
 
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
+	let body: unknown;
 	try {
-		return parsePartsReply(await got(`${url}/files/${encodeURIComponent(name)}/parts`, {headers: bearer(secret), timeout: {request: timeoutMs}, retry: {limit: 0}}).json());
+		body = await requestJson(new URL(`/files/${encodeURIComponent(name)}/parts`, url), {headers: bearer(secret), timeoutMs, agent: freshConnections});
 	} catch (error) {
-		if (error instanceof XfsError) {
-			throw error;
-		}
-
 		throw new PeerDownError(`no parts list from ${url}: ${(error as Error).message}`, {cause: error});
 	}
+
+	return parsePartsReply(body);
 }
 
 export type PartRequest = {

@@ -2,25 +2,28 @@
 import http from 'node:http';
 import https from 'node:https';
 import {pipeline} from 'node:stream/promises';
-import got from 'got';
 import {bearer} from './auth.js';
-import {PeerDownError, XfsError} from './errors.js';
+import {PeerDownError} from './errors.js';
 import {freshConnections} from './fresh-connections.js';
 import {HashingFileSink} from './hashing-sink.js';
+import {requestJson} from './http-json.js';
 import {requesterHeader} from './peer-server.js';
 import type {Outcome} from './retry-policy.js';
 import {parseLoadReply, type LoadReply} from './wire.js';
 
+/**
+ * GetLoad. A download probes every holder at once and the answers age until the file
+ * request reaches the chosen one, so the probe is kept as cheap as it can be.
+ */
 export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
+	let body: unknown;
 	try {
-		return parseLoadReply(await got(`${url}/load`, {timeout: {request: timeoutMs}, retry: {limit: 0}, agent: freshConnections}).json());
+		body = await requestJson(new URL('/load', url), {timeoutMs, maxBytes: 64 * 1024, agent: freshConnections});
 	} catch (error) {
-		if (error instanceof XfsError) {
-			throw error;
-		}
-
 		throw new PeerDownError(`no answer from ${url}: ${(error as Error).message}`, {cause: error});
 	}
+
+	return parseLoadReply(body);
 }
 
 export type {Outcome} from './retry-policy.js';

@@ -1,7 +1,7 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
-import got, {HTTPError, type Method} from 'got';
 import {bearer} from './auth.js';
 import {type ErrorCode, TrackerDownError, XfsError} from './errors.js';
+import {HttpStatusError, requestJson} from './http-json.js';
 import {
 	parseFilesReply, parseFindReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
 	type FileEntry, type FileSummary, type FindReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
@@ -48,17 +48,9 @@ export class TrackerClient {
 		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
 	}
 
-	async #request(method: Method, path: string, json?: unknown): Promise<unknown> {
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<unknown> {
 		try {
-			const response = await got(`${this.url}${path}`, {
-				method,
-				json,
-				headers: this.#headers,
-				timeout: {request: this.#timeoutMs},
-				retry: {limit: 0},
-				responseType: 'text',
-			});
-			return response.body === '' ? {} : JSON.parse(response.body) as unknown;
+			return await requestJson(`${this.url}${path}`, {method, json, headers: this.#headers, timeoutMs: this.#timeoutMs});
 		} catch (error) {
 			throw trackerError(error, `${method} ${path}`);
 		}
@@ -66,14 +58,14 @@ export class TrackerClient {
 }
 
 function trackerError(error: unknown, what: string): XfsError {
-	if (error instanceof HTTPError && error.response.statusCode < 500) {
+	if (error instanceof HttpStatusError && error.status < 500) {
 		let body: {code?: unknown; message?: unknown} = {};
 		try {
-			body = parseObject(parseObject(JSON.parse(String(error.response.body)), 'reply').error, 'reply.error');
+			body = parseObject(parseObject(JSON.parse(error.body), 'reply').error, 'reply.error');
 		} catch {}
 
 		const code = knownCodes.has(body.code as ErrorCode) ? body.code as ErrorCode : 'BAD_INPUT';
-		const message = typeof body.message === 'string' ? body.message : `tracker answered ${error.response.statusCode} to ${what}`;
+		const message = typeof body.message === 'string' ? body.message : `tracker answered ${error.status} to ${what}`;
 		return new XfsError(code, message, {cause: error});
 	}
 

@@ -3,12 +3,12 @@ import {randomUUID} from 'node:crypto';
 import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
 import express from 'express';
-import {got} from 'got';
 import {requireSecret} from '../source/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/express-json.js';
 import {requestLog, type Logger} from '../source/log.js';
 import {closeServer, formatHost, listen} from '../source/listen.js';
 import {freshConnections} from '../source/fresh-connections.js';
+import {requestJson} from '../source/http-json.js';
 import {
 	parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/wire.js';
@@ -48,7 +48,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	/** True when `url` answers GET /load as peer `id`. */
 	async function answersAs(id: string, url: string): Promise<boolean> {
 		try {
-			const reply = parseLoadReply(await got(`${url}/load`, {timeout: {request: probeTimeoutMs}, retry: {limit: 0}, agent: freshConnections}).json());
+			const reply = parseLoadReply(await requestJson(new URL('/load', url), {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections}));
 			return reply.id === id;
 		} catch {
 			return false;
