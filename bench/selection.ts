@@ -31,6 +31,12 @@ type Settings = {
 	seeds: number[];
 	/** Each round measures every (hosts, configuration) cell once, in a shuffled order. */
 	rounds: number;
+	/**
+	 * Further rounds of the largest host count only, where the expectation compares the policies:
+	 * per round, which downloaders happen to collide varies a lot, so the comparison needs many
+	 * rounds, while the other host counts (1 host above all, the longest cell) need few.
+	 */
+	extraRoundsAtLargest: number;
 	holders: number;
 	hostCounts: number[];
 	/** Downloaders per configuration, each on its own seat (place in the latency matrix). */
@@ -49,8 +55,8 @@ type Settings = {
 function settingsFor(quick: boolean, outDir?: string): Settings {
 	const common = {seats: 8, downloadsEach: 1, timeScale: 0.2, fileBytes: 128 * 1024, nominalUploadRate: 128 * 1024};
 	return quick
-		? {...common, mode: 'quick', seeds: [1], rounds: 4, holders: 6, hostCounts: [1, 2, 4, 6], kSweep: [defaultK], outDir: outDir ?? path.join(repoRoot, 'bench/results/quick')}
-		: {...common, mode: 'full', seeds: [1, 2, 3], rounds: 4, holders: 8, hostCounts: [1, 2, 3, 4, 5, 6, 7, 8], kSweep: [125, 250, 500, 1000, 2000, 4000], outDir: outDir ?? path.join(repoRoot, 'bench/results')};
+		? {...common, mode: 'quick', seeds: [1], rounds: 3, extraRoundsAtLargest: 11, holders: 8, hostCounts: [1, 2, 4, 8], kSweep: [defaultK], outDir: outDir ?? path.join(repoRoot, 'bench/results/quick')}
+		: {...common, mode: 'full', seeds: [1, 2, 3], rounds: 4, extraRoundsAtLargest: 0, holders: 8, hostCounts: [1, 2, 3, 4, 5, 6, 7, 8], kSweep: [125, 250, 500, 1000, 2000, 4000], outDir: outDir ?? path.join(repoRoot, 'bench/results')};
 }
 
 const programsDir = path.join(repoRoot, 'bench/tmp/selection');
@@ -189,7 +195,8 @@ type Network = {seed: number; tracker: string; root: string; latencyFile: string
  * and, for every configuration, one downloader per seat, all started before anything is measured.
  */
 async function startNetwork(settings: Settings, seed: number, configurations: Configuration[], log: (message: string) => void): Promise<Network> {
-	const workload = makeWorkload({seed, holders: settings.holders, seats: settings.seats, downloadsEach: settings.downloadsEach * settings.rounds, rounds: settings.rounds});
+	const rounds = settings.rounds + settings.extraRoundsAtLargest;
+	const workload = makeWorkload({seed, holders: settings.holders, seats: settings.seats, downloadsEach: settings.downloadsEach * rounds, rounds});
 	// Memory-backed when the machine has it: fsync on a busy disk would add noise that has nothing to do with the choice of holder.
 	const root = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'xfs-selection-'));
 	const latencyFile = path.join(root, 'latency.csv');
@@ -300,7 +307,7 @@ async function main(): Promise<void> {
 		process.stdout.write(`[${((performance.now() - began) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 	};
 
-	log(`selection study (${settings.mode}): ${settings.holders} holders, ${settings.seats} downloaders × ${settings.downloadsEach} downloads per cell, hosts ${settings.hostCounts.join(',')}, seeds ${settings.seeds.join(',')}, time scale ${settings.timeScale}`);
+	log(`selection study (${settings.mode}): ${settings.holders} holders, ${settings.seats} downloaders × ${settings.downloadsEach} downloads per cell, hosts ${settings.hostCounts.join(',')}, seeds ${settings.seeds.join(',')}, ${settings.rounds} rounds${settings.extraRoundsAtLargest > 0 ? ` + ${settings.extraRoundsAtLargest} at ${settings.hostCounts.at(-1)} hosts` : ''}, time scale ${settings.timeScale}`);
 	await buildPrograms();
 	const configurations = configurationsOf(settings);
 	const samples: Sample[] = [];
@@ -310,8 +317,10 @@ async function main(): Promise<void> {
 		try {
 			// Every round runs all cells in a shuffled order, so a change in machine load over the run favours no configuration.
 			const random = seededRandom(seed * 7919);
-			for (let round = 0; round < settings.rounds; round++) {
-				const cells = shuffle(settings.hostCounts.flatMap(hosts => configurations.map((_, index) => ({index, hosts, round}))), random);
+			const rounds = settings.rounds + settings.extraRoundsAtLargest;
+			for (let round = 0; round < rounds; round++) {
+				const hostCounts = round < settings.rounds ? settings.hostCounts : settings.hostCounts.slice(-1);
+				const cells = shuffle(hostCounts.flatMap(hosts => configurations.map((_, index) => ({index, hosts, round}))), random);
 				for (const cell of cells) {
 					samples.push(...await runCell(settings, network, cell));
 				}
@@ -320,7 +329,7 @@ async function main(): Promise<void> {
 					const mine = samples.filter(sample => sample.configuration === configuration && sample.hosts === settings.hostCounts.at(-1));
 					return `${configurationName(configuration)} ${Math.round(summarizeCell(mine).meanMs)}`;
 				});
-				log(`seed ${seed} round ${round + 1}/${settings.rounds} done; so far, mean ms at ${settings.hostCounts.at(-1)} hosts: ${roundMeans.join(', ')}`);
+				log(`seed ${seed} round ${round + 1}/${rounds}${round < settings.rounds ? '' : ` (${settings.hostCounts.at(-1)} hosts only)`} done; so far, mean ms at ${settings.hostCounts.at(-1)} hosts: ${roundMeans.join(', ')}`);
 			}
 		} finally {
 			await stopNetwork(network);
@@ -330,7 +339,8 @@ async function main(): Promise<void> {
 	const cell = (policy: Policy, k: number | undefined, hosts: number): Summary => summarizeCell(samples.filter(sample =>
 		sample.configuration.policy === policy && sample.configuration.k === k && sample.hosts === hosts));
 	const sweep = settings.kSweep.flatMap(k => settings.hostCounts.map(hosts => ({k, hosts, summary: cell('cost', k, hosts)})));
-	const byK = meanByK(samples);
+	// A replicate of the sweep is a round with every host count in it.
+	const byK = meanByK(samples.filter(sample => sample.round < settings.rounds));
 	const chosenK = chooseK(byK);
 	const rows = (['cost', 'latency', 'load', 'random'] as const).flatMap(policy => settings.hostCounts.map(hosts => {
 		const k = policy === 'cost' ? chosenK : undefined;

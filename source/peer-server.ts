@@ -58,6 +58,14 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 	});
 
 	app.get('/files/:name', async (request, response) => {
+		// Counted from the moment the request arrives: a downloader choosing a holder right now must see it.
+		const release = load.startUpload();
+		let closed = false;
+		response.once('close', () => {
+			closed = true;
+			release();
+		});
+
 		const name = parseFileName(request.params.name);
 		const opened = await openShared(shareDir, name);
 		if (!opened) {
@@ -73,13 +81,6 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 				.json({error: {code: 'BAD_INPUT', message: `range not satisfiable for ${size} bytes`}});
 			return;
 		}
-
-		const release = load.startUpload();
-		let closed = false;
-		response.once('close', () => {
-			closed = true;
-			release();
-		});
 
 		const requester = request.get(requesterHeader);
 		const delayMs = latency.between(id, requester && isValidPeerId(requester) ? requester : '') * latencyScale;
