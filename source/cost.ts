@@ -7,9 +7,11 @@ export const policies: readonly Policy[] = ['cost', 'latency', 'load', 'random']
  * Milliseconds of latency that one unit of load (an upload or download in progress) is worth.
  * Chosen by the k sweep of `npm run bench:selection` (bench/results/selection-k.csv, README
  * "Choosing a holder"): the smallest k within one standard error of the lowest mean download
- * time over 2–8 hosts. k from 500 to 4000 measured within a few percent; 125 and 250 were slower.
+ * time over 2–8 hosts. k = 1000, 2000 and 4000 measured within 1% of each other; 125 and 250
+ * were slower. 1000 ms is also what the model predicts for the study's workload: one more
+ * transfer in progress delays a download by one transfer time, 1 s at the nominal upload limit.
  */
-export const defaultK = 4000;
+export const defaultK = 1000;
 
 export type Candidate = {id: string; url: string; latencyMs: number; load: number};
 export type ScoredHolder = Candidate & {cost: number};
