@@ -13,7 +13,7 @@ import {parsePartsReply, type PartsReply} from './wire.js';
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	let body: unknown;
 	try {
-		body = await requestJson(new URL(`/files/${encodeURIComponent(name)}/parts`, url), {headers: bearer(secret), timeoutMs, agent: freshConnections});
+		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/parts`, {headers: bearer(secret), timeoutMs, agent: freshConnections});
 	} catch (error) {
 		throw new PeerDownError(`no parts list from ${url}: ${(error as Error).message}`, {cause: error});
 	}

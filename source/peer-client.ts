@@ -18,7 +18,7 @@ import {parseLoadReply, type LoadReply} from './wire.js';
 export async function getLoad(url: string, {timeoutMs = 1000} = {}): Promise<LoadReply> {
 	let body: unknown;
 	try {
-		body = await requestJson(new URL('/load', url), {timeoutMs, maxBytes: 64 * 1024, agent: freshConnections});
+		body = await requestJson(`${url}/load`, {timeoutMs, maxBytes: 64 * 1024, agent: freshConnections});
 	} catch (error) {
 		throw new PeerDownError(`no answer from ${url}: ${(error as Error).message}`, {cause: error});
 	}

@@ -48,7 +48,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	/** True when `url` answers GET /load as peer `id`. */
 	async function answersAs(id: string, url: string): Promise<boolean> {
 		try {
-			const reply = parseLoadReply(await requestJson(new URL('/load', url), {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections}));
+			const reply = parseLoadReply(await requestJson(`${url}/load`, {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections}));
 			return reply.id === id;
 		} catch {
 			return false;
