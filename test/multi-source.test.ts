@@ -103,9 +103,10 @@ test('a multi-source download reads parts from every holder and lands a byte-ide
 	}), [0, 0, 0, 0]);
 });
 
-test('a corrupt holder among three: its parts are fetched elsewhere and never reach the file', async t => {
+/** Three holders, A with `fault`; a fresh peer downloads the file, which must arrive whole. */
+async function downloadBesideFaultyA(t: ExecutionContext, fault: string): Promise<any> {
 	const tracker = await startTracker(t);
-	await startHolders(t, tracker.url, {A: ['--fault', 'corrupt=1']});
+	await startHolders(t, tracker.url, {A: ['--fault', fault]});
 	await waitForHolders(tracker.url, 3);
 	const meDir = await shareDir(t);
 	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
@@ -113,6 +114,11 @@ test('a corrupt holder among three: its parts are fetched elsewhere and never re
 	const result = await me.run(`download ${fileName}`);
 	t.is(result.ok, true, JSON.stringify(result));
 	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	return result;
+}
+
+test('a corrupt holder among three: its parts are fetched elsewhere and never reach the file', async t => {
+	const result = await downloadBesideFaultyA(t, 'corrupt=1');
 	const fromA = result.attempts.filter((attempt: any) => attempt.peer === 'A').map((attempt: any) => attempt.outcome);
 	t.deepEqual(fromA, ['checksum-mismatch', 'checksum-mismatch']);
 	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
@@ -120,15 +126,7 @@ test('a corrupt holder among three: its parts are fetched elsewhere and never re
 });
 
 test('a holder that stalls mid-part cannot hold the download back: its part is raced or re-fetched elsewhere', async t => {
-	const tracker = await startTracker(t);
-	await startHolders(t, tracker.url, {A: ['--fault', 'stall-after=30000']});
-	await waitForHolders(tracker.url, 3);
-	const meDir = await shareDir(t);
-	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url});
-
-	const result = await me.run(`download ${fileName}`);
-	t.is(result.ok, true, JSON.stringify(result));
-	t.true((await readFile(path.join(meDir, fileName))).equals(content));
+	const result = await downloadBesideFaultyA(t, 'stall-after=30000');
 	t.is(result.sources.find((source: any) => source.id === 'A')?.parts ?? 0, 0);
 	t.is(result.sources.reduce((total: number, source: any) => total + source.parts, 0), parts);
 	t.true(result.attempts.filter((attempt: any) => attempt.peer === 'A').every((attempt: any) => attempt.outcome === 'stalled'));
