@@ -1,10 +1,9 @@
 /** Starting and stopping HTTP servers. */
-import type {Server} from 'node:http';
-import type express from 'express';
+import {createServer, type RequestListener, type Server} from 'node:http';
 
-export function listen(app: express.Express, port: number, host: string): Promise<Server> {
+export function listen(app: RequestListener, port: number, host: string): Promise<Server> {
 	return new Promise((resolve, reject) => {
-		const server = app.listen(port, host);
+		const server = createServer(app).listen(port, host);
 		server.once('listening', () => {
 			resolve(server);
 		});

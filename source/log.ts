@@ -10,12 +10,17 @@ export function createLogger(name: string, level: LogLevel): Logger {
 	return pino({name, level, base: {name}, redact: {paths: ['secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]'}}, pino.destination({fd: 2, sync: true}));
 }
 
-/** Gives every request an id (X-Request-Id) and logs failed requests with it; successful ones at debug. */
-export function requestLog(logger: Logger): RequestHandler {
+/** Request ids, unique per process: a random prefix and a counter. */
+export function requestIds(): () => string {
 	let counter = 0;
 	const prefix = Math.random().toString(36).slice(2, 8);
+	return () => `${prefix}-${(++counter).toString(36)}`;
+}
+
+/** Gives every request an id (X-Request-Id) and logs failed requests with it; successful ones at debug. */
+export function requestLog(logger: Logger, nextId = requestIds()): RequestHandler {
 	return (request, response, next) => {
-		const id = `${prefix}-${(++counter).toString(36)}`;
+		const id = nextId();
 		response.setHeader('X-Request-Id', id);
 		response.once('finish', () => {
 			const {statusCode} = response;

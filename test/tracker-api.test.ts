@@ -1,5 +1,6 @@
 import http from 'node:http';
 import test from 'ava';
+import {pino} from 'pino';
 import {startTracker} from '../tracker/server.js';
 
 const md5 = 'c'.repeat(32);
@@ -116,4 +117,51 @@ test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
 	holder.closeAllConnections();
 	t.is((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:1', files: []})).status, 200);
 	t.is(tracker.state.urlOf('A', Date.now()), 'http://127.0.0.1:1');
+});
+
+/** GET with the path sent as written; the status, the headers that describe the reply, and the body. */
+async function rawReply(url: string, path: string) {
+	const {hostname, port} = new URL(url);
+	return new Promise<{status: number; type?: string; length?: string; requestId?: string; body: string}>((resolve, reject) => {
+		http.get({hostname, port, path}, response => {
+			let body = '';
+			response.setEncoding('utf8');
+			response.on('data', (chunk: string) => {
+				body += chunk;
+			});
+			response.once('end', () => {
+				const {'content-type': type, 'content-length': length, 'x-request-id': requestId} = response.headers;
+				resolve({status: response.statusCode!, type, length, requestId: requestId as string | undefined, body});
+			});
+		}).on('error', reject);
+	});
+}
+
+test('a Find answered ahead of the router is the reply the router gives; the rest still goes through the router', async t => {
+	const lines: string[] = [];
+	const logger = pino({level: 'warn'}, {write: (line: string) => lines.push(line)});
+	const {tracker, call} = await withTracker(t, {logger});
+	await call('PUT', '/peers/A', list);
+	// "a.txt" is answered ahead of the router; "a%2Etxt" must be decoded, so the router answers it.
+	const fast = await rawReply(tracker.url, '/files/a.txt');
+	const routed = await rawReply(tracker.url, '/files/a%2Etxt');
+	t.is(fast.status, 200);
+	t.deepEqual(JSON.parse(fast.body), {name: 'a.txt', md5, size: 5, peers: [{id: 'A', url: 'http://127.0.0.1:9001'}]});
+	t.deepEqual({...fast, requestId: undefined}, {...routed, requestId: undefined});
+	t.regex(fast.requestId!, /^\w+-\w+$/);
+	t.regex(routed.requestId!, /^\w+-\w+$/);
+	t.not(fast.requestId, routed.requestId);
+	// A name nobody holds falls through to the router's 404, which is logged.
+	t.is((await rawReply(tracker.url, '/files/b.txt')).status, 404);
+	t.is(lines.length, 1);
+	t.like(JSON.parse(lines[0]!), {status: 404, url: '/files/b.txt', msg: 'request refused'});
+});
+
+test('with debug request logs every Find goes through the router and is logged', async t => {
+	const lines: string[] = [];
+	const logger = pino({level: 'debug'}, {write: (line: string) => lines.push(line)});
+	const {tracker, call} = await withTracker(t, {logger});
+	await call('PUT', '/peers/A', list);
+	t.is((await rawReply(tracker.url, '/files/a.txt')).status, 200);
+	t.true(lines.some(line => line.includes('"url":"/files/a.txt"') && line.includes('"status":200')));
 });

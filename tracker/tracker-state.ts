@@ -4,15 +4,16 @@
  */
 import {XfsError} from '../source/errors.js';
 import type {
-	FileEntry, FileSummary, FindReply, HeartbeatReply, PeerSummary, UpdateListBody, UpdateListReply,
+	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, PeerSummary, UpdateListBody, UpdateListReply,
 } from '../source/wire.js';
 
 /** What holders report for one name; holders that agree share one object (and its strings). */
 type HeldFile = {name: string; md5: string; size: number};
-type Majority = {md5: string; size: number; holders: Array<{id: string; url: string}>; validUntil: number};
-/** A Find reply as JSON, good until the first of the live holders it counted would expire. */
-type CachedFind = {json: string; validUntil: number};
-type PeerRecord = {id: string; url: string; files: HeldFile[]; lastSeen: number};
+type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number};
+/** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
+type CachedFind = {body: Buffer; validUntil: number};
+/** `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList. */
+type PeerRecord = {id: string; url: string; holderJson: string; files: HeldFile[]; lastSeen: number};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -39,7 +40,7 @@ export class TrackerState {
 	readonly #peers = new Map<string, PeerRecord>();
 	/** name → holder id → what that holder reports. */
 	readonly #holders = new Map<string, Map<string, HeldFile>>();
-	/** name → its Find reply; dropped whenever that name's holders change. */
+	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
 
@@ -61,7 +62,7 @@ export class TrackerState {
 			this.#unindex(existing);
 		}
 
-		const record: PeerRecord = {id, url, files: [], lastSeen: now};
+		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: [], lastSeen: now};
 		this.#peers.set(id, record);
 		this.#index(record, files);
 		return {epoch: this.epoch, ttlMs: this.ttlMs};
@@ -119,14 +120,19 @@ export class TrackerState {
 	/** Find: the md5 most live holders report, and only those holders, sorted by id. */
 	find(name: string, now: number): FindReply | undefined {
 		const majority = this.#majority(name, now);
-		return majority && this.#findReply(name, majority);
+		return majority && {
+			name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url})),
+		};
 	}
 
-	/** Find as JSON text, the same reply as find(); repeated Finds of an unchanged name reuse it. */
-	findJson(name: string, now: number): string | undefined {
+	/**
+	 * Find as UTF-8 JSON, the same reply as find(), built from each holder's ready entry;
+	 * repeated Finds of an unchanged name reuse it.
+	 */
+	findBody(name: string, now: number): Buffer | undefined {
 		const cached = this.#findCache.get(name);
 		if (cached && now <= cached.validUntil) {
-			return cached.json;
+			return cached.body;
 		}
 
 		const majority = this.#majority(name, now);
@@ -135,18 +141,19 @@ export class TrackerState {
 			return undefined;
 		}
 
-		const json = JSON.stringify(this.#findReply(name, majority));
+		const peers = this.#listed(majority).map(record => record.holderJson).join(',');
+		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]}`);
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
 
-		this.#findCache.set(name, {json, validUntil: majority.validUntil});
-		return json;
+		this.#findCache.set(name, {body, validUntil: majority.validUntil});
+		return body;
 	}
 
-	#findReply(name: string, {md5, size, holders}: Majority): FindReply {
-		const peers = holders.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0))).slice(0, this.maxPeersPerFind);
-		return {name, md5, size, peers};
+	/** The holders a Find reply lists: sorted by id, at most maxPeersPerFind. */
+	#listed({holders}: Majority): PeerRecord[] {
+		return holders.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0))).slice(0, this.maxPeersPerFind);
 	}
 
 	files(now: number): FileSummary[] {
@@ -196,7 +203,10 @@ export class TrackerState {
 			return undefined;
 		}
 
-		const groups = new Map<string, {size: number; holders: Array<{id: string; url: string}>}>();
+		// Holders that agree mostly share one HeldFile: group only when some live holder disagrees.
+		const live: PeerRecord[] = [];
+		let first: HeldFile | undefined;
+		let agree = true;
 		let validUntil = Number.POSITIVE_INFINITY;
 		for (const [id, held] of holders) {
 			const record = this.#peers.get(id);
@@ -205,22 +215,37 @@ export class TrackerState {
 			}
 
 			validUntil = Math.min(validUntil, record.lastSeen + this.ttlMs);
-			const key = `${held.md5}/${held.size}`;
+			live.push(record);
+			first ??= held;
+			agree &&= held === first || (held.md5 === first.md5 && held.size === first.size);
+		}
+
+		if (!first) {
+			return undefined;
+		}
+
+		if (agree) {
+			return {md5: first.md5, size: first.size, holders: live, validUntil};
+		}
+
+		const groups = new Map<string, {md5: string; size: number; holders: PeerRecord[]}>();
+		for (const record of live) {
+			const {md5, size} = holders.get(record.id)!;
+			const key = `${md5}/${size}`;
 			let group = groups.get(key);
 			if (!group) {
-				group = {size: held.size, holders: []};
+				group = {md5, size, holders: []};
 				groups.set(key, group);
 			}
 
-			group.holders.push({id, url: record.url});
+			group.holders.push(record);
 		}
 
 		let best: Majority | undefined;
-		for (const [key, group] of groups) {
-			const md5 = key.slice(0, key.indexOf('/'));
+		for (const group of groups.values()) {
 			// Most holders wins; a tie goes to the smaller md5 so every Find agrees.
-			if (!best || group.holders.length > best.holders.length || (group.holders.length === best.holders.length && md5 < best.md5)) {
-				best = {md5, size: group.size, holders: group.holders, validUntil};
+			if (!best || group.holders.length > best.holders.length || (group.holders.length === best.holders.length && group.md5 < best.md5)) {
+				best = {...group, validUntil};
 			}
 		}
 
