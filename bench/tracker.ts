@@ -1,7 +1,9 @@
 /**
  * The tracker under load. Registers 10 000 peers x 100 files (each name held by 10 peers),
  * then measures Find with autocannon, side by side in the same run with a bare Express 5
- * JSON endpoint answering a reply of the same shape; then heartbeats.
+ * JSON endpoint answering a reply of the same shape; then heartbeats. A Find that succeeds is
+ * answered ahead of the tracker's Express router; the same Find with its name percent-encoded
+ * goes through the router, and is measured too.
  *
  *   npm run bench:tracker [-- --peers 10000 --files-per-peer 100 --distinct-names 100000 --connections 100 --seconds 10 --rounds 2]
  */
@@ -68,6 +70,9 @@ async function cannon(url: string, method: 'GET' | 'POST', pathOf: () => string,
 }
 
 const randomName = () => `/files/${fileNameOf(Math.floor(Math.random() * population.distinctNames))}`;
+/** The same Find with its name percent-encoded: the tracker must decode it, so its Express router answers. */
+const routed = (findPath: string) => findPath.replace(/\d/, digit => `%${digit.charCodeAt(0).toString(16)}`);
+const randomRoutedName = () => routed(randomName());
 const randomHeartbeat = () => `/peers/${peerIdOf(Math.floor(Math.random() * population.peers))}/heartbeat`;
 
 async function main(): Promise<void> {
@@ -88,7 +93,14 @@ async function main(): Promise<void> {
 			throw new Error(`the tracker knows ${health.peers} peers, expected ${population.peers}`);
 		}
 
-		const sample = await (await fetch(`${tracker.url}${randomName()}`)).json() as {peers: unknown[]};
+		const samplePath = randomName();
+		const sampleText = await (await fetch(`${tracker.url}${samplePath}`)).text();
+		const routedPath = routed(samplePath);
+		if (await (await fetch(`${tracker.url}${routedPath}`)).text() !== sampleText) {
+			throw new Error(`${routedPath} and ${samplePath} got different replies`);
+		}
+
+		const sample = JSON.parse(sampleText) as {peers: unknown[]};
 		console.log(`a Find reply names ${sample.peers.length} holders; the bare endpoint answers ${holdersPerName}`);
 
 		console.log(`warming up both servers (3 s each), then ${rounds} rounds of ${seconds} s each, ${connections} connections`);
@@ -105,13 +117,17 @@ async function main(): Promise<void> {
 			rows.push([round, 'bare Express 5 res.json', ...describe(bareResult)]);
 			const findResult = await cannon(tracker.url, 'GET', randomName);
 			rows.push([round, 'tracker GET /files/:name', ...describe(findResult)]);
-			if (findResult.non2xx > 0 || findResult.errors > 0 || bareResult.non2xx > 0 || bareResult.errors > 0) {
-				throw new Error(`failed requests: find ${findResult.errors} errors ${findResult.non2xx} non-2xx, bare ${bareResult.errors} errors ${bareResult.non2xx} non-2xx`);
+			const routedResult = await cannon(tracker.url, 'GET', randomRoutedName);
+			rows.push([round, 'tracker GET /files/:name via the router', ...describe(routedResult)]);
+			for (const [what, result] of [['bare', bareResult], ['find', findResult], ['find via the router', routedResult]] as const) {
+				if (result.non2xx > 0 || result.errors > 0) {
+					throw new Error(`failed requests: ${what} ${result.errors} errors, ${result.non2xx} non-2xx`);
+				}
 			}
 
 			shares.push(findResult.requests.average / bareResult.requests.average);
 			findP99.push(findResult.latency.p99);
-			console.log(`round ${round}: bare ${Math.round(bareResult.requests.average)} req/s, Find ${Math.round(findResult.requests.average)} req/s (${(shares.at(-1)! * 100).toFixed(0)}%), Find p99 ${findResult.latency.p99} ms`);
+			console.log(`round ${round}: bare ${Math.round(bareResult.requests.average)} req/s, Find ${Math.round(findResult.requests.average)} req/s (${(shares.at(-1)! * 100).toFixed(0)}%), Find p99 ${findResult.latency.p99} ms; Find via the router ${Math.round(routedResult.requests.average)} req/s, p99 ${routedResult.latency.p99} ms`);
 		}
 
 		const beat = await cannon(tracker.url, 'POST', randomHeartbeat);
