@@ -10,7 +10,8 @@ import path from 'node:path';
 /** What identifies one version of a file on disk without reading it. */
 export type FileStamp = {size: number; mtimeMs: number; ino: number};
 
-type CachedHash = FileStamp & {md5: string};
+/** `[size, mtimeMs, ino, md5]`, as saved; a saved entry is checked when it is looked up. */
+type Entry = readonly unknown[];
 
 export const hashCacheFileName = 'hashes.json';
 const formatVersion = 1;
@@ -22,8 +23,24 @@ const md5Pattern = /^[\da-f]{32}$/;
  */
 export const racyWindowMs = 2000;
 
+/** The md5 of an entry that matches the stamp; undefined when it does not match or is malformed. */
+function md5If(entry: Entry | undefined, {size, mtimeMs, ino}: FileStamp): string | undefined {
+	if (entry?.length !== 4 || entry[0] !== size || entry[1] !== mtimeMs || entry[2] !== ino) {
+		return undefined;
+	}
+
+	const md5 = entry[3];
+	return typeof md5 === 'string' && md5Pattern.test(md5) ? md5 : undefined;
+}
+
+function isWellFormed(entry: Entry): boolean {
+	const [size, mtimeMs, ino] = entry;
+	return isWhole(size) && typeof mtimeMs === 'number' && Number.isFinite(mtimeMs) && isWhole(ino) && md5If(entry, {size, mtimeMs, ino}) !== undefined;
+}
+
 export class HashCache {
-	readonly #entries = new Map<string, CachedHash>();
+	/** name → entry. Entries are taken as parsed (a restart copies nothing) and checked on lookup. */
+	readonly #entries = new Map<string, Entry>();
 	#changed = false;
 
 	/** Parses a saved cache; anything malformed gives an empty cache (every file is hashed again). */
@@ -40,20 +57,24 @@ export class HashCache {
 			return cache;
 		}
 
-		for (const [name, entry] of Object.entries(saved.files)) {
-			if (Array.isArray(entry) && entry.length === 4) {
-				const [size, mtimeMs, ino, md5] = entry as unknown[];
-				if (isWhole(size) && typeof mtimeMs === 'number' && Number.isFinite(mtimeMs) && isWhole(ino) && typeof md5 === 'string' && md5Pattern.test(md5)) {
-					cache.#entries.set(name, {size, mtimeMs, ino, md5});
-				}
+		const {files} = saved;
+		for (const name in files) {
+			if (Object.hasOwn(files, name) && Array.isArray(files[name])) {
+				cache.#entries.set(name, files[name] as Entry);
 			}
 		}
 
 		return cache;
 	}
 
+	/** How many well-formed entries it holds. */
 	get size(): number {
-		return this.#entries.size;
+		let count = 0;
+		for (const entry of this.#entries.values()) {
+			count += isWellFormed(entry) ? 1 : 0;
+		}
+
+		return count;
 	}
 
 	/** True when a remembered entry was added, changed or dropped since parsing. */
@@ -63,8 +84,7 @@ export class HashCache {
 
 	/** The remembered md5 when name, size, mtime and inode all still match. */
 	lookup(name: string, stamp: FileStamp): string | undefined {
-		const entry = this.#entries.get(name);
-		return entry && entry.size === stamp.size && entry.mtimeMs === stamp.mtimeMs && entry.ino === stamp.ino ? entry.md5 : undefined;
+		return md5If(this.#entries.get(name), stamp);
 	}
 
 	/** Remembers a fresh hash, unless the file was modified too recently for its mtime to be trusted. */
@@ -74,12 +94,11 @@ export class HashCache {
 			return;
 		}
 
-		const old = this.#entries.get(name);
-		if (old?.md5 === md5 && old.size === stamp.size && old.mtimeMs === stamp.mtimeMs && old.ino === stamp.ino) {
+		if (md5If(this.#entries.get(name), stamp) === md5) {
 			return;
 		}
 
-		this.#entries.set(name, {size: stamp.size, mtimeMs: stamp.mtimeMs, ino: stamp.ino, md5});
+		this.#entries.set(name, [stamp.size, stamp.mtimeMs, stamp.ino, md5]);
 		this.#changed = true;
 	}
 
@@ -98,10 +117,14 @@ export class HashCache {
 		}
 	}
 
+	/** The cache as saved: well-formed entries only. */
 	serialize(): string {
-		const files: Record<string, [number, number, number, string]> = {};
-		for (const [name, {size, mtimeMs, ino, md5}] of this.#entries) {
-			files[name] = [size, mtimeMs, ino, md5];
+		// No prototype: a file may be called "__proto__".
+		const files = Object.create(null) as Record<string, Entry>;
+		for (const [name, entry] of this.#entries) {
+			if (isWellFormed(entry)) {
+				files[name] = entry;
+			}
 		}
 
 		return JSON.stringify({version: formatVersion, files});

@@ -113,4 +113,7 @@ test('HashCache matches on size, mtime and inode, and skips entries it cannot re
 	cache.record('b.txt', {size: 1, mtimeMs: 5000, ino: 9}, md5('b'), 5000 + racyWindowMs + 1);
 	t.true(cache.changed);
 	t.deepEqual(HashCache.parse(cache.serialize()).lookup('b.txt', {size: 1, mtimeMs: 5000, ino: 9}), md5('b'));
+	// Any valid file name is a plain key, even one an object would treat specially.
+	cache.record('__proto__', {size: 2, mtimeMs: 6000, ino: 10}, md5('p'), 6000 + racyWindowMs + 1);
+	t.is(HashCache.parse(cache.serialize()).lookup('__proto__', {size: 2, mtimeMs: 6000, ino: 10}), md5('p'));
 });
