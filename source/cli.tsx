@@ -2,9 +2,8 @@
 /** xfs-peer: parses flags, starts the peer and picks the mode (serve, TUI or scripted) before any UI code loads. */
 import process from 'node:process';
 import {UsageError, XfsError} from './errors.js';
-import {createLogger} from './log.js';
 import {loadPeerConfig, peerHelp} from './peer-config.js';
-import {PeerNode} from './peer-node.js';
+import {prepareShareInWorker} from './share-worker.js';
 
 async function main(): Promise<number | undefined> {
 	const argv = process.argv.slice(2);
@@ -19,6 +18,13 @@ async function main(): Promise<number | undefined> {
 		return 0;
 	}
 
+	// The share dir is scanned on another thread while the server, the client and the logger load here.
+	let fallback: string | undefined;
+	const prepared = prepareShareInWorker(config.dir, {onFallback(reason) {
+		fallback = reason;
+	}});
+	prepared.catch(() => {});
+	const [{PeerNode}, {createLogger}] = await Promise.all([import('./peer-node.js'), import('./log.js')]);
 	const interactive = !config.serve && Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	const node = new PeerNode(config);
 	// Headless peers log JSON lines (pino); scripted peers say the same things as plain lines.
@@ -35,7 +41,11 @@ async function main(): Promise<number | undefined> {
 	node.on('notice', say);
 	node.on('retry', say);
 	try {
-		await node.start();
+		await node.start(prepared.finally(() => {
+			if (fallback) {
+				say(`share dir scanned on the main thread: the scanning thread failed (${fallback})`);
+			}
+		}));
 	} catch (error) {
 		if (error instanceof XfsError && error.code === 'ID_IN_USE') {
 			throw new UsageError(`xfs-peer: --id ${config.id}: ${error.message}`);

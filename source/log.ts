@@ -1,9 +1,9 @@
 /** Structured logs (pino, JSON lines on stderr) for the tracker and headless peers, and request ids for both servers. */
 import type {RequestHandler} from 'express';
 import {pino, type Logger} from 'pino';
+import type {LogLevel} from './log-levels.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-export const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+export {type LogLevel, logLevels} from './log-levels.js';
 
 export function createLogger(name: string, level: LogLevel): Logger {
 	// The secret and credentials never reach a log line, whatever a caller passes.

@@ -8,7 +8,7 @@ import {parseFaults, type Faults} from './faults.js';
 import {defaultPartSize, maxPartSize, minPartSize} from './part-plan.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from './flags.js';
 import {LatencyTable, parseLatencyCsv} from './latency-table.js';
-import {type LogLevel, logLevels} from './log.js';
+import {type LogLevel, logLevels} from './log-levels.js';
 import {isValidPeerId} from './wire.js';
 
 export type PeerConfig = {

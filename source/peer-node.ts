@@ -20,7 +20,7 @@ import {startPeerServer} from './peer-server.js';
 import {
 	backoffDelay, heartbeatDelay, holderBackoff, nextDelayWithin, provisionalNotFoundWait, trackerBackoff,
 } from './retry-policy.js';
-import {checkShareDir, preparePartialDir, scanShareDir} from './share-dir.js';
+import {type PreparedShare, prepareShare, scanShareDir} from './share-dir.js';
 import {TrackerClient} from './tracker-client.js';
 import type {FileEntry, FindReply, LoadReply} from './wire.js';
 
@@ -80,19 +80,19 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	/** Checks and scans the share dir, starts serving, and joins the tracker (in the background if it is down). */
-	async start(): Promise<void> {
-		this.shareDir = await checkShareDir(this.config.dir);
-		const cleaned = await preparePartialDir(this.shareDir);
+	/**
+	 * Prepares the share dir (or takes one already being prepared, as the CLI starts it on a
+	 * worker thread while the rest of the program loads), serves it and joins the tracker.
+	 */
+	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
+		const {shareDir, cleaned, files, stats, scanMs} = await prepared;
+		this.shareDir = shareDir;
 		if (cleaned > 0) {
 			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
 		}
 
-		const scanStarted = Date.now();
-		this.#files = await scanShareDir(this.shareDir, {
-			onStats: ({files, hashed, cached}) => {
-				this.emit('notice', `shared ${files} file(s): ${hashed} hashed, ${cached} from the hash cache, in ${Date.now() - scanStarted} ms`);
-			},
-		});
+		this.#files = files;
+		this.emit('notice', `shared ${stats.files} file(s): ${stats.hashed} hashed, ${stats.cached} from the hash cache, in ${scanMs} ms`);
 		this.#server = await startPeerServer({
 			id: this.config.id,
 			shareDir: this.shareDir,

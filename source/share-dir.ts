@@ -178,6 +178,24 @@ export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCa
 	return files.sort((a, b) => (a.name < b.name ? -1 : (a.name > b.name ? 1 : 0)));
 }
 
+/** A share dir ready to serve: its real path, the leftovers cleared from it, its files. */
+export type PreparedShare = {shareDir: string; cleaned: number; files: FileEntry[]; stats: ScanStats; scanMs: number};
+
+/** Everything a peer does to its share dir before serving: check it, clear leftovers, scan and hash. */
+export async function prepareShare(dir: string, options: Omit<ScanOptions, 'onStats'> = {}): Promise<PreparedShare> {
+	const shareDir = await checkShareDir(dir);
+	const cleaned = await preparePartialDir(shareDir);
+	const started = Date.now();
+	let stats: ScanStats = {files: 0, hashed: 0, cached: 0};
+	const files = await scanShareDir(shareDir, {
+		...options,
+		onStats(scanned) {
+			stats = scanned;
+		},
+	});
+	return {shareDir, cleaned, files, stats, scanMs: Date.now() - started};
+}
+
 /** md5 of an open file in one sequential pass through a reused buffer. */
 export async function md5OfHandle(handle: fs.FileHandle, buffer: Buffer): Promise<string> {
 	const hash = createHash('md5');
