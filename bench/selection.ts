@@ -16,7 +16,7 @@ import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
-import {build} from 'esbuild';
+import {buildPrograms} from '../build.js';
 import {defaultK, type Policy} from '../source/cost.js';
 import {renderCharts} from './selection-chart.js';
 import {
@@ -59,29 +59,9 @@ function settingsFor(quick: boolean, outDir?: string): Settings {
 		: {...common, mode: 'full', seeds: [1, 2, 3], rounds: 4, extraRoundsAtLargest: 0, holders: 8, hostCounts: [1, 2, 3, 4, 5, 6, 7, 8], kSweep: [125, 250, 500, 1000, 2000, 4000], outDir: outDir ?? path.join(repoRoot, 'bench/results')};
 }
 
+/** The programs as shipped (build.ts), built apart from dist/ so the study does not depend on a build in place. */
 const programsDir = path.join(repoRoot, 'bench/tmp/selection');
-const programs = {peer: path.join(programsDir, 'xfs-peer.mjs'), tracker: path.join(programsDir, 'xfs-tracker.mjs')};
-
-/**
- * Compiles the two programs from source/ and tracker/ with their dependencies into one file each
- * (the TUI's packages stay out: a scripted peer never loads them), so the dozens of peers the
- * study starts spend a fifth of a second each at start rather than compiling TypeScript.
- */
-async function buildPrograms(): Promise<void> {
-	await build({
-		entryPoints: {'xfs-peer': path.join(repoRoot, 'source/cli.tsx'), 'xfs-tracker': path.join(repoRoot, 'tracker/cli.ts')},
-		outdir: programsDir,
-		outExtension: {'.js': '.mjs'},
-		bundle: true,
-		platform: 'node',
-		format: 'esm',
-		target: 'node20',
-		external: ['ink', 'ink-text-input', 'react', 'react/*'],
-		// Bundled CommonJS dependencies (express) call require().
-		banner: {js: 'import {createRequire as createRequireForBundle} from \'node:module\'; const require = createRequireForBundle(import.meta.url);'},
-		logLevel: 'warning',
-	});
-}
+const programs = {peer: path.join(programsDir, 'source/cli.js'), tracker: path.join(programsDir, 'tracker/cli.js')};
 
 /** A child process whose stdout lines can be awaited. */
 class Child {
@@ -308,7 +288,7 @@ async function main(): Promise<void> {
 	};
 
 	log(`selection study (${settings.mode}): ${settings.holders} holders, ${settings.seats} downloaders × ${settings.downloadsEach} downloads per cell, hosts ${settings.hostCounts.join(',')}, seeds ${settings.seeds.join(',')}, ${settings.rounds} rounds${settings.extraRoundsAtLargest > 0 ? ` + ${settings.extraRoundsAtLargest} at ${settings.hostCounts.at(-1)} hosts` : ''}, time scale ${settings.timeScale}`);
-	await buildPrograms();
+	await buildPrograms(programsDir);
 	const configurations = configurationsOf(settings);
 	const samples: Sample[] = [];
 	for (const seed of settings.seeds) {

@@ -1,0 +1,45 @@
+/**
+ * Builds the shipped programs into dist/: each program with its dependencies in a few ES
+ * modules (a start loads a handful of files, not hundreds), the TUI's packages left out and
+ * loaded only by the TUI's chunk. Every file lands in dist/source/ except the tracker's entry,
+ * so code that finds files beside it (the share-dir thread, the package root) finds them.
+ *
+ *   npm run build            (type-checks, then writes dist/)
+ *   tsx build.ts [outdir]
+ */
+import {rm} from 'node:fs/promises';
+import path from 'node:path';
+import process from 'node:process';
+import {fileURLToPath} from 'node:url';
+import {build} from 'esbuild';
+
+const repoRoot = path.dirname(fileURLToPath(import.meta.url));
+
+export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promise<void> {
+	await rm(outdir, {recursive: true, force: true});
+	await build({
+		entryPoints: [
+			'source/cli.tsx',
+			'tracker/cli.ts',
+			// Loaded by file name on the share-dir thread (source/share-worker.ts).
+			'source/share-dir.ts',
+			'source/errors.ts',
+		].map(entry => path.join(repoRoot, entry)),
+		outdir,
+		outbase: repoRoot,
+		chunkNames: 'source/[name]-[hash]',
+		bundle: true,
+		splitting: true,
+		platform: 'node',
+		format: 'esm',
+		target: 'node20',
+		external: ['ink', 'ink-text-input', 'react', 'react/*'],
+		// Bundled CommonJS dependencies (express, pino) call require().
+		banner: {js: 'import {createRequire as createRequireForBundle} from \'node:module\'; const require = createRequireForBundle(import.meta.url);'},
+		logLevel: 'warning',
+	});
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+	await buildPrograms(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+}
