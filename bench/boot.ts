@@ -8,6 +8,7 @@
  *
  *   npm run bench:boot [-- --small 10000 --large-mib 1024 --rounds 2 --restarts 5]
  */
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
 
 		// Files written this recently are hashed but not cached (their mtime cannot be trusted yet); a real share dir is older.
 		await sleep(racyWindowMs + 100);
+		// The 1 GiB just written is still being flushed to disk; let that finish before timing anything.
+		execFileSync('sync');
 		console.log(`share dir: ${smallCount + 1} files, ${formatBytes(largeSize + smallBytes)}`);
 
 		const rows: Array<Array<string | number>> = [];
