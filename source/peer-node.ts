@@ -85,17 +85,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 * worker thread while the rest of the program loads), serves it and joins the tracker.
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
-		const {shareDir, cleaned, files, stats, scanMs} = await prepared;
-		this.shareDir = shareDir;
-		if (cleaned > 0) {
-			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
-		}
-
-		this.#files = files;
-		this.emit('notice', `shared ${stats.files} file(s): ${stats.hashed} hashed, ${stats.cached} from the hash cache, in ${scanMs} ms`);
-		this.#server = await startPeerServer({
+		// The server starts listening meanwhile: no one learns its URL before the registration below.
+		const serving = startPeerServer({
 			id: this.config.id,
-			shareDir: this.shareDir,
+			shareDir: this.config.dir,
 			latency: this.config.latency,
 			latencyScale: this.config.latencyScale,
 			load: this.load,
@@ -106,6 +99,25 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			uploadLimit: this.config.uploadLimit,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
+		serving.catch(() => {});
+		let share: PreparedShare;
+		try {
+			share = await prepared;
+		} catch (error) {
+			// The share dir's error comes first; a server that did start is closed.
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
+		const {shareDir, cleaned, files, stats, scanMs} = share;
+		this.shareDir = shareDir;
+		if (cleaned > 0) {
+			this.emit('notice', `removed ${cleaned} unfinished download(s) from an earlier run`);
+		}
+
+		this.#files = files;
+		this.emit('notice', `shared ${stats.files} file(s): ${stats.hashed} hashed, ${stats.cached} from the hash cache, in ${scanMs} ms`);
+		this.#server = await serving;
 		const {port} = this.#server.address() as AddressInfo;
 		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
 		let failures = 0;
