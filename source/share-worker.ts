@@ -37,7 +37,7 @@ const {parentPort, workerData} = require('node:worker_threads');
 export async function prepareShareInWorker(dir: string, {onFallback}: {onFallback?: (reason: string) => void} = {}): Promise<PreparedShare> {
 	let reply: Reply | undefined;
 	try {
-		reply = await new Promise<Reply | undefined>((resolve, reject) => {
+		reply = await new Promise<Reply>((resolve, reject) => {
 			const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : undefined;
 			const worker = new Worker(preparingThread, {eval: true, workerData: {dir, module: moduleUrl('share-dir'), errors: moduleUrl('errors'), tsx}});
 			worker.once('message', resolve);
