@@ -30,50 +30,101 @@ const consumed = 1;
 const ended = 2;
 const aborted = 3;
 
-/** The hashing thread: plain JavaScript, so it runs the same from source (tsx) and from dist. */
+/**
+ * The hashing thread: plain JavaScript, so it runs the same from source (tsx) and from dist.
+ * It takes one download at a time (a message with the fd, the ring and the control array)
+ * and answers with the md5, an error, or that the download was aborted; then waits for the next.
+ */
 const hashingThread = `
-const {parentPort, workerData} = require('node:worker_threads');
+const {parentPort} = require('node:worker_threads');
 const {createHash} = require('node:crypto');
 const {fsyncSync, writeSync} = require('node:fs');
-const {fd, ring, control} = workerData;
-const bytes = new Uint8Array(ring);
-const state = new BigInt64Array(control);
-const hash = createHash('md5');
-let done = 0n;
-try {
-	for (;;) {
-		if (Atomics.load(state, ${aborted}) !== 0n) {
-			break;
-		}
-
-		const available = Atomics.load(state, ${produced});
-		if (available === done) {
-			if (Atomics.load(state, ${ended}) !== 0n) {
-				fsyncSync(fd);
-				parentPort.postMessage({md5: hash.digest('hex')});
-				break;
+parentPort.on('message', ({fd, ring, control}) => {
+	const bytes = new Uint8Array(ring);
+	const state = new BigInt64Array(control);
+	const hash = createHash('md5');
+	let done = 0n;
+	try {
+		for (;;) {
+			if (Atomics.load(state, ${aborted}) !== 0n) {
+				parentPort.postMessage({aborted: true});
+				return;
 			}
 
-			Atomics.wait(state, ${produced}, done, 1000);
-			continue;
-		}
+			const available = Atomics.load(state, ${produced});
+			if (available === done) {
+				if (Atomics.load(state, ${ended}) !== 0n) {
+					fsyncSync(fd);
+					parentPort.postMessage({md5: hash.digest('hex')});
+					return;
+				}
 
-		const start = Number(done % BigInt(bytes.length));
-		const length = Math.min(Number(available - done), bytes.length - start);
-		const view = bytes.subarray(start, start + length);
-		hash.update(view);
-		for (let written = 0; written < length;) {
-			written += writeSync(fd, view, written, length - written, Number(done) + written);
-		}
+				Atomics.wait(state, ${produced}, done, 1000);
+				continue;
+			}
 
-		done += BigInt(length);
-		Atomics.store(state, ${consumed}, done);
-		Atomics.notify(state, ${consumed});
+			const start = Number(done % BigInt(bytes.length));
+			const length = Math.min(Number(available - done), bytes.length - start);
+			const view = bytes.subarray(start, start + length);
+			hash.update(view);
+			for (let written = 0; written < length;) {
+				written += writeSync(fd, view, written, length - written, Number(done) + written);
+			}
+
+			done += BigInt(length);
+			Atomics.store(state, ${consumed}, done);
+			Atomics.notify(state, ${consumed});
+		}
+	} catch (error) {
+		parentPort.postMessage({error: {message: error.message, code: error.code}});
 	}
-} catch (error) {
-	parentPort.postMessage({error: {message: error.message, code: error.code}});
-}
+});
 `;
+
+type ThreadReply = {md5?: string; aborted?: boolean; error?: {message: string; code?: string}};
+
+/** Hashing threads kept for the next download: starting one takes tens of ms, taking an idle one nothing. */
+const idleThreads: Worker[] = [];
+const maxIdleThreads = 2;
+let threadsStarted = 0;
+
+/** How many hashing threads this process has started (they are reused between downloads). */
+export function hashingThreadsStarted(): number {
+	return threadsStarted;
+}
+
+function takeThread(): Worker {
+	const idle = idleThreads.pop();
+	if (idle) {
+		idle.ref();
+		return idle;
+	}
+
+	const worker = new Worker(hashingThread, {eval: true});
+	threadsStarted++;
+	worker.once('exit', () => {
+		const index = idleThreads.indexOf(worker);
+		if (index !== -1) {
+			idleThreads.splice(index, 1);
+		}
+	});
+	return worker;
+}
+
+/** Ends the idle hashing threads (a stopping peer gives back what it holds); busy ones finish their file. */
+export async function closeIdleHashingThreads(): Promise<void> {
+	await Promise.all(idleThreads.splice(0).map(async worker => worker.terminate()));
+}
+
+/** An idle thread does not keep the process alive. */
+function releaseThread(worker: Worker): void {
+	if (idleThreads.length < maxIdleThreads) {
+		worker.unref();
+		idleThreads.push(worker);
+	} else {
+		void worker.terminate();
+	}
+}
 
 export class HashingFileSink extends Writable {
 	readonly #file: string;
@@ -81,7 +132,8 @@ export class HashingFileSink extends Writable {
 	readonly #syncEveryBytes: number;
 	readonly #onChunk: HashingSinkOptions['onChunk'];
 	#handle: fs.FileHandle | undefined;
-	#workerExited: Promise<void> = Promise.resolve();
+	/** Settles when the hashing thread is done with this file (and its fd). */
+	#threadDone: Promise<void> = Promise.resolve();
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
 	#received = 0;
@@ -127,7 +179,7 @@ export class HashingFileSink extends Writable {
 			this.#state = new BigInt64Array(control);
 			let worker: Worker;
 			try {
-				worker = new Worker(hashingThread, {eval: true, workerData: {fd: handle.fd, ring, control}});
+				worker = takeThread();
 			} catch (error) {
 				this.#handle = undefined;
 				void handle.close().catch(() => {});
@@ -135,35 +187,58 @@ export class HashingFileSink extends Writable {
 				return;
 			}
 
+			let threadDone!: () => void;
+			this.#threadDone = new Promise(resolve => {
+				threadDone = resolve;
+			});
 			this.#result = new Promise<string>((resolve, reject) => {
-				let hashed = false;
-				worker.on('message', (message: {md5?: string; error?: {message: string; code?: string}}) => {
-					if (message.md5) {
-						hashed = true;
-						resolve(message.md5);
+				// The job is over: the thread no longer touches the fd. A thread that failed is not reused.
+				const finish = async (reusable: boolean) => {
+					worker.off('message', onMessage);
+					worker.off('error', onError);
+					worker.off('exit', onExit);
+					if (reusable) {
+						releaseThread(worker);
 					} else {
-						this.#failure = Object.assign(new Error(message.error?.message ?? 'hashing thread failed'), {code: message.error?.code});
-						reject(this.#failure);
+						await worker.terminate().catch(() => {});
 					}
-				});
-				worker.once('error', error => {
+
+					threadDone();
+				};
+
+				const onMessage = (message: ThreadReply) => {
+					if (message.md5) {
+						void finish(true);
+						resolve(message.md5);
+						return;
+					}
+
+					this.#failure ??= message.aborted
+						? new Error('hashing stopped')
+						: Object.assign(new Error(message.error?.message ?? 'hashing thread failed'), {code: message.error?.code});
+					void finish(Boolean(message.aborted));
+					reject(this.#failure);
+				};
+
+				const onError = (error: Error) => {
 					this.#failure = error;
+					void finish(false);
 					reject(error);
-				});
-				worker.once('exit', () => {
-					if (!hashed) {
-						this.#failure ??= new Error('hashing thread stopped');
-						reject(this.#failure);
-					}
-				});
+				};
+
+				const onExit = () => {
+					this.#failure ??= new Error('hashing thread stopped');
+					void finish(false);
+					reject(this.#failure);
+				};
+
+				worker.on('message', onMessage);
+				worker.on('error', onError);
+				worker.on('exit', onExit);
 			});
 			// Settled by _final or ignored when the stream is destroyed first.
 			this.#result.catch(() => {});
-			this.#workerExited = new Promise(resolve => {
-				worker.once('exit', () => {
-					resolve();
-				});
-			});
+			worker.postMessage({fd: handle.fd, ring, control});
 			callback();
 		}, callback);
 	}
@@ -193,10 +268,10 @@ export class HashingFileSink extends Writable {
 			Atomics.notify(this.#state, produced);
 		}
 
-		// The thread writes through this fd: close it only once the thread is gone.
+		// The thread writes through this fd: close it only once the thread is done with it.
 		const handle = this.#handle;
 		this.#handle = undefined;
-		Promise.all([this.#workerExited, this.#backgroundSync])
+		Promise.all([this.#threadDone, this.#backgroundSync])
 			.then(async () => handle?.close())
 			.then(() => {
 				callback(error);

@@ -11,6 +11,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {rankHolders, type ScoredHolder} from './cost.js';
 import {download, type DownloadEvent, type DownloadResult} from './downloader.js';
 import {TrackerDownError, XfsError} from './errors.js';
+import {closeIdleHashingThreads} from './hashing-sink.js';
 import {closeServer, formatHost} from './listen.js';
 import {LoadCounter} from './load-counter.js';
 import type {Logger} from './log.js';
@@ -148,7 +149,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			await this.tracker.leave(this.config.id).catch(() => {});
 		}
 
-		await this.#closeServer();
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads()]);
 	}
 
 	async #closeServer(): Promise<void> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import test, {type ExecutionContext} from 'ava';
-import {HashingFileSink} from '../source/hashing-sink.js';
+import {HashingFileSink, hashingThreadsStarted} from '../source/hashing-sink.js';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
 	const dir = await mkdtemp(path.join(tmpdir(), 'xfs-sink-'));
@@ -61,4 +61,25 @@ test('a ring much smaller than the data still delivers every byte in order', asy
 	await pipeline(Readable.from(chunks), sink);
 	t.is(sink.md5, createHash('md5').update(whole).digest('hex'));
 	t.true((await readFile(file)).equals(whole));
+});
+
+test.serial('one hashing thread serves files one after another, also after one was aborted', async t => {
+	const dir = await tempDir(t);
+	const before = hashingThreadsStarted();
+	const hashOf = async (name: string, data: Buffer, onChunk?: (chunk: Buffer, total: number) => Error | undefined) => {
+		const sink = new HashingFileSink(path.join(dir, name), {onChunk});
+		await pipeline(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), sink);
+		return sink.md5;
+	};
+
+	for (const name of ['a', 'b']) {
+		const data = randomBytes(5000);
+		t.is(await hashOf(name, data), createHash('md5').update(data).digest('hex'));
+	}
+
+	await t.throwsAsync(hashOf('refused', randomBytes(5000), (_chunk, total) => (total > 1000 ? new Error('too much') : undefined)), {message: 'too much'});
+	const data = randomBytes(5000);
+	t.is(await hashOf('c', data), createHash('md5').update(data).digest('hex'));
+	t.is(await readFile(path.join(dir, 'c'), 'utf8'), data.toString('utf8'));
+	t.true(hashingThreadsStarted() - before <= 1, `${hashingThreadsStarted() - before} threads started`);
 });
