@@ -173,7 +173,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 	/**
 	 * The hot path: a Find that succeeds is answered before the Express router, which costs
-	 * about three times the rest of such a request (bench:tracker). Anything else (another
+	 * three to five times the rest of such a request (bench:tracker). Anything else (another
 	 * route or method, a name to decode, refuse or not find, debug request logs) goes
 	 * through the app, so every error and its log line come from one place.
 	 */
