@@ -134,6 +134,8 @@ export class HashingFileSink extends Writable {
 	#handle: fs.FileHandle | undefined;
 	/** Settles when the hashing thread is done with this file (and its fd). */
 	#threadDone: Promise<void> = Promise.resolve();
+	readonly #opened: Promise<void>;
+	#markOpened!: (error?: Error) => void;
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
 	#received = 0;
@@ -149,6 +151,16 @@ export class HashingFileSink extends Writable {
 	/** Creates `file` exclusively (it must not exist). */
 	constructor(file: string, {highWaterMark = 256 * 1024, ringBytes = 2 * 1024 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
 		super({highWaterMark});
+		this.#opened = new Promise((resolve, reject) => {
+			this.#markOpened = error => {
+				if (error) {
+					reject(error);
+				} else {
+					resolve();
+				}
+			};
+		});
+		this.#opened.catch(() => {});
 		this.#file = file;
 		this.#ringBytes = ringBytes;
 		this.#syncEveryBytes = syncEveryBytes;
@@ -169,7 +181,17 @@ export class HashingFileSink extends Writable {
 		return this.#md5;
 	}
 
-	override _construct(callback: (error?: Error | null) => void): void {
+	/** Resolves once the file is open and the hashing thread is ready for offer(). */
+	async opened(): Promise<void> {
+		return this.#opened;
+	}
+
+	override _construct(done: (error?: Error | null) => void): void {
+		const callback = (error?: Error | null) => {
+			this.#markOpened(error ?? undefined);
+			done(error);
+		};
+
 		fs.open(this.#file, 'wx').then(handle => {
 			this.#handle = handle;
 			const ring = new SharedArrayBuffer(this.#ringBytes);
@@ -295,7 +317,6 @@ export class HashingFileSink extends Writable {
 	}
 
 	#copy(chunks: Buffer[], index: number, offset: number, callback: (error?: Error | null) => void): void {
-		const capacity = this.#ring.length;
 		for (; index < chunks.length; index++, offset = 0) {
 			const chunk = chunks[index]!;
 			while (offset < chunk.length) {
@@ -304,40 +325,76 @@ export class HashingFileSink extends Writable {
 					return;
 				}
 
-				const done = Atomics.load(this.#state, consumed);
-				const free = capacity - Number(this.#produced - done);
-				if (free === 0) {
-					const resume = () => {
+				const taken = this.#take(chunk.subarray(offset));
+				offset += taken;
+				if (offset < chunk.length) {
+					void this.room().then(() => {
 						this.#copy(chunks, index, offset, callback);
-					};
-
-					// The thread notifies after each write; the timeout only bounds a wait on a thread that died.
-					const wait = waitAsync(this.#state, consumed, done, 200);
-					if (wait.async) {
-						void (wait.value as Promise<string>).then(resume);
-					} else {
-						queueMicrotask(resume);
-					}
-
+					});
 					return;
-				}
-
-				const start = Number(this.#produced % BigInt(capacity));
-				const length = Math.min(free, chunk.length - offset, capacity - start);
-				this.#ring.set(chunk.subarray(offset, offset + length), start);
-				offset += length;
-				this.#produced += BigInt(length);
-				Atomics.store(this.#state, produced, this.#produced);
-				// Wake the thread per batch, not per chunk: fewer context switches, larger hash and write calls.
-				if (this.#produced - this.#notified >= this.#wakeBatch) {
-					this.#notified = this.#produced;
-					Atomics.notify(this.#state, produced);
 				}
 			}
 		}
 
 		this.#syncInBackground();
 		callback();
+	}
+
+	/**
+	 * For a caller that reads into a buffer it reuses: copies what fits in the ring now (all of
+	 * `bytes` when there is room) and returns how many bytes it took; room() tells when to offer
+	 * the rest. Throws the sink's failure. Use it instead of write(), after opened(), then end().
+	 */
+	offer(bytes: Uint8Array): number {
+		if (this.#failure) {
+			throw this.#failure;
+		}
+
+		const taken = this.#take(bytes);
+		this.#received += taken;
+		this.#syncInBackground();
+		return taken;
+	}
+
+	/** Resolves once the hashing thread has freed room in the ring, or has failed. */
+	async room(): Promise<void> {
+		const done = Atomics.load(this.#state, consumed);
+		if (this.#failure || Number(this.#produced - done) < this.#ring.length) {
+			return;
+		}
+
+		// The thread notifies after each write; the timeout only bounds a wait on a thread that died.
+		const wait = waitAsync(this.#state, consumed, done, 200);
+		if (wait.async) {
+			await wait.value;
+		}
+	}
+
+	/** Copies into the ring what fits now; wakes the thread per batch, and when the ring is full. */
+	#take(bytes: Uint8Array): number {
+		const capacity = this.#ring.length;
+		let offset = 0;
+		while (offset < bytes.length) {
+			const free = capacity - Number(this.#produced - Atomics.load(this.#state, consumed));
+			if (free === 0) {
+				break;
+			}
+
+			const start = Number(this.#produced % BigInt(capacity));
+			const length = Math.min(free, bytes.length - offset, capacity - start);
+			this.#ring.set(bytes.subarray(offset, offset + length), start);
+			offset += length;
+			this.#produced += BigInt(length);
+			Atomics.store(this.#state, produced, this.#produced);
+		}
+
+		// Wake the thread per batch, not per chunk: fewer context switches, larger hash and write calls.
+		if (this.#produced - this.#notified >= this.#wakeBatch || (offset < bytes.length && this.#produced !== this.#notified)) {
+			this.#notified = this.#produced;
+			Atomics.notify(this.#state, produced);
+		}
+
+		return offset;
 	}
 
 	#syncInBackground(): void {
