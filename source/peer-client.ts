@@ -243,7 +243,10 @@ async function receiveOverSocket(options: ReceiveOptions, target: URL, signal: A
 
 			const lines = head.toString('latin1', 0, end).split('\r\n');
 			const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!)?.[1] ?? 0);
-			const header = (wanted: string) => lines.find(line => line.slice(0, line.indexOf(':')).trim().toLowerCase() === wanted)?.slice(wanted.length + 1).trim();
+			const header = (wanted: string) => {
+				const line = lines.find(candidate => candidate.slice(0, candidate.indexOf(':')).trim().toLowerCase() === wanted);
+				return line?.slice(line.indexOf(':') + 1).trim();
+			};
 			const body = head.subarray(end + 4);
 			head = undefined;
 			if (header('transfer-encoding') !== undefined) {

@@ -95,7 +95,8 @@ for (const [status, outcome, message] of [
 
 test('a length other than the tracker\'s, or more bytes than announced, is a checksum mismatch; the extra bytes are not written', async t => {
 	const offers = await holder(t, socket => {
-		socket.end(`${replyHead('200 OK', {'Content-Length': 5})}12345`);
+		// Header names in any case, with space before the colon.
+		socket.end('HTTP/1.1 200 OK\r\ncontent-LENGTH : 5\r\n\r\n12345');
 	});
 	const offered = await receive(t, offers, 10);
 	t.like(await t.throwsAsync(offered.result), {outcome: 'checksum-mismatch', message: `${offers} offers 5 bytes, the tracker says 10`});
