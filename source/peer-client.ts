@@ -199,6 +199,7 @@ async function receiveOverSocket(options: ReceiveOptions, target: URL, signal: A
 		onBytes?.(received);
 		if (received === expectedSize) {
 			settle();
+			return false;
 		}
 
 		return true;
@@ -236,6 +237,7 @@ async function receiveOverSocket(options: ReceiveOptions, target: URL, signal: A
 			if (end === -1) {
 				if (head.length > maxHeadBytes) {
 					fail(new TransferError('dropped', `${url} sent a reply head over ${maxHeadBytes} bytes`));
+					return false;
 				}
 
 				return true;
@@ -297,7 +299,7 @@ async function receiveOverSocket(options: ReceiveOptions, target: URL, signal: A
 		socket.once('connect', () => {
 			socket!.write(`${request.join('\r\n')}\r\n\r\n`);
 		});
-		socket.once('error', fail);
+		socket.on('error', fail);
 		socket.once('end', () => {
 			fail(new TransferError('dropped', `${url} closed the connection after ${received} of ${expectedSize} bytes`));
 		});
