@@ -66,7 +66,7 @@ export function parseMd5(md5: unknown, where = 'md5'): string {
 }
 
 export function parseSize(size: unknown, where = 'size'): number {
-	if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+	if (!isSize(size)) {
 		throw new BadInputError(`${where}: expected a whole number of bytes >= 0, got ${describe(size)}`);
 	}
 
@@ -108,6 +108,20 @@ export function parseFileEntry(value: unknown, where: string): FileEntry {
 	};
 }
 
+/** The same checks as parseFileEntry without building its error context: a list of 10 000 entries is checked in one pass. */
+function isFileEntry(value: unknown): value is FileEntry {
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		return false;
+	}
+
+	const {name, md5, size} = value as Record<string, unknown>;
+	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size);
+}
+
+function isSize(size: unknown): size is number {
+	return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0;
+}
+
 export function parseUpdateListBody(value: unknown, limits: WireLimits = defaultWireLimits): UpdateListBody {
 	const object = parseObject(value, 'body');
 	const url = parsePeerUrl(object.url, 'body.url');
@@ -121,7 +135,7 @@ export function parseUpdateListBody(value: unknown, limits: WireLimits = default
 
 	const seen = new Set<string>();
 	const files = object.files.map((entry: unknown, index: number) => {
-		const file = parseFileEntry(entry, `body.files[${index}]`);
+		const file = isFileEntry(entry) ? {name: entry.name, md5: entry.md5, size: entry.size} : parseFileEntry(entry, `body.files[${index}]`);
 		if (seen.has(file.name)) {
 			throw new BadInputError(`body.files[${index}].name: "${file.name}" is listed twice`);
 		}

@@ -19,6 +19,17 @@ test('updateList replaces the whole list and Find answers exact names only', t =
 	t.is(tracker.fileCount, 1);
 });
 
+test('a name listed twice in one list keeps its last entry, and a later list or leave drops it whole', t => {
+	const tracker = state();
+	tracker.updateList('A', {url: url(1), files: [{name: 'x', md5: md5a, size: 1}, {name: 'y', md5: md5a, size: 2}, {name: 'x', md5: md5b, size: 3}]}, 0);
+	t.deepEqual(tracker.find('x', 0), {name: 'x', md5: md5b, size: 3, peers: [{id: 'A', url: url(1)}]});
+	t.deepEqual(tracker.peers(0).map(peer => peer.files), [2]);
+	tracker.updateList('A', {url: url(1), files: [{name: 'y', md5: md5a, size: 2}]}, 1);
+	t.is(tracker.find('x', 1), undefined);
+	t.true(tracker.leave('A'));
+	t.is(tracker.fileCount, 0);
+});
+
 test('Find lists holders sorted by id', t => {
 	const tracker = state();
 	for (const id of ['C', 'A', 'B']) {

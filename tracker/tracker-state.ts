@@ -256,9 +256,8 @@ export class TrackerState {
 		return now - record.lastSeen <= this.ttlMs;
 	}
 
-	/** Adds the record's files to the name index; a name listed twice keeps its last entry. */
+	/** Adds the record's files to the name index (the record holds none yet); a name listed twice keeps its last entry. */
 	#index(record: PeerRecord, files: readonly FileEntry[]): void {
-		const positions = new Map<string, number>();
 		for (const {name, md5, size} of files) {
 			this.#findCache.delete(name);
 			let holders = this.#holders.get(name);
@@ -270,14 +269,14 @@ export class TrackerState {
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
 			const held = first && first.md5 === md5 && first.size === size ? first : {name, md5, size};
-			holders.set(record.id, held);
-			const position = positions.get(name);
-			if (position === undefined) {
-				positions.set(name, record.files.length);
-				record.files.push(held);
+			if (holders.has(record.id)) {
+				// Listed twice in this list (the wire parser refuses that; the state still takes it).
+				record.files[record.files.findIndex(file => file.name === name)] = held;
 			} else {
-				record.files[position] = held;
+				record.files.push(held);
 			}
+
+			holders.set(record.id, held);
 		}
 	}
 
