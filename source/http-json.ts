@@ -22,6 +22,8 @@ export type JsonRequest = {
 	method?: string;
 	/** Sent as the JSON body. */
 	json?: unknown;
+	/** Sent as the body instead of `json`: JSON text already serialized. */
+	jsonText?: string;
 	headers?: Record<string, string>;
 	/** The whole exchange, connecting included. */
 	timeoutMs: number;
@@ -37,10 +39,11 @@ export type JsonRequest = {
  * reason for anything else: no connection, a timeout, a reply too large or not JSON.
  */
 export async function requestJson(url: string | URL, request: JsonRequest): Promise<unknown> {
-	const {method = 'GET', json, headers = {}, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent} = request;
+	const {method = 'GET', json, jsonText, headers = {}, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent} = request;
 	const target = typeof url === 'string' ? new URL(url) : url;
 	const secure = target.protocol === 'https:';
-	const payload = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+	const text = jsonText ?? (json === undefined ? undefined : JSON.stringify(json));
+	const payload = text === undefined ? undefined : Buffer.from(text);
 	const signal = AbortSignal.timeout(timeoutMs);
 	return new Promise((resolve, reject) => {
 		let settled = false;

@@ -22,6 +22,7 @@ import {
 	backoffDelay, heartbeatDelay, holderBackoff, nextDelayWithin, provisionalNotFoundWait, trackerBackoff,
 } from './retry-policy.js';
 import {type PreparedShare, prepareShare, scanShareDir} from './share-dir.js';
+import {SharedList} from './shared-list.js';
 import {TrackerClient} from './tracker-client.js';
 import type {FileEntry, FindReply, LoadReply} from './wire.js';
 
@@ -54,7 +55,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	shareDir: string;
 	url = '';
 	trackerStatus: TrackerStatus = {state: 'connecting'};
-	#files: FileEntry[] = [];
+	#files = SharedList.of([]);
 	#server: Server | undefined;
 	#epoch: string | undefined;
 	#registered = false;
@@ -77,7 +78,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	get files(): readonly FileEntry[] {
-		return this.#files;
+		return this.#files.entries;
 	}
 
 	/** Checks and scans the share dir, starts serving, and joins the tracker (in the background if it is down). */
@@ -86,6 +87,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 * worker thread while the rest of the program loads), serves it and joins the tracker.
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
+		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
+		this.tracker.health().catch(() => {});
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
@@ -161,9 +164,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** updatelist: rescans the share dir and sends the whole list. */
 	async updateList(): Promise<readonly FileEntry[]> {
-		this.#files = await scanShareDir(this.shareDir);
+		this.#files = SharedList.of(await scanShareDir(this.shareDir));
 		await this.#withTracker('updatelist', async () => this.#register());
-		return this.#files;
+		return this.#files.entries;
 	}
 
 	async find(name: string): Promise<FindResult> {
@@ -249,7 +252,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** A file just downloaded: add it to the list and send the list (the tracker may be down; membership catches up). */
 	async #announce(file: FileEntry): Promise<void> {
-		this.#files = [...this.#files.filter(entry => entry.name !== file.name), file].sort((a, b) => (a.name < b.name ? -1 : 1));
+		this.#files = SharedList.of([...this.#files.entries.filter(entry => entry.name !== file.name), file].sort((a, b) => (a.name < b.name ? -1 : 1)));
 		await this.#register().catch(() => {});
 	}
 
@@ -381,7 +384,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 					this.#trackerReached();
 					// After #trackerReached: a new epoch marks the tracker as restarted.
 					await this.#register();
-					this.emit('retry', `${rejoinReason(this.#epoch, epochBefore, beat?.known)}: sent the whole list (${this.#files.length} files)`);
+					this.emit('retry', `${rejoinReason(this.#epoch, epochBefore, beat?.known)}: sent the whole list (${this.#files.entries.length} files)`);
 				}
 
 				failures = 0;

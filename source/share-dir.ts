@@ -6,6 +6,7 @@ import path from 'node:path';
 import {setImmediate} from 'node:timers/promises';
 import {UsageError} from './errors.js';
 import {type FileStamp, HashCache, loadHashCache, saveHashCache} from './hash-cache.js';
+import {SharedList} from './shared-list.js';
 import {isValidFileName, type FileEntry} from './wire.js';
 
 /** Hidden state folder inside the share dir: never listed, never served. */
@@ -179,7 +180,7 @@ export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCa
 }
 
 /** A share dir ready to serve: its real path, the leftovers cleared from it, its files. */
-export type PreparedShare = {shareDir: string; cleaned: number; files: FileEntry[]; stats: ScanStats; scanMs: number};
+export type PreparedShare = {shareDir: string; cleaned: number; files: SharedList; stats: ScanStats; scanMs: number};
 
 /** Everything a peer does to its share dir before serving: check it, clear leftovers, scan and hash. */
 export async function prepareShare(dir: string, options: Omit<ScanOptions, 'onStats'> = {}): Promise<PreparedShare> {
@@ -193,7 +194,7 @@ export async function prepareShare(dir: string, options: Omit<ScanOptions, 'onSt
 			stats = scanned;
 		},
 	});
-	return {shareDir, cleaned, files, stats, scanMs: Date.now() - started};
+	return {shareDir, cleaned, files: SharedList.of(files), stats, scanMs: Date.now() - started};
 }
 
 /** md5 of an open file in one sequential pass through a reused buffer. */

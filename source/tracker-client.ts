@@ -2,9 +2,10 @@
 import {bearer} from './auth.js';
 import {type ErrorCode, TrackerDownError, XfsError} from './errors.js';
 import {HttpStatusError, requestJson} from './http-json.js';
+import {SharedList} from './shared-list.js';
 import {
-	parseFilesReply, parseFindReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
-	type FileEntry, type FileSummary, type FindReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
+	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
+	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
 } from './wire.js';
 
 const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
@@ -20,8 +21,14 @@ export class TrackerClient {
 		this.#headers = bearer(secret);
 	}
 
-	async register(id: string, url: string, files: FileEntry[]): Promise<UpdateListReply> {
-		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, {url, files}));
+	/** UpdateList; a SharedList goes as the JSON text it holds, without serializing its entries again. */
+	async register(id: string, url: string, files: readonly FileEntry[] | SharedList): Promise<UpdateListReply> {
+		const list = files instanceof SharedList ? files : SharedList.of(files);
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`));
+	}
+
+	async health(): Promise<HealthReply> {
+		return parseHealthReply(await this.#request('GET', '/health'));
 	}
 
 	async heartbeat(id: string): Promise<HeartbeatReply> {
@@ -48,9 +55,9 @@ export class TrackerClient {
 		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
 	}
 
-	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<unknown> {
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, jsonText?: string): Promise<unknown> {
 		try {
-			return await requestJson(`${this.url}${path}`, {method, json, headers: this.#headers, timeoutMs: this.#timeoutMs});
+			return await requestJson(`${this.url}${path}`, {method, jsonText, headers: this.#headers, timeoutMs: this.#timeoutMs});
 		} catch (error) {
 			throw trackerError(error, `${method} ${path}`);
 		}

@@ -151,6 +151,15 @@ export function parseUpdateListReply(value: unknown): UpdateListReply {
 	return {epoch: parseString(object.epoch, 'reply.epoch'), ttlMs: parseSize(object.ttlMs, 'reply.ttlMs')};
 }
 
+export function parseHealthReply(value: unknown): HealthReply {
+	const object = parseObject(value, 'reply');
+	if (object.ok !== true) {
+		throw new BadInputError('reply.ok: expected true');
+	}
+
+	return {ok: true, epoch: parseString(object.epoch, 'reply.epoch'), peers: parseSize(object.peers, 'reply.peers'), files: parseSize(object.files, 'reply.files')};
+}
+
 export function parseHeartbeatReply(value: unknown): HeartbeatReply {
 	const object = parseObject(value, 'reply');
 	if (typeof object.known !== 'boolean') {

@@ -3,6 +3,7 @@ import type {AddressInfo} from 'node:net';
 import test from 'ava';
 import {BadInputError, PeerDownError, TrackerDownError, XfsError} from '../source/errors.js';
 import {getLoad} from '../source/peer-client.js';
+import {SharedList} from '../source/shared-list.js';
 import {TrackerClient} from '../source/tracker-client.js';
 
 /** A one-route server whose answer to GET /load the test decides. */
@@ -92,9 +93,24 @@ test('the tracker client sends its JSON body and secret', async t => {
 		response.end(JSON.stringify({epoch: 'e1', ttlMs: 15_000}));
 	});
 	const client = new TrackerClient(url, {secret: 's3cret'});
-	await client.register('A', 'http://127.0.0.1:9', [{name: 'a.txt', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 0}]);
-	t.deepEqual(seen, {
-		method: 'PUT', type: 'application/json', auth: 'Bearer s3cret',
-		body: {url: 'http://127.0.0.1:9', files: [{name: 'a.txt', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 0}]},
+	const files = [{name: 'a.txt', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 0}, {name: 'b.txt', md5: 'b'.repeat(32), size: 7}];
+	const expected = {method: 'PUT', type: 'application/json', auth: 'Bearer s3cret', body: {url: 'http://127.0.0.1:9', files}};
+	await client.register('A', 'http://127.0.0.1:9', files);
+	t.deepEqual(seen, expected);
+	// A list that arrived as JSON text (from the share-dir thread) is sent as that text: the same body.
+	seen = {};
+	await client.register('A', 'http://127.0.0.1:9', SharedList.fromJson(JSON.stringify(files)));
+	t.deepEqual(seen, expected);
+});
+
+test('the tracker client reads and checks a health reply', async t => {
+	let reply = JSON.stringify({ok: true, epoch: 'e1', peers: 2, files: 5});
+	const url = await serve(t, (request, response) => {
+		t.is(request.url, '/health');
+		response.end(reply);
 	});
+	const client = new TrackerClient(url);
+	t.deepEqual(await client.health(), {ok: true, epoch: 'e1', peers: 2, files: 5});
+	reply = JSON.stringify({ok: true, epoch: 'e1', peers: -1, files: 5});
+	await t.throwsAsync(client.health(), {message: /reply\.peers/});
 });

@@ -12,8 +12,8 @@ test('the share dir prepared on a worker thread is the one prepared here', async
 	await writeFile(path.join(dir, 'b.txt'), 'bravo');
 	const inWorker = await prepareShareInWorker(dir, {onFallback: reason => t.fail(`prepared on the main thread: ${reason}`)});
 	const here = await prepareShare(dir);
-	t.deepEqual(inWorker.files, here.files);
-	t.deepEqual(inWorker.files.map(file => file.name), ['a.txt', 'b.txt']);
+	t.deepEqual(inWorker.files.entries, here.files.entries);
+	t.deepEqual(inWorker.files.entries.map(file => file.name), ['a.txt', 'b.txt']);
 	t.is(inWorker.shareDir, here.shareDir);
 	t.deepEqual(inWorker.stats, {files: 2, hashed: 2, cached: 0});
 });
