@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** xfs-peer: parses flags, starts the peer and picks the mode (serve, TUI or scripted) before any UI code loads. */
+/**
+ * xfs-peer: parses flags, starts the peer and picks the mode (serve, TUI or scripted) before any UI code loads.
+ * The only module loaded up front starts the share-dir thread, so that thread boots while the rest loads.
+ */
 import process from 'node:process';
-import {UsageError, XfsError} from './errors.js';
-import {loadPeerConfig, peerHelp} from './peer-config.js';
-import {prepareShareInWorker} from './share-worker.js';
+import {startShareThread} from './share-worker.js';
 
 async function main(): Promise<number | undefined> {
 	const argv = process.argv.slice(2);
@@ -12,15 +13,25 @@ async function main(): Promise<number | undefined> {
 		return runDemo(argv.slice(1));
 	}
 
-	const config = loadPeerConfig(argv, process.env, process.cwd());
+	const thread = startShareThread();
+	const [{XfsError, UsageError}, {loadPeerConfig, peerHelp}] = await Promise.all([import('./errors.js'), import('./peer-config.js')]);
+	let config: ReturnType<typeof loadPeerConfig>;
+	try {
+		config = loadPeerConfig(argv, process.env, process.cwd());
+	} catch (error) {
+		thread.cancel();
+		throw error;
+	}
+
 	if (config === 'help') {
+		thread.cancel();
 		process.stdout.write(`${peerHelp()}\n`);
 		return 0;
 	}
 
-	// The share dir is scanned on another thread while the server, the client and the logger load here.
+	// The share dir is scanned on that thread while the server, the client and the logger load here.
 	let fallback: string | undefined;
-	const prepared = prepareShareInWorker(config.dir, {onFallback(reason) {
+	const prepared = thread.prepare(config.dir, {onFallback(reason) {
 		fallback = reason;
 	}});
 	prepared.catch(() => {});
@@ -96,7 +107,8 @@ main().then(status => {
 	process.exitCode = status ?? 0;
 	// Servers and timers are closed; exit now rather than wait on idle keep-alive sockets.
 	process.exit();
-}, (error: unknown) => {
+}, async (error: unknown) => {
+	const {UsageError} = await import('./errors.js');
 	if (error instanceof UsageError) {
 		process.stderr.write(`${error.message}\n`);
 		process.exit(2);

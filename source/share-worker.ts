@@ -1,11 +1,13 @@
 /**
- * prepareShare on a worker thread: the CLI starts it first, so checking, scanning and
- * hashing the share dir overlap with loading the rest of the program on another core.
+ * prepareShare on a worker thread. The CLI starts the thread before anything else loads, so
+ * the thread boots while the flags are parsed; once they are, it is given the share dir and
+ * checks, scans and hashes it while the rest of the program loads on another core.
+ *
+ * Only node:worker_threads is loaded up front: everything else this module uses is imported
+ * when it is needed, by which time the CLI has loaded it anyway.
  */
 import {Worker} from 'node:worker_threads';
-import {UsageError} from './errors.js';
-import {prepareShare, type PreparedShare} from './share-dir.js';
-import {SharedList} from './shared-list.js';
+import type {PreparedShare} from './share-dir.js';
 
 /**
  * What the thread posts back: the prepared share with its list as JSON text (one string crosses
@@ -16,7 +18,10 @@ type Reply = {prepared: Omit<PreparedShare, 'files'>; files: string} | {error: {
 const fromSource = import.meta.url.endsWith('.ts');
 const moduleUrl = (name: string) => new URL(`./${name}${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
 
-/** Plain JavaScript, so it runs the same from dist and from source (where it first registers tsx). */
+/**
+ * Plain JavaScript, so it runs the same from dist and from source (where it first registers tsx).
+ * It loads what it needs, then waits for the share dir: nothing is read or written before that.
+ */
 const preparingThread = `
 const {parentPort, workerData} = require('node:worker_threads');
 (async () => {
@@ -24,10 +29,12 @@ const {parentPort, workerData} = require('node:worker_threads');
 		(await import(workerData.tsx)).register();
 	}
 
-	const {prepareShare} = await import(workerData.module);
-	const {UsageError: UsageErrorClass} = await import(workerData.errors);
+	const [{prepareShare}, {UsageError: UsageErrorClass}] = await Promise.all([import(workerData.module), import(workerData.errors)]);
+	const dir = await new Promise(resolve => {
+		parentPort.once('message', resolve);
+	});
 	try {
-		const {files, ...prepared} = await prepareShare(workerData.dir);
+		const {files, ...prepared} = await prepareShare(dir);
 		parentPort.postMessage({prepared, files: files.json});
 	} catch (error) {
 		parentPort.postMessage({error: {usage: error instanceof UsageErrorClass, message: error.message, code: error.code}});
@@ -35,34 +42,68 @@ const {parentPort, workerData} = require('node:worker_threads');
 })();
 `;
 
-/**
- * The same result as prepareShare(dir), computed on a worker thread. Should the thread itself
- * fail to start or load, the share dir is prepared here instead, and `onFallback` is told why.
- */
-export async function prepareShareInWorker(dir: string, {onFallback}: {onFallback?: (reason: string) => void} = {}): Promise<PreparedShare> {
-	let reply: Reply | undefined;
+export type ShareThread = {
+	/**
+	 * The same result as prepareShare(dir), computed on the thread. Should the thread itself
+	 * fail to start or load, the share dir is prepared here instead, and `onFallback` is told why.
+	 */
+	prepare(dir: string, options?: {onFallback?: (reason: string) => void}): Promise<PreparedShare>;
+	/** Ends a thread that was never given a dir (bad flags, --help): it has touched nothing. */
+	cancel(): void;
+};
+
+/** Starts the thread; it waits, having read nothing, until prepare() gives it the share dir. */
+export function startShareThread(): ShareThread {
+	const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : undefined;
+	let worker: Worker | undefined;
+	let reply: Promise<Reply>;
 	try {
-		reply = await new Promise<Reply>((resolve, reject) => {
-			const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : undefined;
-			const worker = new Worker(preparingThread, {eval: true, workerData: {dir, module: moduleUrl('share-dir'), errors: moduleUrl('errors'), tsx}});
-			worker.once('message', resolve);
-			worker.once('error', reject);
-			worker.once('exit', code => {
+		const thread = new Worker(preparingThread, {eval: true, workerData: {module: moduleUrl('share-dir'), errors: moduleUrl('errors'), tsx}});
+		worker = thread;
+		reply = new Promise<Reply>((resolve, reject) => {
+			thread.once('message', resolve);
+			thread.once('error', reject);
+			thread.once('exit', code => {
 				reject(new Error(`the thread exited with code ${code}`));
 			});
 		});
 	} catch (error) {
-		onFallback?.(error instanceof Error ? error.message : String(error));
+		reply = Promise.reject(error as Error);
 	}
 
-	if (reply === undefined) {
-		return prepareShare(dir);
-	}
+	// A thread that fails before prepare() is called is reported by prepare().
+	reply.catch(() => {});
+	return {
+		async prepare(dir, {onFallback} = {}) {
+			worker?.postMessage(dir);
+			let answer: Reply | undefined;
+			try {
+				answer = await reply;
+			} catch (error) {
+				onFallback?.(error instanceof Error ? error.message : String(error));
+			}
 
-	if ('prepared' in reply) {
-		return {...reply.prepared, files: SharedList.fromJson(reply.files)};
-	}
+			if (answer === undefined) {
+				const {prepareShare} = await import('./share-dir.js');
+				return prepareShare(dir);
+			}
 
-	const {usage, message, code} = reply.error;
-	throw usage ? new UsageError(message) : Object.assign(new Error(message), {code});
+			if ('prepared' in answer) {
+				const {SharedList} = await import('./shared-list.js');
+				return {...answer.prepared, files: SharedList.fromJson(answer.files)};
+			}
+
+			const {UsageError} = await import('./errors.js');
+			const {usage, message, code} = answer.error;
+			throw usage ? new UsageError(message) : Object.assign(new Error(message), {code});
+		},
+		cancel() {
+			void worker?.terminate();
+		},
+	};
+}
+
+/** startShareThread().prepare(dir): a thread started for one share dir. */
+export async function prepareShareInWorker(dir: string, options: {onFallback?: (reason: string) => void} = {}): Promise<PreparedShare> {
+	return startShareThread().prepare(dir, options);
 }

@@ -1,4 +1,4 @@
-import {mkdtemp, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -46,6 +46,16 @@ for (const [what, args, message] of badPeerFlags) {
 		t.is(result.stdout, '');
 	});
 }
+
+test('bad flags change nothing in the share dir: no leftover removed, nothing hashed or cached', async t => {
+	const dir = await mkdtemp(path.join(tmpdir(), 'xfs-cli-'));
+	await writeFile(path.join(dir, 'a.txt'), 'alpha');
+	await mkdir(path.join(dir, '.xfs', 'partial'), {recursive: true});
+	await writeFile(path.join(dir, '.xfs', 'partial', 'b.txt.part'), 'half');
+	const result = await run(t, peer, ['--id', 'A', '--dir', dir, '--port', '70000']);
+	t.is(result.code, 2);
+	t.deepEqual(await readdir(path.join(dir, '.xfs'), {recursive: true}), ['partial', path.join('partial', 'b.txt.part')]);
+});
 
 test('a malformed latency file is named with its line, exit 2', async t => {
 	const dir = await mkdtemp(path.join(tmpdir(), 'xfs-cli-'));
