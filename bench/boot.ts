@@ -6,9 +6,12 @@
  * Each round is one first boot then several restarts (a restart takes a tenth of the time
  * and varies more on a shared machine, so it gets more samples); medians are compared.
  *
- *   npm run bench:boot [-- --small 10000 --large-mib 1024 --rounds 2 --restarts 5]
+ * Node reads the CA file NODE_EXTRA_CA_CERTS names at every start, which both cases pay; the
+ * machine line says whether it is set, and `node -e 0` rows show what Node's start costs here.
+ *
+ *   npm run bench:boot [-- --small 10000 --large-mib 1024 --rounds 2 --restarts 5 --csv boot.csv]
  */
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -19,7 +22,7 @@ import {
 	requireFreeSpace, saveCsv, startPeerProcess, startTrackerProcess, stopAll, writeRandomFile,
 } from './lib.js';
 
-const flags = benchFlags({small: '10000', 'large-mib': '1024', rounds: '2', restarts: '5'});
+const flags = benchFlags({small: '10000', 'large-mib': '1024', rounds: '2', restarts: '5', csv: 'boot.csv'});
 const smallCount = Number(flags.small);
 const largeSize = Number(flags['large-mib']) * MiB;
 const rounds = Number(flags.rounds);
@@ -27,7 +30,7 @@ const restartsPerRound = Number(flags.restarts);
 
 async function main(): Promise<void> {
 	assertBuilt();
-	const machine = describeMachine();
+	const machine = `${describeMachine()}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'not set'}`;
 	console.log(`machine: ${machine}`);
 	const temp = await benchTempDir('boot');
 	const shareDir = path.join(temp.dir, 'share');
@@ -78,6 +81,24 @@ async function main(): Promise<void> {
 		}
 
 		await tracker.stop();
+		// The floor under both: Node starting and exiting with nothing to run, in this environment and,
+		// where it is set, without NODE_EXTRA_CA_CERTS (Node reads that CA file at every start).
+		const nodeStarts: Array<[string, NodeJS.ProcessEnv]> = [['this environment', process.env]];
+		if (process.env.NODE_EXTRA_CA_CERTS) {
+			const {NODE_EXTRA_CA_CERTS: _unused, ...without} = process.env;
+			nodeStarts.push(['without NODE_EXTRA_CA_CERTS', without]);
+		}
+
+		for (const [label, env] of nodeStarts) {
+			const ms = median(Array.from({length: 7}, () => {
+				const started = performance.now();
+				spawnSync(process.execPath, ['-e', '0'], {env});
+				return performance.now() - started;
+			}));
+			console.log(`node -e 0 (${label}): ${ms.toFixed(0)} ms`);
+			rows.push(['node -e 0 (Node alone)', label, '', '', Math.round(ms), '', '']);
+		}
+
 		const header = ['what', 'case', 'files', 'hashed', 'ms_to_ready', 'scan_ms', 'peak_rss_mib'];
 		console.log(`\n${formatTable(header, rows)}`);
 		const ratio = median(restarts) / median(firstBoots);
@@ -87,7 +108,7 @@ async function main(): Promise<void> {
 		console.log(`\nrestart / first boot (median, spawn to ready): ${(ratio * 100).toFixed(1)}%  (target <= 10%: ${ratio <= 0.1 ? 'met' : 'MISSED'})`);
 		console.log(`restart / first boot (median, share-dir scan alone): ${(scanRatio * 100).toFixed(1)}%`);
 		rows.push(['ratio restart/first boot', 'spawn to ready (median)', '', '', (ratio * 100).toFixed(1) + '%', (scanRatio * 100).toFixed(1) + '%', '']);
-		console.log(`saved ${await saveCsv('boot.csv', header, rows, machine)}`);
+		console.log(`saved ${await saveCsv(flags.csv!, header, rows, machine)}`);
 	} finally {
 		await stopAll();
 		await temp.remove();
