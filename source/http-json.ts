@@ -20,9 +20,7 @@ export class HttpStatusError extends Error {
 
 export type JsonRequest = {
 	method?: string;
-	/** Sent as the JSON body. */
-	json?: unknown;
-	/** Sent as the body instead of `json`: JSON text already serialized. */
+	/** Sent as the body: JSON text, already serialized. */
 	jsonText?: string;
 	headers?: Record<string, string>;
 	/** The whole exchange, connecting included. */
@@ -39,11 +37,10 @@ export type JsonRequest = {
  * reason for anything else: no connection, a timeout, a reply too large or not JSON.
  */
 export async function requestJson(url: string | URL, request: JsonRequest): Promise<unknown> {
-	const {method = 'GET', json, jsonText, headers = {}, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent} = request;
+	const {method = 'GET', jsonText, headers = {}, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent} = request;
 	const target = typeof url === 'string' ? new URL(url) : url;
 	const secure = target.protocol === 'https:';
-	const text = jsonText ?? (json === undefined ? undefined : JSON.stringify(json));
-	const payload = text === undefined ? undefined : Buffer.from(text);
+	const payload = jsonText === undefined ? undefined : Buffer.from(jsonText);
 	const signal = AbortSignal.timeout(timeoutMs);
 	return new Promise((resolve, reject) => {
 		let settled = false;
