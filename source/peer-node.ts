@@ -81,10 +81,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		return this.#files.entries;
 	}
 
-	/** Checks and scans the share dir, starts serving, and joins the tracker (in the background if it is down). */
 	/**
 	 * Prepares the share dir (or takes one already being prepared, as the CLI starts it on a
-	 * worker thread while the rest of the program loads), serves it and joins the tracker.
+	 * worker thread while the rest of the program loads), serves it and joins the tracker
+	 * (in the background if it is down).
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
 		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
