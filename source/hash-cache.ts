@@ -3,9 +3,9 @@
  * not re-hashed. Kept in the hidden state folder (`.xfs/hashes.json`): never listed,
  * never served. The cache itself is pure; loading and saving are the two functions below it.
  */
-import {randomBytes} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import {writeFileAtomically} from './atomic-write.js';
 
 /** What identifies one version of a file on disk without reading it. */
 export type FileStamp = {size: number; mtimeMs: number; ino: number};
@@ -148,15 +148,7 @@ export async function loadHashCache(stateDir: string): Promise<HashCache> {
 	}
 }
 
-/** Writes the cache atomically: a temp file in the same folder, then rename over the old one. */
+/** Writes the cache atomically: a reader or a crash never sees half of it. */
 export async function saveHashCache(stateDir: string, cache: HashCache): Promise<void> {
-	await fs.mkdir(stateDir, {recursive: true});
-	const temp = path.join(stateDir, `${hashCacheFileName}.${randomBytes(6).toString('hex')}.tmp`);
-	try {
-		await fs.writeFile(temp, cache.serialize(), {flag: 'wx'});
-		await fs.rename(temp, path.join(stateDir, hashCacheFileName));
-	} catch (error) {
-		await fs.rm(temp, {force: true});
-		throw error;
-	}
+	await writeFileAtomically(stateDir, hashCacheFileName, cache.serialize());
 }

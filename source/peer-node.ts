@@ -21,7 +21,7 @@ import {startPeerServer} from './peer-server.js';
 import {
 	backoffDelay, heartbeatDelay, holderBackoff, nextDelayWithin, provisionalNotFoundWait, trackerBackoff,
 } from './retry-policy.js';
-import {type PreparedShare, prepareShare, scanShareDir} from './share-dir.js';
+import {type PreparedShare, prepareShare, scanShare} from './share-dir.js';
 import {SharedList} from './shared-list.js';
 import {TrackerClient} from './tracker-client.js';
 import type {FileEntry, FindReply, LoadReply} from './wire.js';
@@ -164,7 +164,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** updatelist: rescans the share dir and sends the whole list. */
 	async updateList(): Promise<readonly FileEntry[]> {
-		this.#files = SharedList.of(await scanShareDir(this.shareDir));
+		this.#files = (await scanShare(this.shareDir)).files;
 		await this.#withTracker('updatelist', async () => this.#register());
 		return this.#files.entries;
 	}

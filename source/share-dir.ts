@@ -5,7 +5,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setImmediate} from 'node:timers/promises';
 import {UsageError} from './errors.js';
-import {type FileStamp, HashCache, loadHashCache, saveHashCache} from './hash-cache.js';
+import {type FileStamp, HashCache, loadHashCache, racyWindowMs, saveHashCache} from './hash-cache.js';
+import {DirStamps, loadListing, matchListing, saveListing} from './listing-cache.js';
 import {SharedList} from './shared-list.js';
 import {isValidFileName, type FileEntry} from './wire.js';
 
@@ -88,9 +89,9 @@ async function isResumable(dir: string): Promise<boolean> {
 export type ScanOptions = {
 	/** Files hashed at once: enough to overlap disk waits with hashing, few enough to bound memory. */
 	concurrency?: number;
-	/** Reuse and update the md5s remembered in the state folder (off: hash everything, remember nothing). */
+	/** Reuse and update the listing and md5s remembered in the state folder (off: hash everything, remember nothing). */
 	useHashCache?: boolean;
-	/** Told how many files were hashed and how many came from the cache. */
+	/** Told how many files were hashed and how many came from the caches. */
 	onStats?: (stats: ScanStats) => void;
 };
 
@@ -102,38 +103,36 @@ export const hashBufferSize = 1024 * 1024;
 /** Files stat'ed per synchronous batch before the event loop gets a turn. */
 const statBatchSize = 256;
 
-/** Lists and hashes every shared file, at most `concurrency` at a time, sorted by name. */
-export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCache = true, onStats}: ScanOptions = {}): Promise<FileEntry[]> {
+export type ScanResult = {files: SharedList; stats: ScanStats};
+
+/**
+ * Lists and hashes every shared file, at most `concurrency` at a time; the list is sorted by name.
+ * With the hash cache on, a dir whose files all have the stamps of the last saved listing gets
+ * that listing back as it was, and any other file's md5 is looked up in the hash cache first.
+ */
+export async function scanShare(shareDir: string, {concurrency = 8, useHashCache = true}: Omit<ScanOptions, 'onStats'> = {}): Promise<ScanResult> {
 	const scanStartedMs = Date.now();
 	const stateDir = path.join(shareDir, stateDirName);
 	// Names only: the lstat below tells files from the rest, so no Dirent objects are made for 10 000 entries.
-	const [entries, cache] = await Promise.all([
+	const [entries, savedListing] = await Promise.all([
 		fs.readdir(shareDir),
-		useHashCache ? loadHashCache(stateDir) : new HashCache(),
+		useHashCache ? loadListing(stateDir) : undefined,
 	]);
-	const names = entries.filter(name => isSharedName(name));
-	const files: FileEntry[] = [];
-	const toHash: Array<{name: string; stamp: FileStamp}> = [];
-	let cached = 0;
+	const found = new DirStamps();
 	// Names are single path segments; a plain concatenation spares path.join's normalizing of 10 000 paths.
 	const prefix = shareDir.endsWith(path.sep) ? shareDir : shareDir + path.sep;
 	// Synchronous lstat in small batches: an async stat per file costs a thread-pool round trip, several times the syscall.
-	for (let index = 0; index < names.length; index++) {
-		const name = names[index]!;
-		try {
-			const listed = lstatSync(prefix + name);
-			if (listed.isFile()) {
-				const stamp = {size: listed.size, mtimeMs: listed.mtimeMs, ino: listed.ino};
-				const md5 = cache.lookup(name, stamp);
-				if (md5 === undefined) {
-					toHash.push({name, stamp});
-				} else {
-					files.push({name, md5, size: stamp.size});
-					cached++;
+	for (let index = 0; index < entries.length; index++) {
+		const name = entries[index]!;
+		if (isSharedName(name)) {
+			try {
+				const listed = lstatSync(prefix + name);
+				if (listed.isFile()) {
+					found.add(name, {size: listed.size, mtimeMs: listed.mtimeMs, ino: listed.ino});
 				}
+			} catch {
+				// Vanished since the listing: not shared this time.
 			}
-		} catch {
-			// Vanished since the listing: not shared this time.
 		}
 
 		if (index % statBatchSize === statBatchSize - 1) {
@@ -141,6 +140,24 @@ export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCa
 		}
 	}
 
+	const savedJson = savedListing === undefined ? undefined : matchListing(savedListing, found);
+	if (savedJson !== undefined) {
+		return {files: SharedList.fromJson(savedJson), stats: {files: found.count, hashed: 0, cached: found.count}};
+	}
+
+	const cache = useHashCache ? await loadHashCache(stateDir) : new HashCache();
+	const files: FileEntry[] = [];
+	const toHash: Array<{name: string; stamp: FileStamp}> = [];
+	for (const [name, stamp] of found.entries()) {
+		const md5 = cache.lookup(name, stamp);
+		if (md5 === undefined) {
+			toHash.push({name, stamp});
+		} else {
+			files.push({name, md5, size: stamp.size});
+		}
+	}
+
+	const cached = files.length;
 	let next = 0;
 	const worker = async () => {
 		const buffer = Buffer.allocUnsafe(hashBufferSize);
@@ -168,16 +185,28 @@ export async function scanShareDir(shareDir: string, {concurrency = 8, useHashCa
 	};
 
 	await Promise.all(Array.from({length: Math.min(concurrency, toHash.length)}, worker));
+	const list = SharedList.of(files.sort((a, b) => (a.name < b.name ? -1 : (a.name > b.name ? 1 : 0))));
 	if (useHashCache) {
+		// Both only save time: a share dir where they cannot be written still works.
 		cache.keepOnly(new Set(files.map(file => file.name)));
 		if (cache.changed) {
-			// The cache only saves time: a share dir where it cannot be written still works.
 			await saveHashCache(stateDir, cache).catch(() => {});
+		}
+
+		// Only a list of every file found, none modified too recently for its mtime to be trusted, is kept for the next scan.
+		if (files.length === found.count && found.newestMtimeMs <= scanStartedMs - racyWindowMs) {
+			await saveListing(stateDir, found, list.json).catch(() => {});
 		}
 	}
 
-	onStats?.({files: files.length, hashed: files.length - cached, cached});
-	return files.sort((a, b) => (a.name < b.name ? -1 : (a.name > b.name ? 1 : 0)));
+	return {files: list, stats: {files: files.length, hashed: files.length - cached, cached}};
+}
+
+/** scanShare's list as entries; `onStats` is told how many files were hashed and how many came from the caches. */
+export async function scanShareDir(shareDir: string, {onStats, ...options}: ScanOptions = {}): Promise<FileEntry[]> {
+	const {files, stats} = await scanShare(shareDir, options);
+	onStats?.(stats);
+	return [...files.entries];
 }
 
 /** A share dir ready to serve: its real path, the leftovers cleared from it, its files. */
@@ -188,14 +217,8 @@ export async function prepareShare(dir: string, options: Omit<ScanOptions, 'onSt
 	const shareDir = await checkShareDir(dir);
 	const cleaned = await preparePartialDir(shareDir);
 	const started = Date.now();
-	let stats: ScanStats = {files: 0, hashed: 0, cached: 0};
-	const files = await scanShareDir(shareDir, {
-		...options,
-		onStats(scanned) {
-			stats = scanned;
-		},
-	});
-	return {shareDir, cleaned, files: SharedList.of(files), stats, scanMs: Date.now() - started};
+	const {files, stats} = await scanShare(shareDir, options);
+	return {shareDir, cleaned, files, stats, scanMs: Date.now() - started};
 }
 
 /** md5 of an open file in one sequential pass through a reused buffer. */

@@ -1,33 +1,10 @@
-import {createHash} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rename, rm, utimes, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import test, {type ExecutionContext} from 'ava';
+import test from 'ava';
 import {hashCacheFileName, HashCache, racyWindowMs} from '../source/hash-cache.js';
-import {scanShareDir, type ScanStats, stateDirName} from '../source/share-dir.js';
-
-const md5 = (text: string) => createHash('md5').update(text).digest('hex');
-/** An mtime well before any scan, so the cache may remember the file. */
-const past = new Date('2024-01-02T03:04:05Z');
-
-async function tempShareDir(t: ExecutionContext): Promise<string> {
-	const dir = await mkdtemp(path.join(tmpdir(), 'xfs-hash-cache-'));
-	t.teardown(async () => rm(dir, {recursive: true, force: true}));
-	return dir;
-}
-
-async function writeOld(file: string, text: string, when = past): Promise<void> {
-	await writeFile(file, text);
-	await utimes(file, when, when);
-}
-
-async function scan(dir: string): Promise<{files: Array<{name: string; md5: string; size: number}>; stats: ScanStats}> {
-	let stats: ScanStats | undefined;
-	const files = await scanShareDir(dir, {onStats(value) {
-		stats = value;
-	}});
-	return {files, stats: stats!};
-}
+import {listingCacheFileName} from '../source/listing-cache.js';
+import {stateDirName} from '../source/share-dir.js';
+import {md5, scan, tempShareDir, writeOld} from './helpers/share-scan.js';
 
 test('a restart with an unchanged dir hashes nothing and lists the same md5s', async t => {
 	const dir = await tempShareDir(t);
@@ -76,14 +53,16 @@ test('a corrupt or foreign cache file is ignored and replaced by a good one', as
 	const cacheFile = path.join(dir, stateDirName, hashCacheFileName);
 	for (const garbage of ['{"version":1,"files":{"a.txt":[5,', 'null', '{"version":99,"files":{}}', `{"version":1,"files":{"a.txt":[5,"x",1,"${md5('alpha')}"]}}`]) {
 		await writeFile(cacheFile, garbage);
+		// Without the saved listing the scan goes through the hash cache.
+		await rm(path.join(dir, stateDirName, listingCacheFileName));
 		const {files, stats} = await scan(dir);
 		t.deepEqual(stats, {files: 1, hashed: 1, cached: 0}, garbage);
 		t.deepEqual(files, [{name: 'a.txt', md5: md5('alpha'), size: 5}]);
 		t.is(HashCache.parse(await readFile(cacheFile, 'utf8')).size, 1);
 	}
 
-	// No temp file is left beside the cache after the atomic replace.
-	t.deepEqual((await readdir(path.join(dir, stateDirName))).filter(name => name !== 'partial'), [hashCacheFileName]);
+	// No temp file is left beside the cache and the listing after their atomic replace.
+	t.deepEqual((await readdir(path.join(dir, stateDirName))).filter(name => name !== 'partial').sort(), [hashCacheFileName, listingCacheFileName]);
 });
 
 test('the cache forgets deleted files and is never listed as a shared file', async t => {

@@ -2,6 +2,7 @@ import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {hashCacheFileName} from '../source/hash-cache.js';
+import {listingCacheFileName} from '../source/listing-cache.js';
 import {stateDirName} from '../source/share-dir.js';
 import {eventually, getJson, shareDir, startPeer, startTracker} from './helpers/processes.js';
 
@@ -48,7 +49,7 @@ test('a peer serves byte ranges of a file: first bytes, a middle slice, an open 
 	t.is(several.body.length, size);
 });
 
-test('the hash cache in the hidden state folder is never listed, announced or served', async t => {
+test('the hash cache and listing in the hidden state folder are never listed, announced or served', async t => {
 	const tracker = await startTracker(t);
 	const dir = await shareDir(t, 'A');
 	const a = await startPeer(t, {id: 'A', dir, tracker: tracker.url});
@@ -66,6 +67,11 @@ test('the hash cache in the hidden state folder is never listed, announced or se
 	const known = await getJson(`${tracker.url}/files`);
 	t.deepEqual(known.body.files.map((file: {name: string}) => file.name), ['notes.md', 'readme.txt', 'song.mp3']);
 
+	// The listing saved beside it for the next start is as private.
+	const listing = await readFile(path.join(dir, stateDirName, listingCacheFileName), 'utf8');
+	t.true(listing.includes('song.mp3'));
+	t.is((await fetchBytes(`${a.url}/files/${listingCacheFileName}`)).status, 404);
+	t.is((await fetchBytes(`${a.url}/files/${encodeURIComponent(`${stateDirName}/${listingCacheFileName}`)}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/${hashCacheFileName}`)).status, 404);
 	t.is((await fetchBytes(`${a.url}/files/${stateDirName}`)).status, 404);
 	t.is((await fetchBytes(`${a.url}/files/${encodeURIComponent(`${stateDirName}/${hashCacheFileName}`)}`)).status, 400);
