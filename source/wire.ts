@@ -133,16 +133,32 @@ export function parseUpdateListBody(value: unknown, limits: WireLimits = default
 		throw new XfsError('TOO_LARGE', `body.files: ${object.files.length} files, the limit is ${limits.maxFilesPerPeer} per peer`);
 	}
 
-	const seen = new Set<string>();
-	const files = object.files.map((entry: unknown, index: number) => {
-		const file = isFileEntry(entry) ? {name: entry.name, md5: entry.md5, size: entry.size} : parseFileEntry(entry, `body.files[${index}]`);
-		if (seen.has(file.name)) {
-			throw new BadInputError(`body.files[${index}].name: "${file.name}" is listed twice`);
+	// The entries are taken as parsed, not copied: the tracker keeps only their name, md5 and size.
+	const files: FileEntry[] = object.files;
+	// A list sorted by name (as peers send it) has no name twice; only an unsorted one needs a set to tell.
+	let sorted = true;
+	for (let index = 0; index < files.length; index++) {
+		const entry: unknown = files[index];
+		if (!isFileEntry(entry)) {
+			// Throws, naming the first bad field.
+			parseFileEntry(entry, `body.files[${index}]`);
+			throw new BadInputError(`body.files[${index}]: expected {name, md5, size}`);
 		}
 
-		seen.add(file.name);
-		return file;
-	});
+		sorted &&= index === 0 || files[index - 1]!.name < files[index]!.name;
+	}
+
+	if (!sorted) {
+		const seen = new Set<string>();
+		for (const [index, {name}] of files.entries()) {
+			if (seen.has(name)) {
+				throw new BadInputError(`body.files[${index}].name: "${name}" is listed twice`);
+			}
+
+			seen.add(name);
+		}
+	}
+
 	return {url, files};
 }
 

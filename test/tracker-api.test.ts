@@ -58,7 +58,19 @@ const badBodies: Array<[string, unknown, string]> = [
 	['a negative size', {url: 'http://h:1', files: [{name: 'x', md5, size: -1}]}, 'body.files[0].size: expected a whole number of bytes >= 0, got number'],
 	['a string size', {url: 'http://h:1', files: [{name: 'x', md5, size: '1'}]}, 'body.files[0].size: expected a whole number of bytes >= 0, got "1"'],
 	['a duplicate name', {url: 'http://h:1', files: [{name: 'x', md5, size: 1}, {name: 'x', md5, size: 1}]}, 'body.files[1].name: "x" is listed twice'],
+	['a duplicate name, apart', {url: 'http://h:1', files: [{name: 'b', md5, size: 1}, {name: 'a', md5, size: 1}, {name: 'b', md5, size: 2}]}, 'body.files[2].name: "b" is listed twice'],
+	['a bad entry after a good one', {url: 'http://h:1', files: [{name: 'a', md5, size: 1}, null]}, 'body.files[1]: expected a JSON object'],
 ];
+
+test('UpdateList takes a list in any order, with extra fields left out', async t => {
+	const {call} = await withTracker(t);
+	const files = [{name: 'c.txt', md5, size: 3, note: 'x'}, {name: 'a.txt', md5, size: 1}, {name: 'b.txt', md5, size: 2}];
+	t.is((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:9001', files})).status, 200);
+	t.deepEqual((await call('GET', '/files')).body.files, [
+		{name: 'a.txt', md5, size: 1, holders: 1}, {name: 'b.txt', md5, size: 2, holders: 1}, {name: 'c.txt', md5, size: 3, holders: 1},
+	]);
+	t.deepEqual((await call('GET', '/files/c.txt')).body, {name: 'c.txt', md5, size: 3, peers: [{id: 'A', url: 'http://127.0.0.1:9001'}]});
+});
 
 for (const [what, body, message] of badBodies) {
 	test(`UpdateList with ${what} is a 400 BAD_INPUT and changes nothing`, async t => {
