@@ -65,29 +65,35 @@ async function main(): Promise<number | undefined> {
 		throw error;
 	}
 
-	process.stdout.write(config.json
-		? `${JSON.stringify({event: 'ready', id: config.id, url: node.url})}\n`
-		: `peer ${config.id} listening on ${node.url}\n`);
-
 	let stopping: Promise<void> | undefined;
 	const stop = async () => {
 		stopping ??= node.stop();
 		return stopping;
 	};
 
+	// The handlers are in place before the ready line: whoever reads it may send SIGTERM at once.
+	let signalled: Promise<void> | undefined;
 	if (config.serve) {
-		await new Promise<void>(resolve => {
+		signalled = new Promise<void>(resolve => {
 			process.once('SIGINT', resolve);
 			process.once('SIGTERM', resolve);
 		});
-		await stop();
-		return 0;
+	} else {
+		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+			process.once(signal, () => {
+				void stop().then(() => process.exit(130));
+			});
+		}
 	}
 
-	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-		process.once(signal, () => {
-			void stop().then(() => process.exit(130));
-		});
+	process.stdout.write(config.json
+		? `${JSON.stringify({event: 'ready', id: config.id, url: node.url})}\n`
+		: `peer ${config.id} listening on ${node.url}\n`);
+
+	if (signalled) {
+		await signalled;
+		await stop();
+		return 0;
 	}
 
 	if (interactive) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {eventually, getJson, shareDir, startPeer, startTracker} from './helpers/processes.js';
+import {eventually, fastPeerArgs, getJson, peerEntry, shareDir, startChild, startPeer, startTracker} from './helpers/processes.js';
 
 test('SIGTERM during an upload ends it, leaves the tracker and exits 0; the downloader moves on', async t => {
 	const tracker = await startTracker(t);
@@ -19,3 +19,21 @@ test('SIGTERM during an upload ends it, leaves the tracker and exits 0; the down
 	t.not(result.attempts[0].outcome, 'ok');
 	t.is((await getJson(`${me.url}/load`)).body.load, 0);
 });
+
+for (const [mode, args, exit] of [['--serve', ['--serve'], 0], ['scripted', [], 130]] as const) {
+	test(`SIGTERM the moment the ready line appears (${mode}): the peer still leaves the tracker and exits ${exit}`, async t => {
+		const tracker = await startTracker(t);
+		const dir = await shareDir(t, 'A');
+		// Three starts, each stopped from inside the 'data' handler that sees its ready line: no later than any supervisor could.
+		for (let round = 1; round <= 3; round++) {
+			const peer = startChild(t, peerEntry, ['--id', 'A', '--dir', dir, '--tracker', tracker.url, '--json', ...fastPeerArgs, ...args]);
+			peer.child.stdout.on('data', (chunk: Buffer) => {
+				if (chunk.toString().includes('"event":"ready"')) {
+					peer.child.kill('SIGTERM');
+				}
+			});
+			t.deepEqual(await peer.exited, {code: exit, signal: null}, `round ${round}`);
+			t.deepEqual((await getJson(`${tracker.url}/peers`)).body.peers, [], `round ${round}`);
+		}
+	});
+}

@@ -46,11 +46,6 @@ async function main(): Promise<void> {
 			logger.info(message);
 		},
 	});
-	logger.info({url: tracker.url, epoch: tracker.state.epoch, secured: Boolean(values.secret)}, 'tracker ready');
-	process.stdout.write(values.json
-		? `${JSON.stringify({event: 'ready', url: tracker.url, epoch: tracker.state.epoch})}\n`
-		: `tracker listening on ${tracker.url}\n`);
-
 	let stopping = false;
 	const stop = () => {
 		if (stopping) {
@@ -61,8 +56,13 @@ async function main(): Promise<void> {
 		void tracker.close().then(() => process.exit(0));
 	};
 
+	// In place before the ready line: whoever reads it may send SIGTERM at once.
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
+	logger.info({url: tracker.url, epoch: tracker.state.epoch, secured: Boolean(values.secret)}, 'tracker ready');
+	process.stdout.write(values.json
+		? `${JSON.stringify({event: 'ready', url: tracker.url, epoch: tracker.state.epoch})}\n`
+		: `tracker listening on ${tracker.url}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const fixturesDir = path.join(repoRoot, 'fixtures');
 export const latencyFile = path.join(repoRoot, 'latency.csv');
 const trackerEntry = path.join(repoRoot, 'tracker/cli.ts');
-const peerEntry = path.join(repoRoot, 'source/cli.tsx');
+export const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 
 /** Lines a child writes, with waiting on a line that matches. */
 export class LineLog {
