@@ -1,16 +1,17 @@
 import {spawn} from 'node:child_process';
-import {copyFile, readFile, writeFile} from 'node:fs/promises';
+import {copyFile, readFile, symlink, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {buildPrograms} from '../build.js';
 import {tempDir} from './helpers/peer-app.js';
-import {adoptChild, latencyFile, shareDir} from './helpers/processes.js';
+import {adoptChild, latencyFile, repoRoot, shareDir} from './helpers/processes.js';
 
-test('the built programs run on their own: a tracker, a serving peer and a scripted download', async t => {
-	// Laid out as in the package: dist/ beside latency.csv.
+test('the built programs run as installed (dist/ beside node_modules): a tracker, a serving peer and a scripted download', async t => {
+	// Laid out as an installed package: dist/ beside latency.csv and the dependencies.
 	const packageDir = await tempDir(t, 'xfs-build-');
 	await buildPrograms(path.join(packageDir, 'dist'));
 	await copyFile(latencyFile, path.join(packageDir, 'latency.csv'));
+	await symlink(path.join(repoRoot, 'node_modules'), path.join(packageDir, 'node_modules'));
 	const run = (program: string, args: string[]) => adoptChild(t, spawn(process.execPath, [path.join(packageDir, 'dist', program), ...args], {
 		cwd: packageDir, env: {...process.env, NO_COLOR: '1'}, stdio: 'pipe',
 	}));
