@@ -11,8 +11,8 @@
 import {createHash} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type {FileStamp} from './hash-cache.js';
 import {writeFileAtomically} from './atomic-write.js';
+import type {FileStamp} from './hash-cache.js';
 
 export const listingCacheFileName = 'listing';
 /** First line of the file; a file with any other first line is not a listing of this version. */
@@ -96,4 +96,3 @@ export async function loadListing(stateDir: string): Promise<string | undefined>
 export async function saveListing(stateDir: string, stamps: DirStamps, listJson: string): Promise<void> {
 	await writeFileAtomically(stateDir, listingCacheFileName, serializeListing(stamps, listJson));
 }
-
