@@ -3,8 +3,9 @@
  * modules (a start loads a handful of files, not hundreds), the TUI's packages left out and
  * loaded only by the TUI's chunk. iconv-lite is left out too: its tables are half the bundle's
  * text, which every start would parse, and they are read only to decode a request body (from
- * node_modules, where it is a dependency of its own). Every file lands in dist/source/ except the tracker's entry,
- * so code that finds files beside it (the share-dir thread, the package root) finds them.
+ * node_modules, where it is a dependency of its own). Every file lands in dist/source/ except
+ * the tracker's entry, so code that finds files beside it (the share-dir thread, the package
+ * root) finds them.
  *
  *   npm run build            (type-checks, then writes dist/)
  *   tsx build.ts [outdir]
