@@ -22,14 +22,13 @@ export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promi
 	await rm(outdir, {recursive: true, force: true});
 	await build({
 		entryPoints: [
-			'source/cli.tsx',
-			'tracker/cli.ts',
-			// Loaded by file name on the share-dir thread (source/share-worker.ts).
-			'source/share-dir.ts',
-			'source/errors.ts',
-		].map(entry => path.join(repoRoot, entry)),
+			{in: 'source/cli.tsx', out: 'source/cli'},
+			{in: 'tracker/cli.ts', out: 'tracker/cli'},
+			// Loaded by file name on the share-dir thread (source/share/scan-thread.ts).
+			{in: 'source/share/share-dir.ts', out: 'source/share-dir'},
+			{in: 'source/common/errors.ts', out: 'source/errors'},
+		].map(entry => ({in: path.join(repoRoot, entry.in), out: entry.out})),
 		outdir,
-		outbase: repoRoot,
 		chunkNames: 'source/[name]-[hash]',
 		bundle: true,
 		splitting: true,

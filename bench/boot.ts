@@ -15,8 +15,8 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {racyWindowMs} from '../source/hash-cache.js';
-import {scanShareDir, stateDirName} from '../source/share-dir.js';
+import {racyWindowMs} from '../source/share/hash-cache.js';
+import {scanShareDir, stateDirName} from '../source/share/share-dir.js';
 import {
 	assertBuilt, benchFlags, benchTempDir, describeMachine, formatBytes, formatTable, median, memoryOf, MiB,
 	requireFreeSpace, saveCsv, startPeerProcess, startTrackerProcess, stopAll, writeRandomFile,

@@ -3,8 +3,8 @@
  * latency matrix, which holders hold which file, the configurations measured,
  * and the summaries drawn from the timings.
  */
-import {maxLatencyMs, minLatencyMs} from '../source/latency-table.js';
-import type {Policy} from '../source/cost.js';
+import {maxLatencyMs, minLatencyMs} from '../source/core/latency-table.js';
+import type {Policy} from '../source/core/cost.js';
 
 /** mulberry32: a small seeded generator, so every policy sees the same workload. */
 export function seededRandom(seed: number): () => number {

@@ -17,7 +17,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {buildPrograms} from '../build.js';
-import {defaultK, type Policy} from '../source/cost.js';
+import {defaultK, type Policy} from '../source/core/cost.js';
 import {renderCharts} from './selection-chart.js';
 import {
 	checkExpectation, chooseK, type Configuration, meanByK, configurationName, downloaderId, fileName, holdings, latencyCsv,

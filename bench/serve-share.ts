@@ -4,11 +4,11 @@
  *
  *   tsx bench/serve-share.ts <share dir> <highWaterMark bytes>
  */
-import {noFaults} from '../source/faults.js';
-import {LatencyTable} from '../source/latency-table.js';
-import {closeServer} from '../source/listen.js';
-import {LoadCounter} from '../source/load-counter.js';
-import {startPeerServer} from '../source/peer-server.js';
+import {noFaults} from '../source/serve/faults.js';
+import {LatencyTable} from '../source/core/latency-table.js';
+import {closeServer} from '../source/common/listen.js';
+import {LoadCounter} from '../source/core/load-counter.js';
+import {startPeerServer} from '../source/serve/peer-app.js';
 
 const [shareDir, highWaterMark] = process.argv.slice(2);
 if (!shareDir || !Number.isSafeInteger(Number(highWaterMark))) {

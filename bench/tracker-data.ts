@@ -1,6 +1,6 @@
 /** The synthetic population of the tracker bench: peers, the files each holds, and who holds a name. */
 import {createHash} from 'node:crypto';
-import type {FileEntry, HolderRef} from '../source/wire.js';
+import type {FileEntry, HolderRef} from '../source/common/wire.js';
 
 /** Every name is held by `peers * filesPerPeer / distinctNames` peers that agree on its md5. */
 export type Population = {peers: number; filesPerPeer: number; distinctNames: number};

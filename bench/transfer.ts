@@ -10,7 +10,7 @@
 import {randomBytes} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {receiveFile} from '../source/peer-client.js';
+import {receiveFile} from '../source/clients/peer-client.js';
 import {
 	assertBuilt, benchFlags, benchTempDir, cpuMsOf, describeMachine, formatBytes, formatTable, KiB, median, memoryOf, MiB, ownCpuMs,
 	repoRoot, requireFreeSpace, saveCsv, startPeerProcess, startProcess, startTrackerProcess, stopAll, timeShell, writeRandomFile,

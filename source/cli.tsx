@@ -4,7 +4,7 @@
  * The only module loaded up front starts the share-dir thread, so that thread boots while the rest loads.
  */
 import process from 'node:process';
-import {startShareThread} from './share-worker.js';
+import {startShareThread} from './share/scan-thread.js';
 
 async function main(): Promise<number | undefined> {
 	const argv = process.argv.slice(2);
@@ -14,7 +14,7 @@ async function main(): Promise<number | undefined> {
 	}
 
 	const thread = startShareThread();
-	const [{XfsError, UsageError}, {loadPeerConfig, peerHelp}] = await Promise.all([import('./errors.js'), import('./peer-config.js')]);
+	const [{XfsError, UsageError}, {loadPeerConfig, peerHelp}] = await Promise.all([import('./common/errors.js'), import('./peer/peer-config.js')]);
 	let config: ReturnType<typeof loadPeerConfig>;
 	try {
 		config = loadPeerConfig(argv, process.env, process.cwd());
@@ -35,7 +35,7 @@ async function main(): Promise<number | undefined> {
 		fallback = reason;
 	}});
 	prepared.catch(() => {});
-	const [{PeerNode}, {createLogger}] = await Promise.all([import('./peer-node.js'), import('./log.js')]);
+	const [{PeerNode}, {createLogger}] = await Promise.all([import('./peer/peer-node.js'), import('./common/log.js')]);
 	const interactive = !config.serve && Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	const node = new PeerNode(config);
 	// Headless peers log JSON lines (pino); scripted peers say the same things as plain lines.
@@ -97,13 +97,13 @@ async function main(): Promise<number | undefined> {
 	}
 
 	if (interactive) {
-		const {runTui} = await import('./tui.js');
+		const {runTui} = await import('./tui/run-tui.js');
 		await runTui(node);
 		await stop();
 		return 0;
 	}
 
-	const {runScripted} = await import('./scripted.js');
+	const {runScripted} = await import('./commands/scripted.js');
 	const status = await runScripted(node, process.stdin, process.stdout, {json: config.json});
 	await stop();
 	return status;
@@ -114,7 +114,7 @@ main().then(status => {
 	// Servers and timers are closed; exit now rather than wait on idle keep-alive sockets.
 	process.exit();
 }, async (error: unknown) => {
-	const {UsageError} = await import('./errors.js');
+	const {UsageError} = await import('./common/errors.js');
 	if (error instanceof UsageError) {
 		process.stderr.write(`${error.message}\n`);
 		process.exit(2);

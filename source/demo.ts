@@ -10,11 +10,11 @@ import process from 'node:process';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {generateFixtures} from '../fixtures/generate.js';
-import {UsageError} from './errors.js';
-import {checks, type FlagSpec, formatHelp, parseFlags} from './flags.js';
-import {bundledLatencyFile, loadPeerConfig, packageRoot} from './peer-config.js';
-import {PeerNode} from './peer-node.js';
-import {isValidPeerId} from './wire.js';
+import {UsageError} from './common/errors.js';
+import {checks, type FlagSpec, formatHelp, parseFlags} from './common/flags.js';
+import {bundledLatencyFile, loadPeerConfig, packageRoot} from './peer/peer-config.js';
+import {PeerNode} from './peer/peer-node.js';
+import {isValidPeerId} from './common/wire.js';
 
 const demoFlags: FlagSpec[] = [
 	{name: 'latency-scale', kind: 'number', env: 'XFS_LATENCY_SCALE', default: 0.05, description: 'multiplies every delay of latency.csv', check: checks.nonNegative},
@@ -103,12 +103,12 @@ export async function runDemo(argv: string[]): Promise<number> {
 			'try: find song.mp3   download song.mp3   getload A   files   help',
 		];
 		if (process.stdin.isTTY && process.stdout.isTTY) {
-			const {runTui} = await import('./tui.js');
+			const {runTui} = await import('./tui/run-tui.js');
 			await runTui(node, {banner});
 			return 0;
 		}
 
-		const {runScripted} = await import('./scripted.js');
+		const {runScripted} = await import('./commands/scripted.js');
 		process.stdout.write(`${banner.join('\n')}\n`);
 		return await runScripted(node, process.stdin, process.stdout, {json: false});
 	} finally {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** xfs-tracker: parses flags and runs the tracker until SIGINT/SIGTERM. */
 import process from 'node:process';
-import {UsageError} from '../source/errors.js';
-import {checks, type FlagSpec, formatHelp, parseFlags} from '../source/flags.js';
-import {createLogger, type LogLevel, logLevels} from '../source/log.js';
+import {UsageError} from '../source/common/errors.js';
+import {checks, type FlagSpec, formatHelp, parseFlags} from '../source/common/flags.js';
+import {createLogger, type LogLevel, logLevels} from '../source/common/log.js';
 import {startTracker} from './server.js';
 
 const trackerFlags: FlagSpec[] = [

@@ -3,15 +3,15 @@ import {randomUUID} from 'node:crypto';
 import type {AddressInfo} from 'node:net';
 import type {RequestListener, Server, ServerResponse} from 'node:http';
 import express from 'express';
-import {requireSecret} from '../source/auth.js';
-import {jsonErrorHandler, notFoundRoute, sendError} from '../source/express-json.js';
-import {requestIds, requestLog, type Logger} from '../source/log.js';
-import {closeServer, formatHost, listen} from '../source/listen.js';
-import {freshConnections} from '../source/fresh-connections.js';
-import {requestJson} from '../source/http-json.js';
+import {requireSecret} from '../source/common/auth.js';
+import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
+import {requestIds, requestLog, type Logger} from '../source/common/log.js';
+import {closeServer, formatHost, listen} from '../source/common/listen.js';
+import {freshConnections} from '../source/clients/fresh-connections.js';
+import {requestJson} from '../source/clients/http-json.js';
 import {
 	isValidFileName, parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
-} from '../source/wire.js';
+} from '../source/common/wire.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
 
 export type TrackerOptions = {

@@ -2,10 +2,10 @@
  * The tracker's soft state: which peer holds which files, and where each peer
  * listens. A plain class with no I/O; time is passed in so tests control it.
  */
-import {XfsError} from '../source/errors.js';
+import {XfsError} from '../source/common/errors.js';
 import type {
 	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, PeerSummary, UpdateListBody, UpdateListReply,
-} from '../source/wire.js';
+} from '../source/common/wire.js';
 
 /** What holders report for one name; holders that agree share one object (and its strings). */
 type HeldFile = {name: string; md5: string; size: number};

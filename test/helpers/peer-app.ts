@@ -4,11 +4,11 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import type {ExecutionContext} from 'ava';
-import {noFaults} from '../../source/faults.js';
-import {parseLatencyCsv} from '../../source/latency-table.js';
-import {closeServer} from '../../source/listen.js';
-import {LoadCounter} from '../../source/load-counter.js';
-import {startPeerServer, type PeerServerContext} from '../../source/peer-server.js';
+import {noFaults} from '../../source/serve/faults.js';
+import {parseLatencyCsv} from '../../source/core/latency-table.js';
+import {closeServer} from '../../source/common/listen.js';
+import {LoadCounter} from '../../source/core/load-counter.js';
+import {startPeerServer, type PeerServerContext} from '../../source/serve/peer-app.js';
 
 export type RawReply = {status: number; headers: http.IncomingHttpHeaders; body: Buffer};
 

@@ -4,8 +4,8 @@ import {mkdtemp, rm, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import type {ExecutionContext} from 'ava';
-import {scanShareDir, type ScanStats} from '../../source/share-dir.js';
-import type {FileEntry} from '../../source/wire.js';
+import {scanShareDir, type ScanStats} from '../../source/share/share-dir.js';
+import type {FileEntry} from '../../source/common/wire.js';
 
 export const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 /** An mtime well before any scan, so the caches may remember the file. */

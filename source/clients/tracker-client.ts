@@ -1,0 +1,85 @@
+/** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
+import {bearer} from '../common/auth.js';
+import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
+import {HttpStatusError, requestJson} from './http-json.js';
+import {SharedList} from '../share/shared-list.js';
+import {
+	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
+	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
+} from '../common/wire.js';
+
+const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
+
+export class TrackerClient {
+	readonly url: string;
+	readonly #timeoutMs: number;
+	readonly #headers: Record<string, string>;
+
+	constructor(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}) {
+		this.url = url.replace(/\/+$/, '');
+		this.#timeoutMs = timeoutMs;
+		this.#headers = bearer(secret);
+	}
+
+	/** UpdateList; a SharedList goes as the JSON text it holds, without serializing its entries again. */
+	async register(id: string, url: string, files: readonly FileEntry[] | SharedList): Promise<UpdateListReply> {
+		const list = files instanceof SharedList ? files : SharedList.of(files);
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`));
+	}
+
+	async health(): Promise<HealthReply> {
+		return parseHealthReply(await this.#request('GET', '/health'));
+	}
+
+	async heartbeat(id: string): Promise<HeartbeatReply> {
+		return parseHeartbeatReply(await this.#request('POST', `/peers/${encodeURIComponent(id)}/heartbeat`));
+	}
+
+	async leave(id: string): Promise<void> {
+		await this.#request('DELETE', `/peers/${encodeURIComponent(id)}`);
+	}
+
+	async find(name: string): Promise<FindReply> {
+		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`));
+	}
+
+	async files(): Promise<FileSummary[]> {
+		return parseFilesReply(await this.#request('GET', '/files')).files;
+	}
+
+	async peers(): Promise<PeerSummary[]> {
+		return parsePeersReply(await this.#request('GET', '/peers')).peers;
+	}
+
+	async suspect(id: string): Promise<void> {
+		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
+	}
+
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, jsonText?: string): Promise<unknown> {
+		try {
+			return await requestJson(`${this.url}${path}`, {method, jsonText, headers: this.#headers, timeoutMs: this.#timeoutMs});
+		} catch (error) {
+			throw trackerError(error, `${method} ${path}`);
+		}
+	}
+}
+
+function trackerError(error: unknown, what: string): XfsError {
+	if (error instanceof HttpStatusError && error.status < 500) {
+		let body: {code?: unknown; message?: unknown} = {};
+		try {
+			body = parseObject(parseObject(JSON.parse(error.body), 'reply').error, 'reply.error');
+		} catch {}
+
+		const code = knownCodes.has(body.code as ErrorCode) ? body.code as ErrorCode : 'BAD_INPUT';
+		const message = typeof body.message === 'string' ? body.message : `tracker answered ${error.status} to ${what}`;
+		return new XfsError(code, message, {cause: error});
+	}
+
+	if (error instanceof XfsError) {
+		return error;
+	}
+
+	const reason = error instanceof Error ? error.message : String(error);
+	return new TrackerDownError(`tracker unreachable (${what}): ${reason}`, {cause: error});
+}

@@ -1,0 +1,116 @@
+/** One parser for the TUI prompt and the scripted mode (pure). */
+import {BadInputError} from '../common/errors.js';
+import {isValidPeerId, parseFileName} from '../common/wire.js';
+
+export type LoadTarget = {kind: 'peer'; id: string} | {kind: 'address'; url: string};
+
+export type Command =
+	| {cmd: 'find'; name: string}
+	| {cmd: 'download'; name: string}
+	| {cmd: 'getload'; target: LoadTarget}
+	| {cmd: 'updatelist'}
+	| {cmd: 'files'}
+	| {cmd: 'peers'}
+	| {cmd: 'ls'}
+	| {cmd: 'help'}
+	| {cmd: 'exit'};
+
+export type CommandName = Command['cmd'];
+
+export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
+	{usage: 'find <name>', does: 'ask the tracker who holds a file; list holders with latency, load, cost'},
+	{usage: 'download <name>', does: 'fetch a file from the cheapest holder, verify its md5, save it, updatelist'},
+	{usage: 'getload <machID|host:port>', does: 'ask a peer how many transfers it is running'},
+	{usage: 'updatelist', does: 'rescan the share dir and send the list to the tracker'},
+	{usage: 'files', does: 'every file the tracker knows, with holder counts'},
+	{usage: 'peers', does: 'every peer the tracker knows'},
+	{usage: 'ls', does: "this peer's own files"},
+	{usage: 'help', does: 'this list'},
+	{usage: 'exit', does: 'leave the tracker and quit'},
+];
+
+export const commandNames: readonly CommandName[] = ['find', 'download', 'getload', 'updatelist', 'files', 'peers', 'ls', 'help', 'exit'];
+
+/** Parses one command line; returns undefined for a blank line. */
+export function parseCommand(line: string): Command | undefined {
+	const words = line.trim().split(/\s+/).filter(Boolean);
+	if (words.length === 0) {
+		return undefined;
+	}
+
+	const [verb, ...args] = words as [string, ...string[]];
+	const cmd = verb.toLowerCase();
+	switch (cmd) {
+		case 'find':
+		case 'download': {
+			expectArgs(cmd, args, 1, '<name>');
+			return {cmd, name: parseFileName(args[0])};
+		}
+
+		case 'getload': {
+			expectArgs(cmd, args, 1, '<machID|host:port>');
+			return {cmd, target: parseLoadTarget(args[0]!)};
+		}
+
+		case 'updatelist':
+		case 'files':
+		case 'peers':
+		case 'ls':
+		case 'help':
+		case 'exit': {
+			expectArgs(cmd, args, 0, '');
+			return {cmd};
+		}
+
+		case 'quit': {
+			expectArgs(cmd, args, 0, '');
+			return {cmd: 'exit'};
+		}
+
+		default: {
+			throw new BadInputError(`unknown command "${truncate(verb)}"; try: ${commandNames.join(', ')}`);
+		}
+	}
+}
+
+export function parseLoadTarget(text: string): LoadTarget {
+	if (/^https?:\/\//i.test(text)) {
+		return {kind: 'address', url: originOf(text, text)};
+	}
+
+	if (text.includes(':')) {
+		return {kind: 'address', url: originOf(`http://${text}`, text)};
+	}
+
+	if (isValidPeerId(text)) {
+		return {kind: 'peer', id: text};
+	}
+
+	throw new BadInputError(`getload: "${truncate(text)}" is neither a machID nor host:port`);
+}
+
+function originOf(text: string, given: string): string {
+	let url: URL;
+	try {
+		url = new URL(text);
+	} catch (error) {
+		throw new BadInputError(`getload: "${truncate(given)}" is not a valid host:port`, {cause: error});
+	}
+
+	if (url.pathname !== '/' || url.search || url.hash || url.username || !url.port) {
+		throw new BadInputError(`getload: "${truncate(given)}" must be host:port`);
+	}
+
+	return url.origin;
+}
+
+function expectArgs(cmd: string, args: string[], count: number, usage: string): void {
+	if (args.length !== count) {
+		const shape = usage ? `${cmd} ${usage}` : cmd;
+		throw new BadInputError(`${cmd}: expected ${count === 0 ? 'no arguments' : `${count} argument`}; usage: ${shape}`);
+	}
+}
+
+function truncate(text: string): string {
+	return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

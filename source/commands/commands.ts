@@ -1,0 +1,73 @@
+/** Runs a parsed command on a PeerNode and shapes the result; the TUI and the scripted mode share it. */
+import {commandHelp, type Command, type CommandName} from './command-parser.js';
+import {DownloadError, type Attempt, type DownloadResult} from '../transfer/download.js';
+import {toErrorBody, type ErrorBody} from '../common/errors.js';
+import type {FindResult, PeerNode} from '../peer/peer-node.js';
+import type {FileEntry, FileSummary, PeerSummary} from '../common/wire.js';
+
+export type CommandResult =
+	| ({cmd: 'find'; ok: true} & FindResult)
+	| ({cmd: 'download'; ok: true} & DownloadResult)
+	| {cmd: 'getload'; ok: true; id: string; load: number}
+	| {cmd: 'updatelist'; ok: true; files: number}
+	| {cmd: 'files'; ok: true; files: FileSummary[]}
+	| {cmd: 'peers'; ok: true; peers: PeerSummary[]}
+	| {cmd: 'ls'; ok: true; files: FileEntry[]}
+	| {cmd: 'help'; ok: true; commands: Array<{usage: string; does: string}>}
+	| {cmd: 'exit'; ok: true}
+	| CommandFailure;
+
+export type CommandFailure = {cmd: CommandName | 'parse'; ok: false; error: ErrorBody; attempts?: Attempt[]};
+
+export async function runCommand(node: PeerNode, command: Command): Promise<CommandResult> {
+	try {
+		switch (command.cmd) {
+			case 'find': {
+				return {cmd: 'find', ok: true, ...await node.find(command.name)};
+			}
+
+			case 'download': {
+				return {cmd: 'download', ok: true, ...await node.download(command.name)};
+			}
+
+			case 'getload': {
+				return {cmd: 'getload', ok: true, ...await node.getLoad(command.target)};
+			}
+
+			case 'updatelist': {
+				return {cmd: 'updatelist', ok: true, files: (await node.updateList()).length};
+			}
+
+			case 'files': {
+				return {cmd: 'files', ok: true, files: await node.trackerFiles()};
+			}
+
+			case 'peers': {
+				return {cmd: 'peers', ok: true, peers: await node.trackerPeers()};
+			}
+
+			case 'ls': {
+				return {cmd: 'ls', ok: true, files: [...node.files]};
+			}
+
+			case 'help': {
+				return {cmd: 'help', ok: true, commands: [...commandHelp]};
+			}
+
+			case 'exit': {
+				return {cmd: 'exit', ok: true};
+			}
+		}
+	} catch (error) {
+		return failure(command.cmd, error);
+	}
+}
+
+export function failure(cmd: CommandFailure['cmd'], error: unknown): CommandFailure {
+	const result: CommandFailure = {cmd, ok: false, error: toErrorBody(error)};
+	if (error instanceof DownloadError) {
+		result.attempts = error.attempts;
+	}
+
+	return result;
+}

@@ -1,0 +1,165 @@
+/** The peer's flags and environment, turned into a checked PeerConfig. */
+import {readFileSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {defaultK, isPolicy, policies, type Policy} from '../core/cost.js';
+import {UsageError} from '../common/errors.js';
+import {parseFaults, type Faults} from '../serve/faults.js';
+import {defaultPartSize, maxPartSize, minPartSize} from '../core/part-plan.js';
+import {checks, type FlagSpec, formatHelp, parseFlags} from '../common/flags.js';
+import {LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
+import {type LogLevel, logLevels} from '../common/log-levels.js';
+import {isValidPeerId} from '../common/wire.js';
+
+export type PeerConfig = {
+	id: string;
+	dir: string;
+	port: number;
+	host: string;
+	/** The URL other peers use to reach this one (defaults to http://host:port). */
+	advertise?: string;
+	tracker: string;
+	latencyFile: string;
+	latency: LatencyTable;
+	latencyScale: number;
+	k: number;
+	heartbeatMs: number;
+	policy: Policy;
+	uploadLimit?: number;
+	maxSources: number;
+	/** Part size of multi-source downloads, served in GET /files/:name/parts. */
+	partSize?: number;
+	json: boolean;
+	serve: boolean;
+	trackerWaitMs: number;
+	peerWaitMs: number;
+	faults: Faults;
+	secret?: string;
+	logLevel: LogLevel;
+};
+
+/** The folder holding package.json: two up from source/peer/ when run from source, two up from dist/source/ when built. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const bundledLatencyFile = path.join(packageRoot, 'latency.csv');
+
+export const peerFlags: FlagSpec[] = [
+	{name: 'id', kind: 'string', env: 'XFS_ID', valueName: 'machID', description: 'this peer\'s machID (required)'},
+	{name: 'dir', kind: 'string', env: 'XFS_DIR', valueName: 'path', description: 'the directory to share (required)'},
+	{name: 'port', kind: 'integer', env: 'XFS_PORT', default: 0, description: 'port to serve files on; 0 takes a free one', check: checks.port},
+	{name: 'host', kind: 'string', env: 'XFS_HOST', default: '127.0.0.1', description: 'address to listen on (0.0.0.0 for every interface)'},
+	{name: 'advertise', kind: 'string', env: 'XFS_ADVERTISE', valueName: 'url', description: 'URL other peers reach this one at (default http://host:port)', check: checks.httpUrl},
+	{name: 'tracker', kind: 'string', env: 'XFS_TRACKER', default: 'http://127.0.0.1:7000', valueName: 'url', description: 'the tracker\'s URL', check: checks.httpUrl},
+	{name: 'latency', kind: 'string', env: 'XFS_LATENCY', default: 'latency.csv', valueName: 'file', description: 'latency table from,to,ms (the bundled one if absent here)'},
+	{name: 'latency-scale', kind: 'number', env: 'XFS_LATENCY_SCALE', default: 1, description: 'multiplies every emulated delay (0.01: 100 ms becomes 1 ms)', check: checks.nonNegative},
+	{name: 'k', kind: 'number', env: 'XFS_K', default: defaultK, valueName: 'ms', description: 'ms of latency one unit of load is worth in cost = latency + k*load', check: checks.nonNegative},
+	{name: 'heartbeat-ms', kind: 'integer', env: 'XFS_HEARTBEAT_MS', default: 5000, description: 'how often to tell the tracker this peer is alive', check: checks.positive},
+	{name: 'policy', kind: 'string', env: 'XFS_POLICY', default: 'cost', valueName: policies.join('|'), description: 'how to choose a holder', check: (value: string) => (isPolicy(value) ? undefined : `expected one of ${policies.join(', ')}`)},
+	{name: 'upload-limit', kind: 'integer', env: 'XFS_UPLOAD_LIMIT', valueName: 'bytes/s', description: 'cap on this peer\'s total upload rate', check: checks.positive},
+	{name: 'max-sources', kind: 'integer', env: 'XFS_MAX_SOURCES', default: 4, description: 'holders one download reads parts from at once', check: checks.positive},
+	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
+	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
+	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
+	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: sent to the tracker and required for downloads from this peer'},
+	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
+	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
+	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
+	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1> or stall-after=<bytes>'},
+];
+
+export const peerUsage = `Usage: xfs-peer --id <machID> --dir <share dir> [options]
+       xfs-peer demo        a tracker, the fixture peers and an interactive peer, in one command
+
+Shares one directory with the other peers a tracker knows. Interactive (a TUI) when
+stdin and stdout are terminals; otherwise one command per stdin line:
+find <name>, download <name>, getload <machID|host:port>, updatelist, files, peers, ls, help, exit.`;
+
+export function peerHelp(): string {
+	return formatHelp(peerUsage, peerFlags);
+}
+
+/** Flags and environment to a PeerConfig; reads the latency file. Throws UsageError. */
+export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: string): PeerConfig | 'help' {
+	const {values, positionals, help} = parseFlags('xfs-peer', peerFlags, argv, env);
+	if (help) {
+		return 'help';
+	}
+
+	if (positionals.length > 0) {
+		throw new UsageError(`xfs-peer: unexpected argument "${positionals[0]}"; see xfs-peer --help`);
+	}
+
+	const id = values.id as string | undefined;
+	if (id === undefined) {
+		throw new UsageError('xfs-peer: --id <machID> is required; see xfs-peer --help');
+	}
+
+	if (!isValidPeerId(id)) {
+		throw new UsageError(`xfs-peer: --id: "${id}" is not a machID: use 1-64 of [A-Za-z0-9._-]`);
+	}
+
+	const dir = values.dir as string | undefined;
+	if (dir === undefined) {
+		throw new UsageError('xfs-peer: --dir <share dir> is required; see xfs-peer --help');
+	}
+
+	const latencyArgument = values.latency as string;
+	const explicitLatency = argv.some(argument => argument === '--latency' || argument.startsWith('--latency=')) || Boolean(env.XFS_LATENCY);
+	const latencyFile = resolveLatencyFile(latencyArgument, explicitLatency, cwd);
+	return {
+		id,
+		dir: path.resolve(cwd, dir),
+		port: values.port as number,
+		host: values.host as string,
+		advertise: values.advertise as string | undefined,
+		tracker: (values.tracker as string).replace(/\/+$/, ''),
+		latencyFile,
+		latency: readLatencyTable(latencyFile),
+		latencyScale: values['latency-scale'] as number,
+		k: values.k as number,
+		heartbeatMs: values['heartbeat-ms'] as number,
+		policy: values.policy as Policy,
+		uploadLimit: values['upload-limit'] as number | undefined,
+		maxSources: values['max-sources'] as number,
+		partSize: values['part-size'] as number,
+		json: values.json as boolean,
+		serve: values.serve as boolean,
+		trackerWaitMs: values['tracker-wait'] as number,
+		peerWaitMs: values['peer-wait'] as number,
+		faults: parseFaults((values.fault as string[] | undefined) ?? []),
+		secret: values.secret as string | undefined,
+		logLevel: values['log-level'] as LogLevel,
+	};
+}
+
+function resolveLatencyFile(argument: string, explicit: boolean, cwd: string): string {
+	const file = path.resolve(cwd, argument);
+	if (explicit) {
+		return file;
+	}
+
+	try {
+		readFileSync(file);
+		return file;
+	} catch {
+		return bundledLatencyFile;
+	}
+}
+
+export function readLatencyTable(file: string): LatencyTable {
+	let text: string;
+	try {
+		text = readFileSync(file, 'utf8');
+	} catch (error) {
+		throw new UsageError(`xfs-peer: --latency ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, {cause: error});
+	}
+
+	try {
+		return parseLatencyCsv(text, path.relative(process.cwd(), file) || file);
+	} catch (error) {
+		if (error instanceof UsageError) {
+			throw new UsageError(`xfs-peer: ${error.message}`, {cause: error});
+		}
+
+		throw error;
+	}
+}

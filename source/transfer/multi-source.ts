@@ -1,0 +1,497 @@
+/**
+ * Multi-source download: parts of one file from several holders at once, each part checked
+ * against the parts list most holders agree on, written in place and recorded so that a
+ * later download resumes from it; the whole file is checked against the tracker's md5 last.
+ */
+import {createHash} from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type {ScoredHolder} from '../core/cost.js';
+import type {Attempt, CandidateRow, DownloaderDeps, DownloadResult} from './download.js';
+import {fetchPart, getPartsList} from '../clients/part-fetch.js';
+import {chooseManifest, defaultPartSize, partCount, partSpan, PartScheduler, type Assignment, type ByteSpan, type ManifestVote, type PartsManifest} from '../core/part-plan.js';
+import {hasResumableParts, PartStore} from '../share/part-store.js';
+import {TransferError} from '../clients/peer-client.js';
+import {isSuspect, maxMismatchesPerHolder, stallTimeouts, type Outcome} from '../core/retry-policy.js';
+import type {FindReply} from '../common/wire.js';
+
+export type MultiSourceJob = {
+	found: FindReply;
+	/** Holders that answered GetLoad, best first by the selection policy. */
+	holders: ScoredHolder[];
+	rows: CandidateRow[];
+	finalPath: string;
+	attempts: Attempt[];
+	mismatches: Map<string, number>;
+};
+
+export type MultiSourceOutcome =
+	| {outcome: 'ok'; result: DownloadResult}
+	/** Every holder failed this round; verified parts stay on disk for the next round or the next download. */
+	| {outcome: 'failed'}
+	/** One holder, one part, --max-sources 1, or no holder serves a parts list: the single-source path applies. */
+	| {outcome: 'not-used'};
+
+/** Hashing a large file's parts the first time takes a while on the holder. */
+export const partsListTimeoutMs = 10_000;
+/** After this long, the parts lists in hand are enough to start. */
+const quorumWaitMs = 1000;
+/** How often idle holders reconsider racing a part that is going slowly. */
+const reconsiderMs = 200;
+/** Least time between two progress events. */
+const eventIntervalMs = 100;
+
+/** Resumable state dirs in use by a download of this process. */
+const running = new Set<string>();
+
+export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSourceJob): Promise<MultiSourceOutcome> {
+	const {found} = job;
+	const maxSources = deps.maxSources ?? 1;
+	const partSize = deps.partSize ?? defaultPartSize;
+	if (maxSources < 2 || found.size <= partSize) {
+		return {outcome: 'not-used'};
+	}
+
+	if (job.holders.length < 2 && !await hasResumableParts(deps.shareDir, found.name, found.md5)) {
+		return {outcome: 'not-used'};
+	}
+
+	const lock = `${deps.shareDir}\0${found.name}\0${found.md5}`;
+	if (running.has(lock)) {
+		return {outcome: 'not-used'};
+	}
+
+	running.add(lock);
+	try {
+		const votes = await askPartsLists(job.holders, found, deps.secret);
+		const choice = chooseManifest(votes, found.size);
+		if (!choice) {
+			return {outcome: 'not-used'};
+		}
+
+		for (const id of choice.disagreeing) {
+			record(deps, job, id, 'checksum-mismatch');
+			markRow(job.rows, id, 'checksum');
+		}
+
+		const usable = job.holders.filter(holder => !choice.disagreeing.includes(holder.id));
+		if (usable.length === 0) {
+			emitRows(deps, job);
+			return {outcome: 'failed'};
+		}
+
+		const store = await PartStore.open(deps.shareDir, found);
+		try {
+			const reused = await store.reusableParts(choice.manifest);
+			return await new Transfer(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources)).run();
+		} finally {
+			await store.close();
+		}
+	} finally {
+		running.delete(lock);
+	}
+}
+
+/**
+ * Asks every holder for its parts list at once. Waits for all of them, except that once
+ * `quorumWaitMs` has passed with at least one list in hand, late ones are not waited for
+ * (a holder that is slow to answer can still send parts, checked against the chosen list).
+ */
+async function askPartsLists(holders: readonly ScoredHolder[], found: FindReply, secret: string | undefined): Promise<ManifestVote[]> {
+	const votes: ManifestVote[] = [];
+	let quorumTimer: NodeJS.Timeout | undefined;
+	await new Promise<void>(resolve => {
+		let unanswered = holders.length;
+		let waitedLongEnough = false;
+		const settle = () => {
+			if (unanswered === 0 || (waitedLongEnough && votes.length > 0)) {
+				resolve();
+			}
+		};
+
+		quorumTimer = setTimeout(() => {
+			waitedLongEnough = true;
+			settle();
+		}, quorumWaitMs);
+		for (const holder of holders) {
+			getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs, secret}).then(reply => {
+				// A holder whose file has another size cuts other parts: its list counts against it.
+				const md5s = reply.name === found.name && reply.size === found.size ? reply.md5s : [];
+				votes.push({holder: holder.id, manifest: {partSize: reply.partSize, md5s}});
+			}, () => {}).finally(() => {
+				unanswered--;
+				settle();
+			});
+		}
+
+		settle();
+	});
+	clearTimeout(quorumTimer);
+	return [...votes];
+}
+
+/** One multi-source attempt over a set of holders: dispatches parts, checks and stores them, and finishes the file. */
+class Transfer {
+	readonly #deps: DownloaderDeps;
+	readonly #job: MultiSourceJob;
+	readonly #manifest: PartsManifest;
+	readonly #store: PartStore;
+	readonly #holders: Map<string, ScoredHolder>;
+	readonly #spares: ScoredHolder[];
+	readonly #scheduler: PartScheduler;
+	readonly #fetches = new Map<string, AbortController>();
+	/** Whole-part fetches in flight by holder: their bytes so far serve as the head of a split part. */
+	readonly #heads = new Map<string, {part: number; bytes: Buffer; received: number}>();
+	/** Tails of split parts that arrived before the head reached the cut, by part. */
+	readonly #tails = new Map<number, {holder: string; from: number; bytes: Buffer}>();
+	readonly #agents = new Map<string, http.Agent>();
+	readonly #pending = new Set<Promise<void>>();
+	readonly #stop = new AbortController();
+	#fatal: {error: unknown} | undefined;
+	#wake: (() => void) | undefined;
+	readonly #reused: number[];
+	#lastEvent = 0;
+
+	constructor(deps: DownloaderDeps, job: MultiSourceJob, manifest: PartsManifest, store: PartStore, reused: number[], inUse: ScoredHolder[], spares: ScoredHolder[]) {
+		this.#deps = deps;
+		this.#job = job;
+		this.#manifest = manifest;
+		this.#store = store;
+		this.#holders = new Map(inUse.map(holder => [holder.id, holder]));
+		this.#spares = [...spares];
+		const {size} = job.found;
+		const bytes = Array.from({length: partCount(size, manifest.partSize)}, (_, index) => {
+			const span = partSpan(index, size, manifest.partSize);
+			return span.end - span.start;
+		});
+		this.#reused = reused;
+		this.#scheduler = new PartScheduler(bytes, reused);
+	}
+
+	async run(): Promise<MultiSourceOutcome> {
+		const scheduler = this.#scheduler;
+		const {found} = this.#job;
+		for (const holder of this.#holders.values()) {
+			scheduler.join(holder.id);
+			markRow(this.#job.rows, holder.id, 'chosen');
+		}
+
+		emitRows(this.#deps, this.#job);
+		this.#deps.onEvent?.({type: 'start', name: found.name, from: [...this.#holders.keys()].join('+'), size: found.size});
+		try {
+			for (;;) {
+				this.#dispatch();
+				if (this.#fatal || !scheduler.busy) {
+					break;
+				}
+
+				await new Promise<void>(resolve => {
+					const timer = setTimeout(resolve, reconsiderMs);
+					this.#wake = () => {
+						clearTimeout(timer);
+						resolve();
+					};
+				});
+			}
+		} finally {
+			this.#stop.abort();
+			await Promise.allSettled(this.#pending);
+			for (const agent of this.#agents.values()) {
+				agent.destroy();
+			}
+		}
+
+		if (this.#fatal) {
+			throw this.#fatal.error;
+		}
+
+		this.#emitProgress(true);
+		if (!scheduler.finished) {
+			return {outcome: 'failed'};
+		}
+
+		return this.#finish();
+	}
+
+	#dispatch(): void {
+		const scheduler = this.#scheduler;
+		for (const id of scheduler.idleHolders()) {
+			const assignment = scheduler.next(id, Date.now());
+			if (assignment) {
+				this.#track(this.#fetch(this.#holders.get(id)!, assignment));
+			}
+		}
+	}
+
+	async #fetch(holder: ScoredHolder, assignment: Assignment): Promise<void> {
+		const scheduler = this.#scheduler;
+		const {found} = this.#job;
+		const part = partSpan(assignment.part, found.size, this.#manifest.partSize);
+		const span = assignment.from === undefined ? part : {start: part.start + assignment.from, end: part.end};
+		const into = Buffer.allocUnsafe(span.end - span.start);
+		const head = assignment.from === undefined ? {part: assignment.part, bytes: into, received: 0} : undefined;
+		if (head) {
+			this.#heads.set(holder.id, head);
+		}
+
+		const cancel = new AbortController();
+		this.#fetches.set(holder.id, cancel);
+		const timeouts = stallTimeouts(holder.latencyMs * this.#deps.latencyScale, this.#deps.idleFloorMs);
+		try {
+			await fetchPart({
+				url: holder.url,
+				name: found.name,
+				requesterId: this.#deps.id,
+				span,
+				fileSize: found.size,
+				firstByteTimeoutMs: timeouts.firstByteMs,
+				idleTimeoutMs: timeouts.idleMs,
+				agent: this.#agentFor(holder),
+				secret: this.#deps.secret,
+				into,
+				signal: AbortSignal.any([cancel.signal, this.#stop.signal]),
+				onBytes: received => {
+					scheduler.progress(holder.id, received, Date.now());
+					if (head) {
+						head.received = received;
+						this.#joinTail(assignment.part);
+					}
+
+					this.#emitProgress(false);
+				},
+			});
+			if (cancel.signal.aborted || this.#stop.signal.aborted) {
+				// A racer won (or the download stopped) while the last bytes were in flight.
+				return;
+			}
+
+			if (assignment.from !== undefined) {
+				// A tail: checked once the holder of the head has reached the cut.
+				this.#tails.set(assignment.part, {holder: holder.id, from: assignment.from, bytes: into});
+				this.#joinTail(assignment.part);
+				return;
+			}
+
+			if (createHash('md5').update(into).digest('hex') !== this.#manifest.md5s[assignment.part]) {
+				this.#corrupt(holder.id);
+				return;
+			}
+
+			this.#completed(holder.id, part, into);
+		} catch (error) {
+			if (cancel.signal.aborted || this.#stop.signal.aborted) {
+				return;
+			}
+
+			if (!(error instanceof TransferError)) {
+				this.#fail(error);
+				return;
+			}
+
+			if (error.outcome === 'checksum-mismatch') {
+				this.#corrupt(holder.id);
+				return;
+			}
+
+			this.#cancel(scheduler.retire(holder.id, 'failed'));
+			record(this.#deps, this.#job, holder.id, error.outcome);
+			if (isSuspect(error.outcome)) {
+				this.#deps.suspect(holder.id);
+			}
+
+			this.#replace(holder.id, 'down');
+		} finally {
+			if (this.#fetches.get(holder.id) === cancel) {
+				this.#fetches.delete(holder.id);
+			}
+
+			if (this.#heads.get(holder.id) === head) {
+				this.#heads.delete(holder.id);
+			}
+		}
+	}
+
+	/** A part checked out: the holder is credited, racers are cancelled, the bytes go to disk. */
+	#completed(id: string, span: ByteSpan, bytes: Buffer): void {
+		const {won, cancel} = this.#scheduler.complete(id, Date.now());
+		this.#cancel(cancel);
+		// The holder is free now: its next request need not wait for this part to reach the disk.
+		this.#wake?.();
+		if (won) {
+			this.#track(this.#store.write(span, bytes).then(() => {
+				this.#emitProgress(true);
+			}, error => {
+				this.#fail(error);
+			}));
+		}
+	}
+
+	/** Checks a part whose tail has arrived as soon as the holder of its head has reached the cut. */
+	#joinTail(index: number): void {
+		const tail = this.#tails.get(index);
+		const head = [...this.#heads.values()].find(candidate => candidate.part === index);
+		if (!tail || !head || head.received < tail.from) {
+			return;
+		}
+
+		this.#tails.delete(index);
+		const bytes = Buffer.concat([head.bytes.subarray(0, tail.from), tail.bytes]);
+		if (createHash('md5').update(bytes).digest('hex') === this.#manifest.md5s[index]) {
+			this.#completed(tail.holder, partSpan(index, this.#job.found.size, this.#manifest.partSize), bytes);
+		} else {
+			// Head and tail came from two holders: there is no telling which one was wrong.
+			this.#scheduler.tailRejected(tail.holder);
+			this.#wake?.();
+		}
+	}
+
+	/** Stops fetches whose work is no longer needed (a racer won, or the head they depended on is gone). */
+	#cancel(ids: readonly string[]): void {
+		for (const id of ids) {
+			this.#fetches.get(id)?.abort();
+			for (const [index, tail] of this.#tails) {
+				if (tail.holder === id) {
+					this.#tails.delete(index);
+				}
+			}
+		}
+	}
+
+	#track(work: Promise<void>): void {
+		this.#pending.add(work);
+		void work.finally(() => {
+			this.#pending.delete(work);
+			this.#wake?.();
+		});
+	}
+
+	/** An error that is not a holder's fault (the disk, a bug): the download stops with it. */
+	#fail(error: unknown): void {
+		this.#fatal ??= {error};
+		this.#stop.abort();
+		this.#wake?.();
+	}
+
+	/** A bad part: fetched again elsewhere; a holder that sends bad parts too often is out. */
+	#corrupt(id: string): void {
+		const scheduler = this.#scheduler;
+		this.#cancel(scheduler.corrupt(id));
+		record(this.#deps, this.#job, id, 'checksum-mismatch');
+		const count = (this.#job.mismatches.get(id) ?? 0) + 1;
+		this.#job.mismatches.set(id, count);
+		if (count >= maxMismatchesPerHolder) {
+			scheduler.retire(id, 'corrupt');
+			this.#replace(id, 'checksum');
+		} else {
+			this.#emitProgress(true);
+		}
+	}
+
+	/** A holder is out: the next holder not yet in use (if any) takes its place. */
+	#replace(id: string, mark: CandidateRow['mark']): void {
+		const scheduler = this.#scheduler;
+		markRow(this.#job.rows, id, mark);
+		const spare = this.#spares.shift();
+		if (spare) {
+			this.#holders.set(spare.id, spare);
+			scheduler.join(spare.id);
+			markRow(this.#job.rows, spare.id, 'chosen');
+		}
+
+		emitRows(this.#deps, this.#job);
+		this.#emitProgress(true);
+	}
+
+	async #finish(): Promise<MultiSourceOutcome> {
+		const scheduler = this.#scheduler;
+		const {found, finalPath} = this.#job;
+		const sources = scheduler.snapshot()
+			.filter(source => source.received > 0 || source.parts > 0)
+			.map(source => ({id: source.id, parts: source.parts, received: source.received}))
+			.sort((a, b) => b.parts - a.parts || b.received - a.received || (a.id < b.id ? -1 : 1));
+		const contributors = sources.filter(source => source.parts > 0).map(source => source.id);
+		if (!await this.#store.matchesWhole(found.md5)) {
+			// Every part matched a list the holders agreed on, yet the whole does not: drop it all.
+			await this.#store.discard();
+			for (const id of contributors) {
+				record(this.#deps, this.#job, id, 'checksum-mismatch');
+				this.#job.mismatches.set(id, (this.#job.mismatches.get(id) ?? 0) + 1);
+			}
+
+			return {outcome: 'failed'};
+		}
+
+		try {
+			await this.#store.placeInto(finalPath);
+		} catch (error) {
+			// The name was taken meanwhile (ALREADY_HAVE): these parts are of no further use.
+			await this.#store.discard();
+			throw error;
+		}
+
+		for (const id of contributors) {
+			record(this.#deps, this.#job, id, 'ok');
+		}
+
+		await this.#deps.announce({name: found.name, md5: found.md5, size: found.size});
+		const reusedBytes = this.#reused.reduce((total, index) => {
+			const span = partSpan(index, found.size, this.#manifest.partSize);
+			return total + span.end - span.start;
+		}, 0);
+		return {
+			outcome: 'ok',
+			result: {
+				name: found.name,
+				path: finalPath,
+				md5: found.md5,
+				size: found.size,
+				from: contributors[0] ?? '',
+				attempts: this.#job.attempts,
+				sources,
+				partSize: this.#manifest.partSize,
+				reused: {parts: this.#reused.length, bytes: reusedBytes},
+			},
+		};
+	}
+
+	#agentFor(holder: ScoredHolder): http.Agent {
+		let agent = this.#agents.get(holder.id);
+		if (!agent) {
+			const options = {keepAlive: true, maxSockets: 1};
+			agent = holder.url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+			this.#agents.set(holder.id, agent);
+		}
+
+		return agent;
+	}
+
+	#emitProgress(force: boolean): void {
+		const scheduler = this.#scheduler;
+		const now = Date.now();
+		if (!this.#deps.onEvent || (!force && now - this.#lastEvent < eventIntervalMs)) {
+			return;
+		}
+
+		this.#lastEvent = now;
+		const {name, size} = this.#job.found;
+		this.#deps.onEvent({type: 'progress', name, from: [...this.#holders.keys()].join('+'), received: scheduler.receivedBytes, size});
+		this.#deps.onEvent({type: 'sources', name, sources: scheduler.snapshot()});
+	}
+}
+
+function record(deps: DownloaderDeps, job: MultiSourceJob, peer: string, outcome: Outcome): void {
+	const attempt = {peer, outcome};
+	job.attempts.push(attempt);
+	deps.onEvent?.({type: 'attempt', name: job.found.name, attempt});
+}
+
+function markRow(rows: CandidateRow[], id: string, mark: CandidateRow['mark']): void {
+	const row = rows.find(candidate => candidate.id === id);
+	if (row) {
+		row.mark = mark;
+	}
+}
+
+function emitRows(deps: DownloaderDeps, job: MultiSourceJob): void {
+	deps.onEvent?.({type: 'candidates', name: job.found.name, rows: job.rows.map(row => ({...row}))});
+}

@@ -1,0 +1,60 @@
+/** Who and where this peer is, and how it stands with the tracker: two lines at the top of the live area. */
+import {Box, Text} from 'ink';
+import {usePalette, type Palette} from '../hooks/use-palette.js';
+import type {TrackerStatus} from '../../peer/peer-node.js';
+import {fitEnd, fitStart} from '../ui-text.js';
+import type {PeerIdentity} from '../ui-state.js';
+
+type Props = {
+	peer: PeerIdentity;
+	tracker: TrackerStatus;
+	load: number;
+	now: number;
+	width: number;
+};
+
+export function StatusLine({peer, tracker, load, now, width}: Props) {
+	const palette = usePalette();
+	const head = `peer ${peer.id}  `;
+	const url = fitEnd(peer.url, Math.max(12, width - head.length - 14)).trimEnd();
+	const shareLabel = '  share ';
+	const share = fitStart(peer.shareDir, Math.max(8, width - head.length - url.length - shareLabel.length));
+	const {text, color} = trackerText(tracker, now, palette);
+	return (
+		<Box flexDirection="column">
+			<Text wrap="truncate">
+				<Text bold>{head}</Text>
+				{url}
+				<Text dimColor={palette.dim}>{shareLabel}</Text>
+				{share}
+			</Text>
+			<Text wrap="truncate">
+				{'tracker '}
+				<Text color={color}>{text}</Text>
+				{`  load ${load}`}
+				{peer.latencyScale === 1 ? '' : `  latency ×${peer.latencyScale}`}
+			</Text>
+		</Box>
+	);
+}
+
+function trackerText(status: TrackerStatus, now: number, palette: Palette): {text: string; color?: string} {
+	switch (status.state) {
+		case 'connecting': {
+			return {text: 'connecting', color: palette.warning};
+		}
+
+		case 'connected': {
+			return {text: 'connected', color: palette.good};
+		}
+
+		case 'waiting': {
+			const seconds = Math.max(0, status.retryAt - now) / 1000;
+			return {text: `waiting (${status.reason}), retry in ${seconds.toFixed(1)} s`, color: palette.bad};
+		}
+
+		case 'restarted': {
+			return {text: 'restarted, list sent again', color: palette.accent};
+		}
+	}
+}

@@ -1,0 +1,64 @@
+/** Feeds the peer's events (tracker state, load, download progress, notices) into the UI state. */
+import {useEffect} from 'react';
+import type {DownloadEvent} from '../../transfer/download.js';
+import type {PeerNode, TrackerStatus} from '../../peer/peer-node.js';
+import type {UiDispatch} from './use-ui-state.js';
+
+/** Progress arrives once per network chunk; the screen needs it about ten times a second. */
+export const progressIntervalMs = 100;
+
+export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
+	useEffect(() => {
+		const latestProgress = new Map<string, {event: DownloadEvent; at: number}>();
+		let progressTimer: NodeJS.Timeout | undefined;
+		const flushProgress = () => {
+			clearTimeout(progressTimer);
+			progressTimer = undefined;
+			for (const {event, at} of latestProgress.values()) {
+				dispatch({type: 'download-event', event, at});
+			}
+
+			latestProgress.clear();
+		};
+
+		const onTracker = (status: TrackerStatus) => {
+			dispatch({type: 'tracker-changed', status});
+		};
+
+		const onLoad = (load: number) => {
+			dispatch({type: 'load-changed', load});
+		};
+
+		const onDownload = (event: DownloadEvent) => {
+			// A multi-source download's per-holder figures are a snapshot too: the latest one is enough.
+			if (event.type === 'progress' || event.type === 'sources') {
+				latestProgress.set(`${event.type}:${event.name}`, {event, at: Date.now()});
+				progressTimer ??= setTimeout(flushProgress, progressIntervalMs);
+				return;
+			}
+
+			// Progress held back so far lands first: events of one download keep their order.
+			flushProgress();
+			dispatch({type: 'download-event', event, at: Date.now()});
+		};
+
+		const onNotice = (message: string) => {
+			dispatch({type: 'notice', message});
+		};
+
+		node.on('tracker', onTracker);
+		node.on('load', onLoad);
+		node.on('download', onDownload);
+		node.on('notice', onNotice);
+		// Whatever changed between the first render and this subscription.
+		onTracker(node.trackerStatus);
+		onLoad(node.load.load);
+		return () => {
+			clearTimeout(progressTimer);
+			node.off('tracker', onTracker);
+			node.off('load', onLoad);
+			node.off('download', onDownload);
+			node.off('notice', onNotice);
+		};
+	}, [node, dispatch]);
+}

@@ -1,0 +1,10 @@
+/** The TUI's state: the pure reducer of ui-state.ts behind React's useReducer. */
+import {useReducer} from 'react';
+import {createUiState, reduceUi, type PeerIdentity, type UiAction, type UiState} from '../ui-state.js';
+import type {TrackerStatus} from '../../peer/peer-node.js';
+
+export type UiDispatch = (action: UiAction) => void;
+
+export function useUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[]): [UiState, UiDispatch] {
+	return useReducer(reduceUi, undefined, () => createUiState(peer, tracker, load, banner));
+}

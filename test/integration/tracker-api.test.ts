@@ -1,0 +1,179 @@
+import http from 'node:http';
+import test from 'ava';
+import {pino} from 'pino';
+import {startTracker} from '../../tracker/server.js';
+
+const md5 = 'c'.repeat(32);
+
+async function withTracker(t: any, options: Parameters<typeof startTracker>[0] = {}) {
+	const tracker = await startTracker({port: 0, ttlMs: 60_000, ...options});
+	t.teardown(async () => tracker.close());
+	const call = async (method: string, path: string, body?: unknown, raw?: string) => {
+		const response = await fetch(`${tracker.url}${path}`, {
+			method,
+			headers: body === undefined && raw === undefined ? {} : {'content-type': 'application/json'},
+			body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+		});
+		const text = await response.text();
+		return {status: response.status, body: text ? JSON.parse(text) : undefined};
+	};
+
+	// node:http sends the path as written; fetch would normalise %2e%2e away.
+	const rawGet = async (path: string) => new Promise<number>((resolve, reject) => {
+		const {hostname, port} = new URL(tracker.url);
+		http.get({hostname, port, path}, response => {
+			response.resume();
+			resolve(response.statusCode!);
+		}).on('error', reject);
+	});
+	return {tracker, call, rawGet};
+}
+
+const list = {url: 'http://127.0.0.1:9001', files: [{name: 'a.txt', md5, size: 5}]};
+
+test('UpdateList, Find, files, peers, heartbeat, health and leave', async t => {
+	const {tracker, call} = await withTracker(t);
+	const put = await call('PUT', '/peers/A', list);
+	t.deepEqual(put, {status: 200, body: {epoch: tracker.state.epoch, ttlMs: 60_000}});
+	t.deepEqual(await call('GET', '/files/a.txt'), {status: 200, body: {name: 'a.txt', md5, size: 5, peers: [{id: 'A', url: 'http://127.0.0.1:9001'}]}});
+	t.deepEqual(await call('GET', '/files'), {status: 200, body: {files: [{name: 'a.txt', md5, size: 5, holders: 1}]}});
+	t.deepEqual((await call('GET', '/peers')).body.peers.map((peer: any) => [peer.id, peer.url, peer.files]), [['A', 'http://127.0.0.1:9001', 1]]);
+	t.deepEqual(await call('POST', '/peers/A/heartbeat'), {status: 200, body: {epoch: tracker.state.epoch, known: true}});
+	t.deepEqual(await call('POST', '/peers/B/heartbeat'), {status: 200, body: {epoch: tracker.state.epoch, known: false}});
+	t.deepEqual(await call('GET', '/health'), {status: 200, body: {ok: true, epoch: tracker.state.epoch, peers: 1, files: 1}});
+	t.is((await call('DELETE', '/peers/A')).status, 204);
+	t.is((await call('GET', '/files/a.txt')).body.error.code, 'NOT_FOUND');
+	t.deepEqual(await call('DELETE', '/peers/A'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no peer "A"'}}});
+});
+
+const badBodies: Array<[string, unknown, string]> = [
+	['not an object', [1, 2], 'body: expected a JSON object'],
+	['no url', {files: []}, 'body.url: expected an http(s) URL string'],
+	['a file: URL', {url: 'file:///etc', files: []}, 'body.url: expected http: or https:, got file:'],
+	['files not an array', {url: 'http://h:1', files: 'x'}, 'body.files: expected an array of {name, md5, size}'],
+	['a traversal name', {url: 'http://h:1', files: [{name: '../x', md5, size: 1}]}, 'invalid body.files[0].name "../x": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
+	['a dot-dot name', {url: 'http://h:1', files: [{name: '..', md5, size: 1}]}, 'invalid body.files[0].name "..": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
+	['a 256-char name', {url: 'http://h:1', files: [{name: 'n'.repeat(256), md5, size: 1}]}, `invalid body.files[0].name "${'n'.repeat(40)}…": use 1-255 of [A-Za-z0-9._-], not "." or ".."`],
+	['a bad md5', {url: 'http://h:1', files: [{name: 'x', md5: 'XYZ', size: 1}]}, 'body.files[0].md5: expected 32 lowercase hex digits, got "XYZ"'],
+	['a negative size', {url: 'http://h:1', files: [{name: 'x', md5, size: -1}]}, 'body.files[0].size: expected a whole number of bytes >= 0, got number'],
+	['a string size', {url: 'http://h:1', files: [{name: 'x', md5, size: '1'}]}, 'body.files[0].size: expected a whole number of bytes >= 0, got "1"'],
+	['a duplicate name', {url: 'http://h:1', files: [{name: 'x', md5, size: 1}, {name: 'x', md5, size: 1}]}, 'body.files[1].name: "x" is listed twice'],
+	['a duplicate name, apart', {url: 'http://h:1', files: [{name: 'b', md5, size: 1}, {name: 'a', md5, size: 1}, {name: 'b', md5, size: 2}]}, 'body.files[2].name: "b" is listed twice'],
+	['a bad entry after a good one', {url: 'http://h:1', files: [{name: 'a', md5, size: 1}, null]}, 'body.files[1]: expected a JSON object'],
+];
+
+test('UpdateList takes a list in any order, with extra fields left out', async t => {
+	const {call} = await withTracker(t);
+	const files = [{name: 'c.txt', md5, size: 3, note: 'x'}, {name: 'a.txt', md5, size: 1}, {name: 'b.txt', md5, size: 2}];
+	t.is((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:9001', files})).status, 200);
+	t.deepEqual((await call('GET', '/files')).body.files, [
+		{name: 'a.txt', md5, size: 1, holders: 1}, {name: 'b.txt', md5, size: 2, holders: 1}, {name: 'c.txt', md5, size: 3, holders: 1},
+	]);
+	t.deepEqual((await call('GET', '/files/c.txt')).body, {name: 'c.txt', md5, size: 3, peers: [{id: 'A', url: 'http://127.0.0.1:9001'}]});
+});
+
+for (const [what, body, message] of badBodies) {
+	test(`UpdateList with ${what} is a 400 BAD_INPUT and changes nothing`, async t => {
+		const {call} = await withTracker(t);
+		await call('PUT', '/peers/A', list);
+		t.deepEqual(await call('PUT', '/peers/A', body), {status: 400, body: {error: {code: 'BAD_INPUT', message}}});
+		t.deepEqual((await call('GET', '/files')).body.files.map((file: any) => file.name), ['a.txt']);
+	});
+}
+
+test('malformed JSON is a 400 and the tracker keeps serving', async t => {
+	const {call} = await withTracker(t);
+	t.deepEqual(await call('PUT', '/peers/A', undefined, '{"url": '), {status: 400, body: {error: {code: 'BAD_INPUT', message: 'malformed JSON body'}}});
+	t.is((await call('GET', '/health')).status, 200);
+});
+
+test('invalid peer ids and file names in the path are 400', async t => {
+	const {call, rawGet} = await withTracker(t);
+	t.is((await call('PUT', `/peers/${'x'.repeat(65)}`, list)).body.error.code, 'BAD_INPUT');
+	t.is((await call('POST', '/peers/a%2Fb/heartbeat')).status, 400);
+	t.is(await rawGet('/files/%2e%2e'), 400);
+	t.is(await rawGet('/files/a%2Fb'), 400);
+	t.is(await rawGet('/files/a%00b'), 400);
+	t.is(await rawGet('/files/%E0%A4%A'), 400);
+});
+
+test('unknown routes and ids are 404 JSON', async t => {
+	const {call} = await withTracker(t);
+	t.deepEqual(await call('GET', '/nope'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no route GET /nope'}}});
+	t.deepEqual(await call('POST', '/peers/ghost/suspect'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no peer "ghost"'}}});
+});
+
+test('a body over the limit is 413 TOO_LARGE', async t => {
+	const {call} = await withTracker(t, {bodyLimit: '1kb'});
+	const files = Array.from({length: 50}, (_, index) => ({name: `f${index}`, md5, size: 1}));
+	t.deepEqual(await call('PUT', '/peers/A', {url: 'http://h:1', files}), {status: 413, body: {error: {code: 'TOO_LARGE', message: 'request body too large'}}});
+});
+
+test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
+	const {tracker, call} = await withTracker(t);
+	// The first holder answers GET /load as "A": it is alive, so the newcomer is refused.
+	const holder = http.createServer((_request, response) => {
+		response.setHeader('content-type', 'application/json');
+		response.end(JSON.stringify({id: 'A', load: 0}));
+	});
+	await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve));
+	t.teardown(() => holder.close());
+	const holderUrl = `http://127.0.0.1:${(holder.address() as any).port}`;
+	await call('PUT', '/peers/A', {url: holderUrl, files: []});
+	const refused = await call('PUT', '/peers/A', {url: 'http://127.0.0.1:1', files: []});
+	t.is(refused.status, 409);
+	t.is(refused.body.error.code, 'ID_IN_USE');
+	t.is(tracker.state.urlOf('A', Date.now()), holderUrl);
+	// Once the holder is gone, a newcomer with the id takes its place.
+	holder.close();
+	holder.closeAllConnections();
+	t.is((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:1', files: []})).status, 200);
+	t.is(tracker.state.urlOf('A', Date.now()), 'http://127.0.0.1:1');
+});
+
+/** GET with the path sent as written; the status, the headers that describe the reply, and the body. */
+async function rawReply(url: string, path: string) {
+	const {hostname, port} = new URL(url);
+	return new Promise<{status: number; type?: string; length?: string; requestId?: string; body: string}>((resolve, reject) => {
+		http.get({hostname, port, path}, response => {
+			let body = '';
+			response.setEncoding('utf8');
+			response.on('data', (chunk: string) => {
+				body += chunk;
+			});
+			response.once('end', () => {
+				const {'content-type': type, 'content-length': length, 'x-request-id': requestId} = response.headers;
+				resolve({status: response.statusCode!, type, length, requestId: requestId as string | undefined, body});
+			});
+		}).on('error', reject);
+	});
+}
+
+test('a Find answered ahead of the router is the reply the router gives; the rest still goes through the router', async t => {
+	const lines: string[] = [];
+	const logger = pino({level: 'warn'}, {write: (line: string) => lines.push(line)});
+	const {tracker, call} = await withTracker(t, {logger});
+	await call('PUT', '/peers/A', list);
+	// "a.txt" is answered ahead of the router; "a%2Etxt" must be decoded, so the router answers it.
+	const fast = await rawReply(tracker.url, '/files/a.txt');
+	const routed = await rawReply(tracker.url, '/files/a%2Etxt');
+	t.is(fast.status, 200);
+	t.deepEqual(JSON.parse(fast.body), {name: 'a.txt', md5, size: 5, peers: [{id: 'A', url: 'http://127.0.0.1:9001'}]});
+	t.deepEqual({...fast, requestId: undefined}, {...routed, requestId: undefined});
+	t.regex(fast.requestId!, /^\w+-\w+$/);
+	t.regex(routed.requestId!, /^\w+-\w+$/);
+	t.not(fast.requestId, routed.requestId);
+	// A name nobody holds falls through to the router's 404, which is logged.
+	t.is((await rawReply(tracker.url, '/files/b.txt')).status, 404);
+	t.is(lines.length, 1);
+	t.like(JSON.parse(lines[0]!), {status: 404, url: '/files/b.txt', msg: 'request refused'});
+});
+
+test('with debug request logs every Find goes through the router and is logged', async t => {
+	const lines: string[] = [];
+	const logger = pino({level: 'debug'}, {write: (line: string) => lines.push(line)});
+	const {tracker, call} = await withTracker(t, {logger});
+	await call('PUT', '/peers/A', list);
+	t.is((await rawReply(tracker.url, '/files/a.txt')).status, 200);
+	t.true(lines.some(line => line.includes('"url":"/files/a.txt"') && line.includes('"status":200')));
+});

@@ -1,0 +1,36 @@
+import test from 'ava';
+import {parseCommand} from '../../../source/commands/command-parser.js';
+
+test('parses every command', t => {
+	t.deepEqual(parseCommand('find song.mp3'), {cmd: 'find', name: 'song.mp3'});
+	t.deepEqual(parseCommand('  download   a_b-c.txt  '), {cmd: 'download', name: 'a_b-c.txt'});
+	t.deepEqual(parseCommand('getload A'), {cmd: 'getload', target: {kind: 'peer', id: 'A'}});
+	t.deepEqual(parseCommand('getload 127.0.0.1:7001'), {cmd: 'getload', target: {kind: 'address', url: 'http://127.0.0.1:7001'}});
+	t.deepEqual(parseCommand('getload http://host.example:8080'), {cmd: 'getload', target: {kind: 'address', url: 'http://host.example:8080'}});
+	for (const cmd of ['updatelist', 'files', 'peers', 'ls', 'help', 'exit'] as const) {
+		t.deepEqual(parseCommand(cmd), {cmd});
+	}
+
+	t.deepEqual(parseCommand('FIND x'), {cmd: 'find', name: 'x'});
+	t.deepEqual(parseCommand('quit'), {cmd: 'exit'});
+	t.is(parseCommand('   '), undefined);
+});
+
+const bad: Array<[string, string]> = [
+	['find', 'find: expected 1 argument; usage: find <name>'],
+	['find a b', 'find: expected 1 argument; usage: find <name>'],
+	['download ../etc/passwd', 'invalid file name "../etc/passwd": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
+	['find ..', 'invalid file name "..": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
+	[`find ${'a'.repeat(256)}`, `invalid file name "${'a'.repeat(40)}…": use 1-255 of [A-Za-z0-9._-], not "." or ".."`],
+	['ls -l', 'ls: expected no arguments; usage: ls'],
+	['getload a/b', 'getload: "a/b" is neither a machID nor host:port'],
+	['getload host:', 'getload: "host:" must be host:port'],
+	['rm x', 'unknown command "rm"; try: find, download, getload, updatelist, files, peers, ls, help, exit'],
+];
+
+for (const [line, message] of bad) {
+	test(`rejects ${JSON.stringify(line.slice(0, 30))} with BAD_INPUT`, t => {
+		const error = t.throws(() => parseCommand(line), {message});
+		t.is((error as {code?: string}).code, 'BAD_INPUT');
+	});
+}

@@ -1,0 +1,331 @@
+import test from 'ava';
+import {addSpan, chooseManifest, drainTime, minSplitBytes, partCount, partSpan, PartScheduler, partsWithin, type ManifestVote} from '../../../source/core/part-plan.js';
+
+const kib = 1024;
+const md5 = (digit: string) => digit.repeat(32);
+
+test('parts cut a file into fixed spans, the last one short', t => {
+	t.is(partCount(10 * kib, 4 * kib), 3);
+	t.is(partCount(8 * kib, 4 * kib), 2);
+	t.is(partCount(0, 4 * kib), 0);
+	t.deepEqual(partSpan(0, 10 * kib, 4 * kib), {start: 0, end: 4 * kib});
+	t.deepEqual(partSpan(2, 10 * kib, 4 * kib), {start: 8 * kib, end: 10 * kib});
+});
+
+test('verified spans merge and tell which parts can be reused', t => {
+	let spans = addSpan([], {start: 8, end: 12});
+	spans = addSpan(spans, {start: 0, end: 4});
+	t.deepEqual(spans, [{start: 0, end: 4}, {start: 8, end: 12}]);
+	spans = addSpan(spans, {start: 4, end: 8});
+	t.deepEqual(spans, [{start: 0, end: 12}]);
+	t.deepEqual(partsWithin([{start: 0, end: 8}, {start: 12, end: 14}], 14, 4), [0, 1, 3]);
+	t.deepEqual(partsWithin([{start: 0, end: 6}], 14, 4), [0]);
+	t.deepEqual(partsWithin([{start: 0, end: 8}, {start: 12, end: 14}], 14, 2), [0, 1, 2, 3, 6]);
+});
+
+test('the manifest most holders agree on wins; holders with other bytes are named', t => {
+	const size = 200 * kib;
+	const good = {partSize: 64 * kib, md5s: [md5('a'), md5('b'), md5('c'), md5('d')]};
+	const other = {partSize: 64 * kib, md5s: [md5('a'), md5('b'), md5('e'), md5('d')]};
+	const otherCut = {partSize: 128 * kib, md5s: [md5('f'), md5('0')]};
+	const wrongCount = {partSize: 64 * kib, md5s: [md5('a')]};
+	const votes: ManifestVote[] = [
+		{holder: 'A', manifest: good},
+		{holder: 'B', manifest: other},
+		{holder: 'C', manifest: good},
+		{holder: 'D', manifest: otherCut},
+		{holder: 'E', manifest: wrongCount},
+	];
+	t.deepEqual(chooseManifest(votes, size), {manifest: good, agreeing: ['A', 'C'], disagreeing: ['B', 'E']});
+});
+
+test('a manifest tie goes to the smaller part size, then the smaller list', t => {
+	const size = 256 * kib;
+	const small = {partSize: 64 * kib, md5s: [md5('9'), md5('9'), md5('9'), md5('9')]};
+	const large = {partSize: 128 * kib, md5s: [md5('1'), md5('1')]};
+	t.deepEqual(chooseManifest([{holder: 'A', manifest: large}, {holder: 'B', manifest: small}], size)?.agreeing, ['B']);
+	const low = {partSize: 128 * kib, md5s: [md5('1'), md5('2')]};
+	const high = {partSize: 128 * kib, md5s: [md5('3'), md5('2')]};
+	t.deepEqual(chooseManifest([{holder: 'A', manifest: high}, {holder: 'B', manifest: low}], size), {manifest: low, agreeing: ['B'], disagreeing: ['A']});
+	t.is(chooseManifest([{holder: 'A', manifest: {partSize: 1, md5s: []}}], size), undefined);
+	t.is(chooseManifest([], size), undefined);
+});
+
+test('drain time hands each part to whoever is free first', t => {
+	const fast = {freeAtMs: 0, fetchMs: (bytes: number) => bytes / 10};
+	const slow = {freeAtMs: 5, fetchMs: (bytes: number) => bytes};
+	t.is(drainTime([fast, slow], [10, 10, 10]), 3);
+	t.is(drainTime([slow], [10]), 15);
+	t.is(drainTime([], []), 0);
+	t.is(drainTime([], [1]), Number.POSITIVE_INFINITY);
+});
+
+type SimHolder = {id: string; ttfbMs: number; bytesPerMs: number};
+
+/** Runs a scheduler against holders of fixed speed on a virtual clock; returns parts per holder, races and the end time. */
+function simulate(holders: SimHolder[], parts: number[], verified: number[] = []) {
+	const scheduler = new PartScheduler(parts, verified);
+	for (const holder of holders) {
+		scheduler.join(holder.id);
+	}
+
+	const byId = new Map(holders.map(holder => [holder.id, holder]));
+	const running = new Map<string, {part: number; firstByteAt: number; endsAt: number}>();
+	const delivered = new Map<string, number[]>(holders.map(holder => [holder.id, []]));
+	let races = 0;
+	let now = 0;
+	const dispatch = () => {
+		for (const id of scheduler.idleHolders()) {
+			const assignment = scheduler.next(id, now);
+			if (assignment) {
+				const holder = byId.get(id)!;
+				races += assignment.race ? 1 : 0;
+				running.set(id, {part: assignment.part, firstByteAt: now + holder.ttfbMs, endsAt: now + holder.ttfbMs + (parts[assignment.part]! / holder.bytesPerMs)});
+			}
+		}
+	};
+
+	dispatch();
+	while (running.size > 0) {
+		const [id, fetch] = [...running.entries()].sort(([, a], [, b]) => a.endsAt - b.endsAt)[0]!;
+		now = fetch.endsAt;
+		for (const [other, its] of running) {
+			if (now >= its.firstByteAt) {
+				scheduler.progress(other, Math.min(parts[its.part]!, Math.floor((now - its.firstByteAt) * byId.get(other)!.bytesPerMs)), now);
+			}
+		}
+
+		running.delete(id);
+		const {won, cancel} = scheduler.complete(id, now);
+		if (won) {
+			delivered.get(id)!.push(fetch.part);
+		}
+
+		for (const loser of cancel) {
+			running.delete(loser);
+		}
+
+		dispatch();
+	}
+
+	return {scheduler, delivered, races, endMs: now};
+}
+
+test('faster holders get more parts, and the whole file arrives', t => {
+	const parts = Array.from({length: 20}, () => 100);
+	const {scheduler, delivered} = simulate([{id: 'fast', ttfbMs: 1, bytesPerMs: 10}, {id: 'slow', ttfbMs: 1, bytesPerMs: 2}], parts);
+	t.true(scheduler.finished);
+	t.is(delivered.get('fast')!.length + delivered.get('slow')!.length, 20);
+	t.true(delivered.get('fast')!.length >= 3 * delivered.get('slow')!.length);
+	t.deepEqual([...delivered.values()].flat().sort((a, b) => a - b), Array.from({length: 20}, (_, index) => index));
+});
+
+test('a slow holder leaves the last pending part to a faster one', t => {
+	const scheduler = new PartScheduler([100, 100, 100, 100]);
+	scheduler.join('fast');
+	scheduler.join('slow');
+	t.deepEqual(scheduler.next('fast', 0), {part: 0, race: false});
+	t.deepEqual(scheduler.next('slow', 0), {part: 1, race: false});
+	scheduler.progress('fast', 100, 10);
+	t.is(scheduler.complete('fast', 10).won, true);
+	t.deepEqual(scheduler.next('fast', 10), {part: 2, race: false});
+	scheduler.progress('slow', 100, 100);
+	t.is(scheduler.complete('slow', 100).won, true);
+	// fast has measured ~10 ms a part, slow ~100 ms: the last pending part is worth waiting for.
+	t.is(scheduler.next('slow', 100), undefined);
+	scheduler.progress('fast', 100, 101);
+	scheduler.complete('fast', 101);
+	t.deepEqual(scheduler.next('fast', 101), {part: 3, race: false});
+});
+
+test('the last part is raced when a faster holder is idle, and the loser is cancelled', t => {
+	const scheduler = new PartScheduler([100, 100, 100]);
+	scheduler.join('fast');
+	scheduler.join('slow');
+	t.deepEqual(scheduler.next('fast', 0), {part: 0, race: false});
+	scheduler.progress('fast', 100, 10);
+	scheduler.complete('fast', 10);
+	t.deepEqual(scheduler.next('fast', 10), {part: 1, race: false});
+	t.deepEqual(scheduler.next('slow', 10), {part: 2, race: false});
+	scheduler.progress('fast', 100, 20);
+	scheduler.complete('fast', 20);
+	scheduler.progress('slow', 5, 300);
+	// slow has sent 5 of 100 bytes in 290 ms; fast would take about 10 ms.
+	t.deepEqual(scheduler.next('fast', 300), {part: 2, race: true});
+	t.deepEqual(scheduler.snapshot().map(source => source.state), ['racing', 'fetching']);
+	scheduler.progress('fast', 100, 311);
+	t.deepEqual(scheduler.complete('fast', 311), {won: true, part: 2, cancel: ['slow']});
+	t.true(scheduler.finished);
+	t.deepEqual(scheduler.snapshot(), [
+		{id: 'fast', state: 'done', parts: 3, received: 300},
+		{id: 'slow', state: 'done', parts: 0, received: 5},
+	]);
+});
+
+test('no race when the idle holder would not beat the one fetching', t => {
+	const scheduler = new PartScheduler([100, 100, 100]);
+	scheduler.join('fast');
+	scheduler.join('slow');
+	scheduler.next('fast', 0);
+	scheduler.next('slow', 0);
+	scheduler.progress('fast', 100, 10);
+	scheduler.complete('fast', 10);
+	t.deepEqual(scheduler.next('fast', 10), {part: 2, race: false});
+	scheduler.progress('slow', 100, 100);
+	scheduler.complete('slow', 100);
+	t.is(scheduler.next('slow', 100), undefined);
+});
+
+test('a part racing a holder of unknown speed is raced; at most two racers', t => {
+	const scheduler = new PartScheduler([100]);
+	for (const id of ['A', 'B', 'C']) {
+		scheduler.join(id);
+	}
+
+	t.deepEqual(scheduler.next('A', 0), {part: 0, race: false});
+	t.deepEqual(scheduler.next('B', 0), {part: 0, race: true});
+	t.is(scheduler.next('C', 0), undefined);
+});
+
+test('a corrupt part goes to another holder, never back to the one that corrupted it while others live', t => {
+	const scheduler = new PartScheduler([100, 100]);
+	scheduler.join('bad');
+	scheduler.join('good');
+	t.deepEqual(scheduler.next('bad', 0), {part: 0, race: false});
+	t.deepEqual(scheduler.next('good', 0), {part: 1, race: false});
+	t.deepEqual(scheduler.corrupt('bad'), []);
+	t.deepEqual(scheduler.next('bad', 1), {part: 1, race: true});
+	scheduler.progress('good', 100, 5);
+	t.deepEqual(scheduler.complete('good', 5), {won: true, part: 1, cancel: ['bad']});
+	t.is(scheduler.next('bad', 5), undefined);
+	t.deepEqual(scheduler.next('good', 5), {part: 0, race: false});
+	scheduler.retire('good', 'failed');
+	// The only live holder left may try the part again.
+	t.deepEqual(scheduler.next('bad', 6), {part: 0, race: false});
+});
+
+test('a retired holder\'s part goes back to the others', t => {
+	const scheduler = new PartScheduler([100, 100, 100]);
+	scheduler.join('A');
+	scheduler.join('B');
+	scheduler.next('A', 0);
+	scheduler.next('B', 0);
+	scheduler.retire('A', 'failed');
+	t.deepEqual(scheduler.idleHolders(), []);
+	scheduler.progress('B', 100, 10);
+	scheduler.complete('B', 10);
+	t.deepEqual(scheduler.next('B', 10), {part: 0, race: false});
+	t.deepEqual(scheduler.snapshot().map(source => [source.id, source.state]), [['A', 'failed'], ['B', 'fetching']]);
+	t.is(scheduler.next('A', 10), undefined);
+});
+
+test('verified parts are not fetched again', t => {
+	const {delivered, scheduler} = simulate([{id: 'A', ttfbMs: 1, bytesPerMs: 10}], [100, 100, 100, 100], [0, 2]);
+	t.deepEqual(delivered.get('A'), [1, 3]);
+	t.deepEqual(scheduler.doneParts, [0, 1, 2, 3]);
+});
+
+test('four equal holders share the parts evenly and finish close to a quarter of the time', t => {
+	const parts = Array.from({length: 32}, () => 1000);
+	const holders = ['A', 'B', 'C', 'D'].map(id => ({id, ttfbMs: 5, bytesPerMs: 10}));
+	const {delivered, endMs} = simulate(holders, parts);
+	t.deepEqual([...delivered.values()].map(list => list.length), [8, 8, 8, 8]);
+	t.is(endMs, 8 * 105);
+});
+
+test('receivedBytes counts verified parts and the furthest racer of each part in flight', t => {
+	const scheduler = new PartScheduler([100, 100, 50], [2]);
+	scheduler.join('A');
+	scheduler.join('B');
+	scheduler.next('A', 0);
+	scheduler.next('B', 0);
+	scheduler.progress('A', 30, 1);
+	scheduler.progress('B', 70, 1);
+	t.is(scheduler.receivedBytes, 150);
+});
+
+const mib = 1024 * 1024;
+
+/** A and B each fetched one 1 MiB part at 1 MiB/s with 10 ms to first byte; B is halfway through the last part. */
+function halfwayThroughLastPart() {
+	const scheduler = new PartScheduler([mib, mib, mib]);
+	scheduler.join('A');
+	scheduler.join('B');
+	scheduler.next('A', 0);
+	scheduler.next('B', 0);
+	scheduler.progress('A', 1, 10);
+	scheduler.progress('A', mib, 1010);
+	scheduler.complete('A', 1010);
+	scheduler.progress('B', 1, 10);
+	scheduler.progress('B', mib, 1010);
+	scheduler.complete('B', 1010);
+	scheduler.next('B', 1010);
+	scheduler.progress('B', 1, 1020);
+	scheduler.progress('B', mib / 2, 1520);
+	return scheduler;
+}
+
+test('an idle holder fetches the tail of the last part while the holder on it finishes the head, cut so both end together', t => {
+	const scheduler = halfwayThroughLastPart();
+	// Left: 512 KiB at 1 MiB/s for B; A needs 10 ms first: A takes (500 - 10) / 2 ms worth of bytes from the end.
+	const tail = Math.floor(490 / (2 / (mib / 1000)));
+	t.deepEqual(scheduler.next('A', 1520), {part: 2, race: true, from: mib - tail, with: 'B'});
+	t.true(tail >= minSplitBytes);
+	t.is(scheduler.receivedBytes, (2 * mib) + (mib / 2));
+	scheduler.progress('A', tail, 1780);
+	t.is(scheduler.receivedBytes, (2 * mib) + (mib / 2) + tail);
+	// The engine checks head and tail together, then credits the holder that completed the part.
+	t.deepEqual(scheduler.complete('A', 1780), {won: true, part: 2, cancel: ['B']});
+	t.true(scheduler.finished);
+});
+
+test('a tail fetch goes when the holder of the head fails; a rejected split is raced whole next time', t => {
+	let scheduler = halfwayThroughLastPart();
+	t.is(scheduler.next('A', 1520)?.with, 'B');
+	t.deepEqual(scheduler.retire('B', 'failed'), ['A']);
+	t.deepEqual(scheduler.snapshot().map(source => source.state), ['idle', 'failed']);
+	t.deepEqual(scheduler.next('A', 1521), {part: 2, race: false});
+
+	scheduler = halfwayThroughLastPart();
+	t.is(scheduler.next('A', 1520)?.with, 'B');
+	scheduler.tailRejected('A');
+	// Whole, A would need about 1010 ms against B's 500 left: no race, and no second split.
+	t.is(scheduler.next('A', 1521), undefined);
+});
+
+test('no split when the part is nearly done or the holder on it has only just started', t => {
+	const scheduler = halfwayThroughLastPart();
+	scheduler.progress('B', mib - (32 * 1024), 1990);
+	t.is(scheduler.next('A', 1990), undefined);
+
+	const fresh = new PartScheduler([mib, mib]);
+	fresh.join('A');
+	fresh.join('B');
+	fresh.next('A', 0);
+	fresh.next('B', 0);
+	fresh.progress('A', 1, 10);
+	fresh.progress('A', mib, 1010);
+	fresh.complete('A', 1010);
+	fresh.progress('B', 1000, 1050);
+	// B has flowed for 50 ms only and was never measured: no cut; A races the part whole.
+	t.deepEqual(fresh.next('A', 1100), {part: 1, race: true});
+});
+
+test('no split with a head that has gone quiet or crawls: the part is raced whole', t => {
+	const quiet = halfwayThroughLastPart();
+	// B sent half the part by 1520 ms, then nothing for 600 ms.
+	t.deepEqual(quiet.next('A', 2120), {part: 2, race: true});
+
+	const crawling = new PartScheduler([mib, mib]);
+	crawling.join('A');
+	crawling.join('B');
+	crawling.next('A', 0);
+	crawling.next('B', 0);
+	crawling.progress('A', 1, 10);
+	crawling.progress('A', mib, 1010);
+	crawling.complete('A', 1010);
+	crawling.progress('B', 1, 10);
+	crawling.progress('B', 200 * 1024, 1900);
+	// B moves at about a fifth of A's rate: A takes the whole part rather than wait on B for a head.
+	t.deepEqual(crawling.next('A', 1900), {part: 1, race: true});
+});

@@ -1,0 +1,50 @@
+import test from 'ava';
+import {render} from 'ink-testing-library';
+import {TransferList} from '../../../source/tui/components/transfer-list.js';
+import {createUiState, reduceUi, type Transfer, type UiAction, type UiState} from '../../../source/tui/ui-state.js';
+
+const peer = {id: 'me', url: 'http://127.0.0.1:4000', shareDir: '/tmp/me', latencyScale: 0.05, k: 1000};
+
+function run(actions: UiAction[], state: UiState = createUiState(peer, {state: 'connected', epoch: 'e1'}, 0)): UiState {
+	return actions.reduce(reduceUi, state);
+}
+
+test('a multi-source download keeps the latest figures of each holder; a new attempt clears them', t => {
+	let state = run([
+		{type: 'command-submitted', key: 0, line: 'download big.bin', command: {cmd: 'download', name: 'big.bin'}},
+		{type: 'download-event', at: 0, event: {type: 'start', name: 'big.bin', from: 'A+B', size: 8_388_608}},
+		{type: 'download-event', at: 10, event: {type: 'sources', name: 'big.bin', sources: [
+			{id: 'A', state: 'fetching', parts: 0, received: 1000},
+			{id: 'B', state: 'fetching', parts: 0, received: 500},
+		]}},
+		{type: 'download-event', at: 20, event: {type: 'sources', name: 'big.bin', sources: [
+			{id: 'A', state: 'fetching', parts: 1, received: 4_200_000},
+			{id: 'B', state: 'failed', parts: 0, received: 700},
+		]}},
+	]);
+	t.deepEqual(state.transfers[0]!.sources, [
+		{id: 'A', state: 'fetching', parts: 1, received: 4_200_000},
+		{id: 'B', state: 'failed', parts: 0, received: 700},
+	]);
+	state = reduceUi(state, {type: 'download-event', at: 30, event: {type: 'start', name: 'big.bin', from: 'A', size: 8_388_608}});
+	t.is(state.transfers[0]!.sources, undefined);
+});
+
+test('transfer list: one row per holder under a multi-source download', t => {
+	const transfers: Transfer[] = [{
+		key: 0, name: 'big.bin', phase: 'receiving', from: 'A+B+C', size: 8_388_608, received: 4_194_304, firstSampleAt: 0, firstSampleBytes: 0, bytesPerSecond: 1_048_576,
+		sources: [
+			{id: 'A', state: 'fetching', parts: 1, received: 3_145_728},
+			{id: 'B', state: 'racing', parts: 0, received: 1_048_576},
+			{id: 'C', state: 'corrupt', parts: 0, received: 2_097_152},
+		],
+	}];
+	const {lastFrame} = render(<TransferList transfers={transfers} now={0} width={80}/>);
+	t.is(lastFrame(), [
+		'transfers',
+		'big.bin      ████░░░░  50% 4.0 MiB/8.0 MiB    1.0 MiB/s ETA 4s    from A+B+C',
+		'  A          fetching    1 part   3.0 MiB',
+		'  B          racing     0 parts   1.0 MiB',
+		'  C          corrupt    0 parts   2.0 MiB',
+	].join('\n'));
+});
