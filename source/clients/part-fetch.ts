@@ -6,7 +6,7 @@ import {PeerDownError} from '../common/errors.js';
 import {freshConnections} from './fresh-connections.js';
 import {requestJson} from './http-json.js';
 import {classify, stallWatchdog, TransferError} from './peer-client.js';
-import type {ByteSpan} from '../core/part-plan.js';
+import type {ByteSpan} from '../core/part-geometry.js';
 import {requesterHeader} from '../serve/peer-app.js';
 import {parsePartsReply, type PartsReply} from '../common/wire.js';
 

@@ -22,7 +22,7 @@ export class TrackerClient {
 	}
 
 	/** UpdateList; a SharedList goes as the JSON text it holds, without serializing its entries again. */
-	async register(id: string, url: string, files: readonly FileEntry[] | SharedList): Promise<UpdateListReply> {
+	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList): Promise<UpdateListReply> {
 		const list = files instanceof SharedList ? files : SharedList.of(files);
 		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`));
 	}

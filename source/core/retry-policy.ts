@@ -1,7 +1,7 @@
 /** Retry and timeout choices for waiting on the tracker and on holders (pure: numbers in, decisions out). */
+import type {Outcome} from './transfer-types.js';
 
-/** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
-export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+export type {Outcome} from './transfer-types.js';
 
 export type BackoffOptions = {baseMs: number; maxMs: number; factor?: number};
 

@@ -5,7 +5,7 @@ import {fileURLToPath} from 'node:url';
 import {defaultK, isPolicy, policies, type Policy} from '../core/cost.js';
 import {UsageError} from '../common/errors.js';
 import {parseFaults, type Faults} from '../serve/faults.js';
-import {defaultPartSize, maxPartSize, minPartSize} from '../core/part-plan.js';
+import {defaultPartSize, maxPartSize, minPartSize} from '../core/part-geometry.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from '../common/flags.js';
 import {LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
 import {type LogLevel, logLevels} from '../common/log-levels.js';

@@ -330,7 +330,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	async #register(): Promise<void> {
 		const run = this.#syncing.catch(() => {}).then(async () => {
 			try {
-				const reply = await this.tracker.register(this.config.id, this.url, this.#files);
+				const reply = await this.tracker.updateList(this.config.id, this.url, this.#files);
 				this.#registered = true;
 				this.#noteEpoch(reply.epoch);
 			} catch (error) {

@@ -12,7 +12,7 @@ import type {LatencyTable} from '../core/latency-table.js';
 import {listen} from '../common/listen.js';
 import {requestLog, type Logger} from '../common/log.js';
 import type {LoadCounter} from '../core/load-counter.js';
-import {defaultPartSize} from '../core/part-plan.js';
+import {defaultPartSize} from '../core/part-geometry.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {openShared} from '../share/share-dir.js';
 import {throttledStream} from './throttled-stream.js';

@@ -3,26 +3,28 @@
  * against the parts list most holders agree on, written in place and recorded so that a
  * later download resumes from it; the whole file is checked against the tracker's md5 last.
  */
-import {createHash} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type {ScoredHolder} from '../core/cost.js';
-import type {Attempt, CandidateRow, DownloaderDeps, DownloadResult} from './download.js';
-import {fetchPart, getPartsList} from '../clients/part-fetch.js';
-import {chooseManifest, defaultPartSize, partCount, partSpan, PartScheduler, type Assignment, type ByteSpan, type ManifestVote, type PartsManifest} from '../core/part-plan.js';
+import {fetchPart} from '../clients/part-fetch.js';
+import {chooseManifest, type ManifestVote, type PartsManifest} from '../core/manifest-vote.js';
+import {defaultPartSize, partCount, partSpan, type ByteSpan} from '../core/part-geometry.js';
+import {PartScheduler, type Assignment} from '../core/part-scheduler.js';
 import {hasResumableParts, PartStore} from '../share/part-store.js';
 import {TransferError} from '../clients/peer-client.js';
-import {isSuspect, maxMismatchesPerHolder, stallTimeouts, type Outcome} from '../core/retry-policy.js';
+import {isSuspect, maxMismatchesPerHolder, stallTimeouts} from '../core/retry-policy.js';
+import type {DownloadResult, DropReason, Outcome} from '../core/transfer-types.js';
 import type {FindReply} from '../common/wire.js';
+import type {DownloaderDeps, DownloadRecord} from './download-context.js';
+import {askPartsLists} from './parts-lists.js';
+import {partMatches, SplitParts} from './split-parts.js';
 
 export type MultiSourceJob = {
 	found: FindReply;
 	/** Holders that answered GetLoad, best first by the selection policy. */
 	holders: ScoredHolder[];
-	rows: CandidateRow[];
 	finalPath: string;
-	attempts: Attempt[];
-	mismatches: Map<string, number>;
+	record: DownloadRecord;
 };
 
 export type MultiSourceOutcome =
@@ -32,10 +34,6 @@ export type MultiSourceOutcome =
 	/** One holder, one part, --max-sources 1, or no holder serves a parts list: the single-source path applies. */
 	| {outcome: 'not-used'};
 
-/** Hashing a large file's parts the first time takes a while on the holder. */
-export const partsListTimeoutMs = 10_000;
-/** After this long, the parts lists in hand are enough to start. */
-const quorumWaitMs = 1000;
 /** How often idle holders reconsider racing a part that is going slowly. */
 const reconsiderMs = 200;
 /** Least time between two progress events. */
@@ -71,19 +69,18 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 
 		for (const id of choice.disagreeing) {
 			record(deps, job, id, 'checksum-mismatch');
-			markRow(job.rows, id, 'checksum');
+			deps.onEvent?.({type: 'holder-dropped', name: found.name, id, why: 'checksum'});
 		}
 
 		const usable = job.holders.filter(holder => !choice.disagreeing.includes(holder.id));
 		if (usable.length === 0) {
-			emitRows(deps, job);
 			return {outcome: 'failed'};
 		}
 
 		const store = await PartStore.open(deps.shareDir, found);
 		try {
 			const reused = await store.reusableParts(choice.manifest);
-			return await new Transfer(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources)).run();
+			return await new MultiSourceRun(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources)).run();
 		} finally {
 			await store.close();
 		}
@@ -92,46 +89,8 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 	}
 }
 
-/**
- * Asks every holder for its parts list at once. Waits for all of them, except that once
- * `quorumWaitMs` has passed with at least one list in hand, late ones are not waited for
- * (a holder that is slow to answer can still send parts, checked against the chosen list).
- */
-async function askPartsLists(holders: readonly ScoredHolder[], found: FindReply, secret: string | undefined): Promise<ManifestVote[]> {
-	const votes: ManifestVote[] = [];
-	let quorumTimer: NodeJS.Timeout | undefined;
-	await new Promise<void>(resolve => {
-		let unanswered = holders.length;
-		let waitedLongEnough = false;
-		const settle = () => {
-			if (unanswered === 0 || (waitedLongEnough && votes.length > 0)) {
-				resolve();
-			}
-		};
-
-		quorumTimer = setTimeout(() => {
-			waitedLongEnough = true;
-			settle();
-		}, quorumWaitMs);
-		for (const holder of holders) {
-			getPartsList(holder.url, found.name, {timeoutMs: partsListTimeoutMs, secret}).then(reply => {
-				// A holder whose file has another size cuts other parts: its list counts against it.
-				const md5s = reply.name === found.name && reply.size === found.size ? reply.md5s : [];
-				votes.push({holder: holder.id, manifest: {partSize: reply.partSize, md5s}});
-			}, () => {}).finally(() => {
-				unanswered--;
-				settle();
-			});
-		}
-
-		settle();
-	});
-	clearTimeout(quorumTimer);
-	return [...votes];
-}
-
 /** One multi-source attempt over a set of holders: dispatches parts, checks and stores them, and finishes the file. */
-class Transfer {
+class MultiSourceRun {
 	readonly #deps: DownloaderDeps;
 	readonly #job: MultiSourceJob;
 	readonly #manifest: PartsManifest;
@@ -140,10 +99,7 @@ class Transfer {
 	readonly #spares: ScoredHolder[];
 	readonly #scheduler: PartScheduler;
 	readonly #fetches = new Map<string, AbortController>();
-	/** Whole-part fetches in flight by holder: their bytes so far serve as the head of a split part. */
-	readonly #heads = new Map<string, {part: number; bytes: Buffer; received: number}>();
-	/** Tails of split parts that arrived before the head reached the cut, by part. */
-	readonly #tails = new Map<number, {holder: string; from: number; bytes: Buffer}>();
+	readonly #split = new SplitParts();
 	readonly #agents = new Map<string, http.Agent>();
 	readonly #pending = new Set<Promise<void>>();
 	readonly #stop = new AbortController();
@@ -173,10 +129,9 @@ class Transfer {
 		const {found} = this.#job;
 		for (const holder of this.#holders.values()) {
 			scheduler.join(holder.id);
-			markRow(this.#job.rows, holder.id, 'chosen');
+			this.#deps.onEvent?.({type: 'holder-chosen', name: found.name, id: holder.id});
 		}
 
-		emitRows(this.#deps, this.#job);
 		this.#deps.onEvent?.({type: 'start', name: found.name, from: [...this.#holders.keys()].join('+'), size: found.size});
 		try {
 			for (;;) {
@@ -229,10 +184,7 @@ class Transfer {
 		const part = partSpan(assignment.part, found.size, this.#manifest.partSize);
 		const span = assignment.from === undefined ? part : {start: part.start + assignment.from, end: part.end};
 		const into = Buffer.allocUnsafe(span.end - span.start);
-		const head = assignment.from === undefined ? {part: assignment.part, bytes: into, received: 0} : undefined;
-		if (head) {
-			this.#heads.set(holder.id, head);
-		}
+		const head = assignment.from === undefined ? this.#split.startHead(holder.id, assignment.part, into) : undefined;
 
 		const cancel = new AbortController();
 		this.#fetches.set(holder.id, cancel);
@@ -267,12 +219,12 @@ class Transfer {
 
 			if (assignment.from !== undefined) {
 				// A tail: checked once the holder of the head has reached the cut.
-				this.#tails.set(assignment.part, {holder: holder.id, from: assignment.from, bytes: into});
+				this.#split.addTail(assignment.part, {holder: holder.id, from: assignment.from, bytes: into});
 				this.#joinTail(assignment.part);
 				return;
 			}
 
-			if (createHash('md5').update(into).digest('hex') !== this.#manifest.md5s[assignment.part]) {
+			if (!partMatches(into, this.#manifest.md5s[assignment.part])) {
 				this.#corrupt(holder.id);
 				return;
 			}
@@ -305,8 +257,8 @@ class Transfer {
 				this.#fetches.delete(holder.id);
 			}
 
-			if (this.#heads.get(holder.id) === head) {
-				this.#heads.delete(holder.id);
+			if (head) {
+				this.#split.endHead(holder.id, head);
 			}
 		}
 	}
@@ -328,19 +280,16 @@ class Transfer {
 
 	/** Checks a part whose tail has arrived as soon as the holder of its head has reached the cut. */
 	#joinTail(index: number): void {
-		const tail = this.#tails.get(index);
-		const head = [...this.#heads.values()].find(candidate => candidate.part === index);
-		if (!tail || !head || head.received < tail.from) {
+		const joined = this.#split.join(index);
+		if (!joined) {
 			return;
 		}
 
-		this.#tails.delete(index);
-		const bytes = Buffer.concat([head.bytes.subarray(0, tail.from), tail.bytes]);
-		if (createHash('md5').update(bytes).digest('hex') === this.#manifest.md5s[index]) {
-			this.#completed(tail.holder, partSpan(index, this.#job.found.size, this.#manifest.partSize), bytes);
+		if (partMatches(joined.bytes, this.#manifest.md5s[index])) {
+			this.#completed(joined.holder, partSpan(index, this.#job.found.size, this.#manifest.partSize), joined.bytes);
 		} else {
 			// Head and tail came from two holders: there is no telling which one was wrong.
-			this.#scheduler.tailRejected(tail.holder);
+			this.#scheduler.tailRejected(joined.holder);
 			this.#wake?.();
 		}
 	}
@@ -349,11 +298,7 @@ class Transfer {
 	#cancel(ids: readonly string[]): void {
 		for (const id of ids) {
 			this.#fetches.get(id)?.abort();
-			for (const [index, tail] of this.#tails) {
-				if (tail.holder === id) {
-					this.#tails.delete(index);
-				}
-			}
+			this.#split.dropTailsOf(id);
 		}
 	}
 
@@ -377,8 +322,9 @@ class Transfer {
 		const scheduler = this.#scheduler;
 		this.#cancel(scheduler.corrupt(id));
 		record(this.#deps, this.#job, id, 'checksum-mismatch');
-		const count = (this.#job.mismatches.get(id) ?? 0) + 1;
-		this.#job.mismatches.set(id, count);
+		const {mismatches} = this.#job.record;
+		const count = (mismatches.get(id) ?? 0) + 1;
+		mismatches.set(id, count);
 		if (count >= maxMismatchesPerHolder) {
 			scheduler.retire(id, 'corrupt');
 			this.#replace(id, 'checksum');
@@ -388,17 +334,17 @@ class Transfer {
 	}
 
 	/** A holder is out: the next holder not yet in use (if any) takes its place. */
-	#replace(id: string, mark: CandidateRow['mark']): void {
+	#replace(id: string, why: DropReason): void {
 		const scheduler = this.#scheduler;
-		markRow(this.#job.rows, id, mark);
+		const {name} = this.#job.found;
+		this.#deps.onEvent?.({type: 'holder-dropped', name, id, why});
 		const spare = this.#spares.shift();
 		if (spare) {
 			this.#holders.set(spare.id, spare);
 			scheduler.join(spare.id);
-			markRow(this.#job.rows, spare.id, 'chosen');
+			this.#deps.onEvent?.({type: 'holder-chosen', name, id: spare.id});
 		}
 
-		emitRows(this.#deps, this.#job);
 		this.#emitProgress(true);
 	}
 
@@ -415,7 +361,7 @@ class Transfer {
 			await this.#store.discard();
 			for (const id of contributors) {
 				record(this.#deps, this.#job, id, 'checksum-mismatch');
-				this.#job.mismatches.set(id, (this.#job.mismatches.get(id) ?? 0) + 1);
+				this.#job.record.mismatches.set(id, (this.#job.record.mismatches.get(id) ?? 0) + 1);
 			}
 
 			return {outcome: 'failed'};
@@ -446,7 +392,7 @@ class Transfer {
 				md5: found.md5,
 				size: found.size,
 				from: contributors[0] ?? '',
-				attempts: this.#job.attempts,
+				attempts: this.#job.record.attempts,
 				sources,
 				partSize: this.#manifest.partSize,
 				reused: {parts: this.#reused.length, bytes: reusedBytes},
@@ -481,17 +427,6 @@ class Transfer {
 
 function record(deps: DownloaderDeps, job: MultiSourceJob, peer: string, outcome: Outcome): void {
 	const attempt = {peer, outcome};
-	job.attempts.push(attempt);
+	job.record.attempts.push(attempt);
 	deps.onEvent?.({type: 'attempt', name: job.found.name, attempt});
-}
-
-function markRow(rows: CandidateRow[], id: string, mark: CandidateRow['mark']): void {
-	const row = rows.find(candidate => candidate.id === id);
-	if (row) {
-		row.mark = mark;
-	}
-}
-
-function emitRows(deps: DownloaderDeps, job: MultiSourceJob): void {
-	deps.onEvent?.({type: 'candidates', name: job.found.name, rows: job.rows.map(row => ({...row}))});
 }

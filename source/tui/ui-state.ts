@@ -3,12 +3,15 @@ import {commandNames, type Command} from '../commands/command-parser.js';
 import type {CommandFailure, CommandResult} from '../commands/commands.js';
 import {completeLine} from './completion.js';
 import {costOf} from '../core/cost.js';
-import type {CandidateRow, DownloadEvent} from '../transfer/download.js';
+import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
-import type {SourceSnapshot} from '../core/part-plan.js';
+import type {SourceSnapshot} from '../core/part-scheduler.js';
 import type {TrackerStatus} from '../peer/peer-node.js';
 
 export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number};
+
+/** How a download is treating a holder, as the candidate panel shows it. */
+export type RowMark = 'candidate' | 'chosen' | 'checksum' | 'down';
 
 /** One holder in the candidate panel; load and cost follow the live GetLoad refresh. */
 export type PanelRow = {
@@ -18,14 +21,14 @@ export type PanelRow = {
 	latencyMs?: number;
 	load?: number;
 	cost?: number;
-	mark: CandidateRow['mark'];
+	mark: RowMark;
 	/** False once a live GetLoad went unanswered. */
 	answering: boolean;
 };
 
 export type CandidatePanel = {name: string; origin: 'find' | 'download'; rows: PanelRow[]};
 
-export type Transfer = {
+export type TransferRow = {
 	/** The command that started it: two downloads of one name are two transfers. */
 	key: number;
 	name: string;
@@ -64,7 +67,7 @@ export type UiState = {
 	tracker: TrackerStatus;
 	load: number;
 	panel?: CandidatePanel;
-	transfers: Transfer[];
+	transfers: TransferRow[];
 	pending: PendingCommand[];
 	log: LogEntry[];
 	nextLogId: number;
@@ -285,15 +288,24 @@ function finished(state: UiState, key: number, result: CommandResult): UiState {
 }
 
 function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiState {
-	const update = (change: (transfer: Transfer) => Transfer): Transfer[] =>
+	const update = (change: (transfer: TransferRow) => TransferRow): TransferRow[] =>
 		state.transfers.map(transfer => (transfer.name === event.name ? change(transfer) : transfer));
 	switch (event.type) {
-		case 'candidates': {
+		case 'holders-ranked': {
 			return {...state, panel: {
 				name: event.name,
 				origin: 'download',
-				rows: event.rows.map(row => ({...row, answering: row.mark !== 'down'})),
+				rows: [
+					...event.ranked.map(holder => ({...holder, mark: 'candidate' as const, answering: true})),
+					...event.down.map(holder => ({...holder, mark: 'down' as const, answering: false})),
+				],
 			}};
+		}
+
+		case 'holder-chosen':
+		case 'holder-dropped': {
+			const mark: RowMark = event.type === 'holder-chosen' ? 'chosen' : event.why;
+			return markRow(state, event.name, event.id, mark);
 		}
 
 		case 'start': {
@@ -346,6 +358,16 @@ function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiStat
 	}
 }
 
+/** Marks one holder's row of the download's panel (a panel of another name is left as it is). */
+function markRow(state: UiState, name: string, id: string, mark: RowMark): UiState {
+	const {panel} = state;
+	if (panel?.origin !== 'download' || panel.name !== name || !panel.rows.some(row => row.id === id)) {
+		return state;
+	}
+
+	return {...state, panel: {...panel, rows: panel.rows.map(row => (row.id === id ? {...row, mark} : row))}};
+}
+
 function appendLog(state: UiState, kind: LogEntry['kind'], text: string): UiState {
 	return {...state, log: [...state.log, {id: state.nextLogId, kind, text}], nextLogId: state.nextLogId + 1};
 }
@@ -356,7 +378,7 @@ export function needsClock(state: UiState): boolean {
 }
 
 /** Derived figures of one transfer: fraction done and the time left at the measured speed. */
-export function transferFigures(transfer: Transfer): {ratio: number; etaMs?: number} {
+export function transferFigures(transfer: TransferRow): {ratio: number; etaMs?: number} {
 	const size = transfer.size ?? 0;
 	const ratio = size === 0 ? (transfer.phase === 'receiving' && transfer.firstSampleAt !== undefined ? 1 : 0) : Math.min(1, transfer.received / size);
 	const etaMs = transfer.bytesPerSecond && transfer.bytesPerSecond > 0 ? ((size - transfer.received) / transfer.bytesPerSecond) * 1000 : undefined;

@@ -3,12 +3,12 @@ import {Box, Text} from 'ink';
 import {formatBytes} from '../../commands/format.js';
 import {usePalette} from '../hooks/use-palette.js';
 import {fitEnd, formatDuration, formatRate} from '../ui-text.js';
-import type {SourceSnapshot} from '../../core/part-plan.js';
-import {transferFigures, type Transfer} from '../ui-state.js';
+import type {SourceSnapshot} from '../../core/part-scheduler.js';
+import {transferFigures, type TransferRow} from '../ui-state.js';
 import {ProgressBar} from './progress-bar.js';
 
 type Props = {
-	transfers: readonly Transfer[];
+	transfers: readonly TransferRow[];
 	now: number;
 	width: number;
 };
@@ -40,7 +40,7 @@ export function TransferList({transfers, now, width}: Props) {
 	);
 }
 
-function ReceivingFigures({transfer, barWidth}: {transfer: Transfer; barWidth: number}) {
+function ReceivingFigures({transfer, barWidth}: {transfer: TransferRow; barWidth: number}) {
 	const {ratio, etaMs} = transferFigures(transfer);
 	const percent = `${Math.floor(ratio * 100)}%`.padStart(4);
 	const bytes = `${formatBytes(transfer.received)}/${formatBytes(transfer.size ?? 0)}`.padEnd(17);

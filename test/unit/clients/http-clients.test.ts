@@ -95,11 +95,11 @@ test('the tracker client sends its JSON body and secret', async t => {
 	const client = new TrackerClient(url, {secret: 's3cret'});
 	const files = [{name: 'a.txt', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 0}, {name: 'b.txt', md5: 'b'.repeat(32), size: 7}];
 	const expected = {method: 'PUT', type: 'application/json', auth: 'Bearer s3cret', body: {url: 'http://127.0.0.1:9', files}};
-	await client.register('A', 'http://127.0.0.1:9', files);
+	await client.updateList('A', 'http://127.0.0.1:9', files);
 	t.deepEqual(seen, expected);
 	// A list that arrived as JSON text (from the share-dir thread) is sent as that text: the same body.
 	seen = {};
-	await client.register('A', 'http://127.0.0.1:9', SharedList.fromJson(JSON.stringify(files)));
+	await client.updateList('A', 'http://127.0.0.1:9', SharedList.fromJson(JSON.stringify(files)));
 	t.deepEqual(seen, expected);
 });
 

@@ -3,7 +3,7 @@ import {mkdir, open, readdir, readFile, utimes, writeFile} from 'node:fs/promise
 import path from 'node:path';
 import test from 'ava';
 import {deterministicBytes} from '../../../fixtures/generate.js';
-import {partCount, partSpan} from '../../../source/core/part-plan.js';
+import {partCount, partSpan} from '../../../source/core/part-geometry.js';
 import {PartStore, hasResumableParts} from '../../../source/share/part-store.js';
 import {PartsCache} from '../../../source/serve/parts-endpoint.js';
 import {partialDir, preparePartialDir, resumableDir} from '../../../source/share/share-dir.js';

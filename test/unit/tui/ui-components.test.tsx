@@ -8,7 +8,7 @@ import {Prompt} from '../../../source/tui/components/prompt.js';
 import {StatusLine} from '../../../source/tui/components/status-line.js';
 import {TransferList} from '../../../source/tui/components/transfer-list.js';
 import {colorsEnabled, paletteFor} from '../../../source/tui/hooks/use-palette.js';
-import type {CandidatePanel as Panel, LogEntry, Transfer} from '../../../source/tui/ui-state.js';
+import type {CandidatePanel as Panel, LogEntry, TransferRow} from '../../../source/tui/ui-state.js';
 import {eventually} from '../../helpers/processes.js';
 
 const peer = {id: 'me', url: 'http://127.0.0.1:40123', shareDir: '/tmp/xfs-demo-me-AbCdEf', latencyScale: 0.05, k: 1000};
@@ -69,7 +69,7 @@ test('candidate panel after find: the URL column shrinks to the URLs', t => {
 	].join('\n'));
 });
 
-const transfers: Transfer[] = [
+const transfers: TransferRow[] = [
 	{key: 0, name: 'song.mp3', phase: 'receiving', from: 'A', size: 1_536_000, received: 768_000, firstSampleAt: 0, firstSampleBytes: 0, bytesPerSecond: 512_000},
 	{key: 1, name: 'a-very-long-file-name.bin', phase: 'locating', received: 0, firstSampleBytes: 0},
 	{key: 2, name: 'video.mp4', phase: 'waiting', received: 0, firstSampleBytes: 0, retryAt: 1500},

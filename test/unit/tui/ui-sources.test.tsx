@@ -1,7 +1,7 @@
 import test from 'ava';
 import {render} from 'ink-testing-library';
 import {TransferList} from '../../../source/tui/components/transfer-list.js';
-import {createUiState, reduceUi, type Transfer, type UiAction, type UiState} from '../../../source/tui/ui-state.js';
+import {createUiState, reduceUi, type TransferRow, type UiAction, type UiState} from '../../../source/tui/ui-state.js';
 
 const peer = {id: 'me', url: 'http://127.0.0.1:4000', shareDir: '/tmp/me', latencyScale: 0.05, k: 1000};
 
@@ -31,7 +31,7 @@ test('a multi-source download keeps the latest figures of each holder; a new att
 });
 
 test('transfer list: one row per holder under a multi-source download', t => {
-	const transfers: Transfer[] = [{
+	const transfers: TransferRow[] = [{
 		key: 0, name: 'big.bin', phase: 'receiving', from: 'A+B+C', size: 8_388_608, received: 4_194_304, firstSampleAt: 0, firstSampleBytes: 0, bytesPerSecond: 1_048_576,
 		sources: [
 			{id: 'A', state: 'fetching', parts: 1, received: 3_145_728},

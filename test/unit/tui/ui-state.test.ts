@@ -67,12 +67,20 @@ test('a download runs through locating, candidates, receiving with speed and ETA
 	t.deepEqual(state.transfers, [{key: 3, name: 'song.mp3', phase: 'locating', received: 0, firstSampleBytes: 0}]);
 	t.deepEqual(state.pending, []);
 
-	state = reduceUi(state, {type: 'download-event', at: 1000, event: {type: 'candidates', name: 'song.mp3', rows: [
-		{id: 'A', url: 'http://127.0.0.1:4001', latencyMs: 150, load: 0, cost: 150, mark: 'chosen'},
-		{id: 'D', url: 'http://127.0.0.1:4004', latencyMs: 2000, mark: 'down'},
-	]}});
+	state = reduceUi(state, {type: 'download-event', at: 1000, event: {type: 'holders-ranked', name: 'song.mp3',
+		ranked: [{id: 'A', url: 'http://127.0.0.1:4001', latencyMs: 150, load: 0, cost: 150}, {id: 'B', url: 'http://127.0.0.1:4002', latencyMs: 400, load: 1, cost: 1400}],
+		down: [{id: 'D', url: 'http://127.0.0.1:4004', latencyMs: 2000}]}});
+	t.deepEqual(state.panel!.rows.map(row => [row.id, row.mark, row.answering]), [['A', 'candidate', true], ['B', 'candidate', true], ['D', 'down', false]]);
+	state = run([
+		{type: 'download-event', at: 1000, event: {type: 'holder-chosen', name: 'song.mp3', id: 'B'}},
+		{type: 'download-event', at: 1000, event: {type: 'holder-dropped', name: 'song.mp3', id: 'B', why: 'checksum'}},
+		{type: 'download-event', at: 1000, event: {type: 'holder-chosen', name: 'song.mp3', id: 'A'}},
+		// Another file's panel is not this download's: nothing changes.
+		{type: 'download-event', at: 1000, event: {type: 'holder-dropped', name: 'other.bin', id: 'A', why: 'down'}},
+	], state);
 	t.deepEqual(state.panel, {name: 'song.mp3', origin: 'download', rows: [
 		{id: 'A', url: 'http://127.0.0.1:4001', latencyMs: 150, load: 0, cost: 150, mark: 'chosen', answering: true},
+		{id: 'B', url: 'http://127.0.0.1:4002', latencyMs: 400, load: 1, cost: 1400, mark: 'checksum', answering: true},
 		{id: 'D', url: 'http://127.0.0.1:4004', latencyMs: 2000, mark: 'down', answering: false},
 	]});
 

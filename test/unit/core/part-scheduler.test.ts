@@ -1,55 +1,7 @@
 import test from 'ava';
-import {addSpan, chooseManifest, drainTime, minSplitBytes, partCount, partSpan, PartScheduler, partsWithin, type ManifestVote} from '../../../source/core/part-plan.js';
+import {drainTime, minSplitBytes, PartScheduler} from '../../../source/core/part-scheduler.js';
 
 const kib = 1024;
-const md5 = (digit: string) => digit.repeat(32);
-
-test('parts cut a file into fixed spans, the last one short', t => {
-	t.is(partCount(10 * kib, 4 * kib), 3);
-	t.is(partCount(8 * kib, 4 * kib), 2);
-	t.is(partCount(0, 4 * kib), 0);
-	t.deepEqual(partSpan(0, 10 * kib, 4 * kib), {start: 0, end: 4 * kib});
-	t.deepEqual(partSpan(2, 10 * kib, 4 * kib), {start: 8 * kib, end: 10 * kib});
-});
-
-test('verified spans merge and tell which parts can be reused', t => {
-	let spans = addSpan([], {start: 8, end: 12});
-	spans = addSpan(spans, {start: 0, end: 4});
-	t.deepEqual(spans, [{start: 0, end: 4}, {start: 8, end: 12}]);
-	spans = addSpan(spans, {start: 4, end: 8});
-	t.deepEqual(spans, [{start: 0, end: 12}]);
-	t.deepEqual(partsWithin([{start: 0, end: 8}, {start: 12, end: 14}], 14, 4), [0, 1, 3]);
-	t.deepEqual(partsWithin([{start: 0, end: 6}], 14, 4), [0]);
-	t.deepEqual(partsWithin([{start: 0, end: 8}, {start: 12, end: 14}], 14, 2), [0, 1, 2, 3, 6]);
-});
-
-test('the manifest most holders agree on wins; holders with other bytes are named', t => {
-	const size = 200 * kib;
-	const good = {partSize: 64 * kib, md5s: [md5('a'), md5('b'), md5('c'), md5('d')]};
-	const other = {partSize: 64 * kib, md5s: [md5('a'), md5('b'), md5('e'), md5('d')]};
-	const otherCut = {partSize: 128 * kib, md5s: [md5('f'), md5('0')]};
-	const wrongCount = {partSize: 64 * kib, md5s: [md5('a')]};
-	const votes: ManifestVote[] = [
-		{holder: 'A', manifest: good},
-		{holder: 'B', manifest: other},
-		{holder: 'C', manifest: good},
-		{holder: 'D', manifest: otherCut},
-		{holder: 'E', manifest: wrongCount},
-	];
-	t.deepEqual(chooseManifest(votes, size), {manifest: good, agreeing: ['A', 'C'], disagreeing: ['B', 'E']});
-});
-
-test('a manifest tie goes to the smaller part size, then the smaller list', t => {
-	const size = 256 * kib;
-	const small = {partSize: 64 * kib, md5s: [md5('9'), md5('9'), md5('9'), md5('9')]};
-	const large = {partSize: 128 * kib, md5s: [md5('1'), md5('1')]};
-	t.deepEqual(chooseManifest([{holder: 'A', manifest: large}, {holder: 'B', manifest: small}], size)?.agreeing, ['B']);
-	const low = {partSize: 128 * kib, md5s: [md5('1'), md5('2')]};
-	const high = {partSize: 128 * kib, md5s: [md5('3'), md5('2')]};
-	t.deepEqual(chooseManifest([{holder: 'A', manifest: high}, {holder: 'B', manifest: low}], size), {manifest: low, agreeing: ['B'], disagreeing: ['A']});
-	t.is(chooseManifest([{holder: 'A', manifest: {partSize: 1, md5s: []}}], size), undefined);
-	t.is(chooseManifest([], size), undefined);
-});
 
 test('drain time hands each part to whoever is free first', t => {
 	const fast = {freeAtMs: 0, fetchMs: (bytes: number) => bytes / 10};

@@ -1,101 +1,10 @@
 /**
- * Multi-source planning (pure): part geometry, which parts manifest to trust, verified
- * byte spans for resume, and the scheduler that hands parts to holders by measured speed.
+ * The part scheduler (pure): hands parts to holders by measured speed, keeps a slow holder
+ * from taking a part the others would finish sooner, and races or splits the last parts.
  */
 
-/** Parts are a few MiB: large enough to amortise a request's latency, small enough to spread over holders. */
-export const defaultPartSize = 4 * 1024 * 1024;
-/** Bounds on a part size a holder may announce: a part is held in memory while it is checked. */
-export const minPartSize = 64 * 1024;
-export const maxPartSize = 64 * 1024 * 1024;
 /** A raced part is fetched by at most this many holders at once. */
 export const defaultMaxRacers = 2;
-
-/** A byte span [start, end): end is exclusive. */
-export type ByteSpan = {start: number; end: number};
-
-export function partCount(size: number, partSize: number): number {
-	return Math.ceil(size / partSize);
-}
-
-export function partSpan(index: number, size: number, partSize: number): ByteSpan {
-	const start = index * partSize;
-	return {start, end: Math.min(size, start + partSize)};
-}
-
-/** Adds a span to a sorted list of disjoint spans, merging neighbours. */
-export function addSpan(spans: readonly ByteSpan[], added: ByteSpan): ByteSpan[] {
-	const merged: ByteSpan[] = [];
-	let current = {...added};
-	for (const span of spans) {
-		if (span.end < current.start) {
-			merged.push(span);
-		} else if (span.start > current.end) {
-			merged.push(current);
-			current = {...span};
-		} else {
-			current = {start: Math.min(current.start, span.start), end: Math.max(current.end, span.end)};
-		}
-	}
-
-	merged.push(current);
-	return merged.sort((a, b) => a.start - b.start);
-}
-
-/** Parts of a file whose bytes lie wholly inside the given spans (candidates for reuse after a restart). */
-export function partsWithin(spans: readonly ByteSpan[], size: number, partSize: number): number[] {
-	const covered: number[] = [];
-	for (let index = 0; index < partCount(size, partSize); index++) {
-		const part = partSpan(index, size, partSize);
-		if (spans.some(span => span.start <= part.start && part.end <= span.end)) {
-			covered.push(index);
-		}
-	}
-
-	return covered;
-}
-
-export type PartsManifest = {partSize: number; md5s: string[]};
-export type ManifestVote = {holder: string; manifest: PartsManifest};
-export type ManifestChoice = {manifest: PartsManifest; agreeing: string[]; disagreeing: string[]};
-
-/** A manifest fits a file of `size` bytes when its part size is in bounds and it lists one md5 per part. */
-export function fitsFile(manifest: PartsManifest, size: number): boolean {
-	return manifest.partSize >= minPartSize
-		&& manifest.partSize <= maxPartSize
-		&& manifest.md5s.length === partCount(size, manifest.partSize);
-}
-
-/**
- * The parts manifest most holders agree on (ties: the smaller part size, then the smaller list).
- * `disagreeing` are holders whose manifest does not fit the file or lists other md5s for the same
- * part size: their bytes differ. Holders that cut the file into other sizes are neither.
- */
-export function chooseManifest(votes: readonly ManifestVote[], size: number): ManifestChoice | undefined {
-	const groups = new Map<string, {manifest: PartsManifest; holders: string[]}>();
-	for (const vote of votes) {
-		if (!fitsFile(vote.manifest, size)) {
-			continue;
-		}
-
-		const key = `${vote.manifest.partSize}:${vote.manifest.md5s.join(',')}`;
-		const group = groups.get(key) ?? {manifest: vote.manifest, holders: []};
-		group.holders.push(vote.holder);
-		groups.set(key, group);
-	}
-
-	const ranked = [...groups.entries()].sort(([keyA, a], [keyB, b]) =>
-		b.holders.length - a.holders.length || a.manifest.partSize - b.manifest.partSize || (keyA < keyB ? -1 : (keyA > keyB ? 1 : 0)));
-	const best = ranked[0]?.[1];
-	if (!best) {
-		return undefined;
-	}
-
-	const disagreeing = votes
-		.filter(vote => !fitsFile(vote.manifest, size) || (vote.manifest.partSize === best.manifest.partSize && !best.holders.includes(vote.holder)))
-		.map(vote => vote.holder);
-	return {manifest: best.manifest, agreeing: [...best.holders], disagreeing};
-}
 
 /** Estimated time until a list of parts is fetched, each handed to whichever holder would finish it first. */
 export function drainTime(workers: ReadonlyArray<{freeAtMs: number; fetchMs: (bytes: number) => number}>, parts: readonly number[]): number {

@@ -1,0 +1,50 @@
+/** What a download works with (the peer's services, given by the caller) and what it keeps across rounds. */
+import {type ErrorCode, XfsError} from '../common/errors.js';
+import type {FileEntry, FindReply, HolderRef} from '../common/wire.js';
+import type {Policy} from '../core/cost.js';
+import type {LoadCounter} from '../core/load-counter.js';
+import type {BackoffOptions} from '../core/retry-policy.js';
+import type {Attempt, DownloadEvent} from '../core/transfer-types.js';
+
+export class DownloadError extends XfsError {
+	readonly attempts: Attempt[];
+
+	constructor(code: ErrorCode, message: string, attempts: Attempt[], options?: {cause?: unknown}) {
+		super(code, message, options);
+		this.name = 'DownloadError';
+		this.attempts = attempts;
+	}
+}
+
+export type DownloaderDeps = {
+	id: string;
+	shareDir: string;
+	/** Find through the tracker (waiting on it as configured); throws NOT_FOUND or TRACKER_DOWN. */
+	locate: (name: string) => Promise<FindReply>;
+	/** GetLoad with a short timeout; throws when the holder does not answer. */
+	probeLoad: (holder: HolderRef) => Promise<number>;
+	latencyTo: (peerId: string) => number;
+	latencyScale: number;
+	policy: Policy;
+	k: number;
+	load: LoadCounter;
+	/** Report a holder that refused or dropped the connection. */
+	suspect: (peerId: string) => void;
+	/** Make the new file known: updatelist. */
+	announce: (file: FileEntry) => Promise<void>;
+	/** Least silence tolerated from a holder before it counts as stalled (see stallTimeouts). */
+	idleFloorMs?: number;
+	/** How long to keep retrying when every holder failed. */
+	allDownWaitMs: number;
+	backoff: BackoffOptions;
+	onEvent?: (event: DownloadEvent) => void;
+	random?: () => number;
+	/** Holders one download reads parts from at once; 1 (the default) keeps the single-source path. */
+	maxSources?: number;
+	partSize?: number;
+	/** Shared secret of the network, if any. */
+	secret?: string;
+};
+
+/** What one download keeps across its rounds: every attempt, and how often each holder sent bad bytes. */
+export type DownloadRecord = {attempts: Attempt[]; mismatches: Map<string, number>};
