@@ -6,7 +6,7 @@ import {costOf} from '../core/cost.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
-import type {TrackerStatus} from '../peer/peer-node.js';
+import type {TrackerStatus} from '../core/tracker-link.js';
 
 export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number};
 

@@ -1,7 +1,7 @@
 /** Who and where this peer is, and how it stands with the tracker: two lines at the top of the live area. */
 import {Box, Text} from 'ink';
 import {usePalette, type Palette} from '../hooks/use-palette.js';
-import type {TrackerStatus} from '../../peer/peer-node.js';
+import type {TrackerStatus} from '../../core/tracker-link.js';
 import {fitEnd, fitStart} from '../ui-text.js';
 import type {PeerIdentity} from '../ui-state.js';
 

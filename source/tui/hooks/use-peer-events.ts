@@ -1,7 +1,8 @@
 /** Feeds the peer's events (tracker state, load, download progress, notices) into the UI state. */
 import {useEffect} from 'react';
-import type {DownloadEvent} from '../../transfer/download.js';
-import type {PeerNode, TrackerStatus} from '../../peer/peer-node.js';
+import type {DownloadEvent} from '../../core/transfer-types.js';
+import type {TrackerStatus} from '../../core/tracker-link.js';
+import type {PeerNode} from '../../peer/peer-node.js';
 import type {UiDispatch} from './use-ui-state.js';
 
 /** Progress arrives once per network chunk; the screen needs it about ten times a second. */

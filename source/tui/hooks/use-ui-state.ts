@@ -1,7 +1,7 @@
 /** The TUI's state: the pure reducer of ui-state.ts behind React's useReducer. */
 import {useReducer} from 'react';
 import {createUiState, reduceUi, type PeerIdentity, type UiAction, type UiState} from '../ui-state.js';
-import type {TrackerStatus} from '../../peer/peer-node.js';
+import type {TrackerStatus} from '../../core/tracker-link.js';
 
 export type UiDispatch = (action: UiAction) => void;
 

@@ -1,0 +1,180 @@
+/**
+ * The peer's membership at the tracker: the UpdateList (one at a time, so lists never arrive
+ * out of order), heartbeats every --heartbeat-ms, the whole list again when the tracker does
+ * not know this peer, tracker calls that wait with back-off while it is down, and the leave.
+ * The decisions are TrackerLink's; this module does the calls and says what happened.
+ */
+import {EventEmitter} from 'node:events';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {TrackerDownError, XfsError} from '../common/errors.js';
+import {nextDelayWithin, trackerBackoff} from '../core/retry-policy.js';
+import {rejoinReason, TrackerLink, type TrackerStatus} from '../core/tracker-link.js';
+import type {TrackerClient} from '../clients/tracker-client.js';
+import type {SharedList} from '../share/shared-list.js';
+import {notices} from './notices.js';
+
+export type MembershipEvents = {
+	tracker: [TrackerStatus];
+	notice: [string];
+	/** A line on waiting for the tracker, and on rejoining. */
+	retry: [string];
+};
+
+export type MembershipOptions = {
+	id: string;
+	heartbeatMs: number;
+	/** How long a command waits for a tracker that is down (--tracker-wait). */
+	trackerWaitMs: number;
+	/** The list to send and the URL to send it under, read at each UpdateList. */
+	list: () => SharedList;
+	url: () => string;
+};
+
+export class Membership extends EventEmitter<MembershipEvents> {
+	readonly link: TrackerLink;
+	readonly #tracker: TrackerClient;
+	readonly #options: MembershipOptions;
+	#syncing: Promise<void> = Promise.resolve();
+	#loop: Promise<void> | undefined;
+	readonly #stopping = new AbortController();
+
+	constructor(tracker: TrackerClient, options: MembershipOptions) {
+		super();
+		this.#tracker = tracker;
+		this.#options = options;
+		this.link = new TrackerLink({heartbeatMs: options.heartbeatMs});
+	}
+
+	get status(): TrackerStatus {
+		return this.link.status;
+	}
+
+	get stopping(): AbortSignal {
+		return this.#stopping.signal;
+	}
+
+	/**
+	 * The first UpdateList, then the heartbeat loop. A tracker that is down is not waited for (the
+	 * loop keeps trying); a live peer holding this machID (ID_IN_USE) is thrown.
+	 */
+	async join(): Promise<void> {
+		let failures = 0;
+		try {
+			await this.sendList();
+		} catch (error) {
+			if (error instanceof XfsError && error.code === 'ID_IN_USE') {
+				throw error;
+			}
+
+			failures = 1;
+			this.#loopFailed(failures, error);
+		}
+
+		this.#loop = this.#keep(failures);
+	}
+
+	/** Sends the whole list; serialised so lists never arrive out of order. */
+	async sendList(): Promise<void> {
+		const run = this.#syncing.catch(() => {}).then(async () => {
+			try {
+				const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), this.#options.list());
+				this.#told(this.link.listAccepted(reply.epoch, Date.now()));
+			} catch (error) {
+				if (error instanceof TrackerDownError) {
+					this.link.listLost();
+				}
+
+				throw error;
+			}
+		});
+		this.#syncing = run;
+		return run;
+	}
+
+	/** Runs a tracker call, retrying with capped back-off while the tracker is down, up to `waitMs` (default --tracker-wait). */
+	async withTracker<T>(what: string, call: () => Promise<T>, waitMs = this.#options.trackerWaitMs): Promise<T> {
+		const started = Date.now();
+		for (let attempt = 1; ; attempt++) {
+			try {
+				const result = await call();
+				this.link.reached(Date.now());
+				return result;
+			} catch (error) {
+				if (!(error instanceof TrackerDownError)) {
+					throw error;
+				}
+
+				const delay = nextDelayWithin(attempt, Date.now() - started, waitMs, trackerBackoff);
+				if (delay === undefined || this.#stopping.signal.aborted) {
+					throw new TrackerDownError(notices.gaveUp(this.#tracker.url, Date.now() - started, waitMs), {cause: error});
+				}
+
+				this.#told(this.link.callFailed(Date.now() + delay));
+				this.emit('retry', notices.callDown(delay, what, waitMs));
+				await sleep(delay);
+			}
+		}
+	}
+
+	/** Stops the heartbeats and leaves the tracker (best effort). */
+	async leave(): Promise<void> {
+		this.#stopping.abort();
+		await this.#loop?.catch(() => {});
+		if (this.link.registered) {
+			await this.#tracker.leave(this.#options.id).catch(() => {});
+		}
+	}
+
+	/**
+	 * Heartbeats every --heartbeat-ms; a tracker that does not know us (restart, expiry) gets the whole list at once.
+	 * While the tracker is down, tries again with the tracker back-off, never waiting longer than one heartbeat.
+	 */
+	async #keep(failuresSoFar: number): Promise<void> {
+		const {signal} = this.#stopping;
+		let failures = failuresSoFar;
+		while (!signal.aborted) {
+			try {
+				await sleep(this.link.nextBeatIn(failures), undefined, {signal});
+			} catch {
+				return;
+			}
+
+			try {
+				const epochBefore = this.link.epoch;
+				const reply = this.link.registered ? await this.#tracker.heartbeat(this.#options.id) : undefined;
+				const {action, changed} = this.link.beat(reply, Date.now());
+				this.#told(changed);
+				if (action === 'send-list') {
+					await this.sendList();
+					const reason = rejoinReason(epochBefore, this.link.epoch, reply?.known);
+					this.emit('retry', notices.rejoined(reason, this.#options.list().entries.length));
+				}
+
+				failures = 0;
+			} catch (error) {
+				failures++;
+				this.#loopFailed(failures, error);
+			}
+		}
+	}
+
+	/** The membership loop's call failed: wait with the tracker back-off, and say so. */
+	#loopFailed(failures: number, error: unknown): void {
+		if (!(error instanceof TrackerDownError)) {
+			this.emit('notice', notices.refused((error as Error).message));
+			return;
+		}
+
+		const {retryInMs, changed, say} = this.link.loopFailed(failures, Date.now());
+		this.#told(changed);
+		if (say) {
+			this.emit('retry', notices.loopDown(retryInMs, error.message));
+		}
+	}
+
+	#told(changed: boolean): void {
+		if (changed) {
+			this.emit('tracker', this.link.status);
+		}
+	}
+}

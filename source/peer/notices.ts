@@ -1,0 +1,31 @@
+/** The wording of the peer's notices and retry lines (pure): what a user reads in the log, the TUI and on stderr. */
+import type {RejoinReason} from '../core/tracker-link.js';
+
+/** Milliseconds as seconds for a notice: 250 → "0.25", 5000 → "5". */
+export function seconds(ms: number): string {
+	return String(Number((ms / 1000).toFixed(2)));
+}
+
+const rejoinWords: Record<RejoinReason, string> = {
+	restarted: 'tracker restarted (new epoch)',
+	dropped: 'tracker had dropped this peer',
+	back: 'tracker reachable again',
+};
+
+export const notices = {
+	scanned: (stats: {files: number; hashed: number; cached: number}, scanMs: number) =>
+		`shared ${stats.files} file(s): ${stats.hashed} hashed, ${stats.cached} from the hash cache, in ${scanMs} ms`,
+	cleaned: (count: number) => `removed ${count} unfinished download(s) from an earlier run`,
+	rejoined: (reason: RejoinReason, files: number) => `${rejoinWords[reason]}: sent the whole list (${files} files)`,
+	loopDown: (retryInMs: number, message: string) => `tracker down, retrying in ${seconds(retryInMs)} s: ${message}`,
+	callDown: (delayMs: number, what: string, waitMs: number) => `tracker down, retrying in ${seconds(delayMs)} s (${what} waits up to ${seconds(waitMs)} s)`,
+	gaveUp: (tracker: string, elapsedMs: number, waitMs: number) => (waitMs > 0
+		? `tracker ${tracker} still down after ${seconds(elapsedMs)} s (--tracker-wait ${waitMs} ms)`
+		: `tracker ${tracker} is down`),
+	refused: (message: string) => `tracker refused this peer: ${message}`,
+	staleHolders: (name: string, ids: readonly string[]) => `tracker down: using the last known holders of ${name} (${ids.join(', ')})`,
+	notYetListed: (name: string, backForMs: number, delayMs: number) =>
+		`tracker came back ${seconds(backForMs)} s ago and lists no holder of ${name} yet; asking again in ${seconds(delayMs)} s`,
+	downloadWaiting: (name: string, reason: string, retryInMs: number, peerWaitMs: number) =>
+		`download ${name}: ${reason}, retrying in ${seconds(retryInMs)} s (waits up to ${seconds(peerWaitMs)} s)`,
+};
