@@ -7,8 +7,7 @@ import {freshConnections} from './fresh-connections.js';
 import {requestJson} from './http-json.js';
 import {classify, stallWatchdog, TransferError} from './peer-client.js';
 import type {ByteSpan} from '../core/part-geometry.js';
-import {requesterHeader} from '../serve/peer-app.js';
-import {parsePartsReply, type PartsReply} from '../common/wire.js';
+import {parsePartsReply, requesterHeader, type PartsReply} from '../common/wire.js';
 
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	let body: unknown;

@@ -8,9 +8,8 @@ import {PeerDownError} from '../common/errors.js';
 import {freshConnections} from './fresh-connections.js';
 import {HashingFileSink} from '../transfer/hashing-sink.js';
 import {requestJson} from './http-json.js';
-import {requesterHeader} from '../serve/peer-app.js';
 import type {Outcome} from '../core/retry-policy.js';
-import {parseLoadReply, type LoadReply} from '../common/wire.js';
+import {parseLoadReply, requesterHeader, type LoadReply} from '../common/wire.js';
 
 /**
  * GetLoad. A download probes every holder at once and the answers age until the file

@@ -18,6 +18,9 @@ export type LoadReply = {id: string; load: number};
 export type HealthReply = {ok: true; epoch: string; peers: number; files: number};
 export type SuspectReply = {dropped: boolean};
 
+/** The header a downloader names itself in (machID): the holder emulates the latency between the two. */
+export const requesterHeader = 'x-xfs-peer';
+
 export const maxNameLength = 255;
 export const maxPeerIdLength = 64;
 const nameCharacters = /^[A-Za-z\d._-]+$/;

@@ -17,9 +17,7 @@ import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {openShared} from '../share/share-dir.js';
 import {throttledStream} from './throttled-stream.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
-import {isValidPeerId, parseFileName, type LoadReply} from '../common/wire.js';
-
-export const requesterHeader = 'x-xfs-peer';
+import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
 
 export type PeerServerContext = {
 	id: string;
