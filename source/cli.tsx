@@ -6,6 +6,10 @@
 import process from 'node:process';
 import {startShareThread} from './share/scan-thread.js';
 
+/** The status of a process ended by SIGPIPE (128 + 13): what a shell sees from `yes | head -1`. */
+const sigpipeStatus = 141;
+let pipeClosed = false;
+
 async function main(): Promise<number | undefined> {
 	const argv = process.argv.slice(2);
 	if (argv[0] === 'demo') {
@@ -73,6 +77,7 @@ async function main(): Promise<number | undefined> {
 
 	// The handlers are in place before the ready line: whoever reads it may send SIGTERM at once.
 	let signalled: Promise<void> | undefined;
+	const cancel = new AbortController();
 	if (config.serve) {
 		signalled = new Promise<void>(resolve => {
 			process.once('SIGINT', resolve);
@@ -81,10 +86,24 @@ async function main(): Promise<number | undefined> {
 	} else {
 		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 			process.once(signal, () => {
+				// A scripted command in flight prints its `cancelled` result first (stdout is a pipe: written at once).
+				cancel.abort(signal);
 				void stop().then(() => process.exit(130));
 			});
 		}
 	}
+
+	// A reader that went away (`| head -1`): stop writing, leave the tracker, and exit quietly as Unix tools do on SIGPIPE.
+	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+		if (error.code !== 'EPIPE') {
+			throw error;
+		}
+
+		pipeClosed = true;
+		cancel.abort('stdout closed');
+		void stop().then(() => process.exit(sigpipeStatus));
+	});
+	process.stderr.on('error', () => {});
 
 	process.stdout.write(config.json
 		? `${JSON.stringify({event: 'ready', id: config.id, url: node.url})}\n`
@@ -104,13 +123,13 @@ async function main(): Promise<number | undefined> {
 	}
 
 	const {runScripted} = await import('./commands/scripted.js');
-	const status = await runScripted(node, process.stdin, process.stdout, {json: config.json});
+	const status = await runScripted(node, process.stdin, process.stdout, {json: config.json, signal: cancel.signal});
 	await stop();
 	return status;
 }
 
 main().then(status => {
-	process.exitCode = status ?? 0;
+	process.exitCode = pipeClosed ? sigpipeStatus : (status ?? 0);
 	// Servers and timers are closed; exit now rather than wait on idle keep-alive sockets.
 	process.exit();
 }, async (error: unknown) => {

@@ -10,6 +10,10 @@ export type ErrorCode =
 	| 'ID_IN_USE'
 	| 'TOO_LARGE'
 	| 'UNAUTHORIZED'
+	/** A command stopped by SIGINT/SIGTERM before it finished. */
+	| 'CANCELLED'
+	/** A tracker that started less than one heartbeat ago: not every peer has re-sent its list yet. */
+	| 'WARMING_UP'
 	| 'INTERNAL';
 
 export type ErrorBody = {code: ErrorCode; message: string};

@@ -13,6 +13,8 @@ const statusOf: Record<ErrorCode, number> = {
 	PEER_DOWN: 502,
 	ALL_PEERS_DOWN: 502,
 	TRACKER_DOWN: 503,
+	WARMING_UP: 503,
+	CANCELLED: 500,
 	INTERNAL: 500,
 };
 

@@ -26,18 +26,21 @@ export const maxPeerIdLength = 64;
 const nameCharacters = /^[A-Za-z\d._-]+$/;
 const md5Pattern = /^[\da-f]{32}$/;
 
+/** A shared file's name: 1-255 of [A-Za-z0-9._-], not hidden (a leading "."): hidden files are never listed or served. */
 export function isValidFileName(name: unknown): name is string {
 	return typeof name === 'string'
 		&& name.length > 0
 		&& name.length <= maxNameLength
-		&& name !== '.'
-		&& name !== '..'
+		&& !name.startsWith('.')
 		&& nameCharacters.test(name);
 }
 
 export function parseFileName(name: unknown, what = 'file name'): string {
 	if (!isValidFileName(name)) {
-		throw new BadInputError(`invalid ${what} ${describe(name)}: use 1-${maxNameLength} of [A-Za-z0-9._-], not "." or ".."`);
+		const hidden = typeof name === 'string' && name.startsWith('.') && name !== '.' && name !== '..' && nameCharacters.test(name);
+		throw new BadInputError(hidden
+			? `invalid ${what} ${describe(name)}: a name with a leading "." is hidden, never shared`
+			: `invalid ${what} ${describe(name)}: use 1-${maxNameLength} of [A-Za-z0-9._-], not starting with "."`);
 	}
 
 	return name;
@@ -262,13 +265,18 @@ function parseString(value: unknown, where: string): string {
 	return value;
 }
 
+/** A value as an error message shows it: strings quoted and cut, numbers and booleans as they are, other things by type. */
 function describe(value: unknown): string {
 	if (typeof value === 'string') {
 		const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
 		return JSON.stringify(shown);
 	}
 
-	return value === null ? 'null' : typeof value;
+	if (typeof value === 'number' || typeof value === 'boolean') {
+		return String(value);
+	}
+
+	return value === null ? 'null' : (Array.isArray(value) ? 'an array' : typeof value);
 }
 
 /** GET /files/:name/parts on a peer: the md5 of each fixed-size part of a file. */

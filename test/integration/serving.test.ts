@@ -73,7 +73,7 @@ test('the hash cache and listing in the hidden state folder are never listed, an
 	t.is((await fetchBytes(`${a.url}/files/${listingCacheFileName}`)).status, 404);
 	t.is((await fetchBytes(`${a.url}/files/${encodeURIComponent(`${stateDirName}/${listingCacheFileName}`)}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/${hashCacheFileName}`)).status, 404);
-	t.is((await fetchBytes(`${a.url}/files/${stateDirName}`)).status, 404);
+	t.is((await fetchBytes(`${a.url}/files/${stateDirName}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/${encodeURIComponent(`${stateDirName}/${hashCacheFileName}`)}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/..%2F${path.basename(dir)}%2F${stateDirName}%2F${hashCacheFileName}`)).status, 400);
 });

@@ -19,9 +19,10 @@ test('parses every command', t => {
 const bad: Array<[string, string]> = [
 	['find', 'find: expected 1 argument; usage: find <name>'],
 	['find a b', 'find: expected 1 argument; usage: find <name>'],
-	['download ../etc/passwd', 'invalid file name "../etc/passwd": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
-	['find ..', 'invalid file name "..": use 1-255 of [A-Za-z0-9._-], not "." or ".."'],
-	[`find ${'a'.repeat(256)}`, `invalid file name "${'a'.repeat(40)}…": use 1-255 of [A-Za-z0-9._-], not "." or ".."`],
+	['download ../etc/passwd', 'invalid file name "../etc/passwd": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
+	['download .xfs', 'invalid file name ".xfs": a name with a leading "." is hidden, never shared'],
+	['find ..', 'invalid file name "..": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
+	[`find ${'a'.repeat(256)}`, `invalid file name "${'a'.repeat(40)}…": use 1-255 of [A-Za-z0-9._-], not starting with "."`],
 	['ls -l', 'ls: expected no arguments; usage: ls'],
 	['getload a/b', 'getload: "a/b" is neither a machID nor host:port'],
 	['getload host:', 'getload: "host:" must be host:port'],
