@@ -24,6 +24,11 @@ export type TrackerOptions = {
 	maxPeersPerFind?: number;
 	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts). */
 	probeTimeoutMs?: number;
+	/**
+	 * How long after its start a Find that would be NOT_FOUND is answered 503 WARMING_UP with
+	 * Retry-After instead: the live peers have not all re-sent their lists yet (soft state).
+	 */
+	warmupMs?: number;
 	/** Shared secret that UpdateList, heartbeat, leave and suspect must carry. */
 	secret?: string;
 	now?: () => number;
@@ -31,6 +36,9 @@ export type TrackerOptions = {
 	/** Structured request log (failed requests, with request ids). */
 	logger?: Logger;
 };
+
+/** One default heartbeat interval of a peer (--heartbeat-ms 5000): by then every live peer has re-sent its list. */
+export const defaultWarmupMs = 5000;
 
 /** Room for an UpdateList of 100 000 files (about 8 MB of JSON) with margin. */
 export const defaultBodyLimit = '16mb';
@@ -40,9 +48,10 @@ export type RunningTracker = {url: string; state: TrackerState; server: Server; 
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
 	const {
 		port = 7000, host = '127.0.0.1', ttlMs = 15_000, bodyLimit = defaultBodyLimit,
-		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500,
+		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500, warmupMs = defaultWarmupMs,
 		secret, now = Date.now, log = () => {}, logger,
 	} = options;
+	const startedAt = now();
 	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
 
 	/** True when `url` answers GET /load as peer `id`. */
@@ -73,6 +82,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		const name = parseFileName(request.params.name);
 		const found = state.findBody(name, now());
 		if (found === undefined) {
+			const warmingFor = startedAt + warmupMs - now();
+			if (warmingFor > 0) {
+				response.set('Retry-After', String(Math.ceil(warmingFor / 1000)));
+				sendError(response, 'WARMING_UP', `the tracker started ${now() - startedAt} ms ago and no peer has listed "${name}" yet; ask again`);
+				return;
+			}
+
 			sendError(response, 'NOT_FOUND', `no peer holds "${name}"`);
 			return;
 		}

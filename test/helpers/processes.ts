@@ -131,7 +131,9 @@ export type TrackerProcess = Child & {url: string; port: number};
 
 export async function startTracker(t: ExecutionContext, args: string[] = []): Promise<TrackerProcess> {
 	const port = args.includes('--port') ? [] : ['--port', '0'];
-	const child = startChild(t, trackerEntry, [...port, '--quiet', ...args]);
+	// Tests that want the warm-up after a restart ask for it; the rest see a NOT_FOUND at once.
+	const warmup = args.includes('--warmup-ms') ? [] : ['--warmup-ms', '0'];
+	const child = startChild(t, trackerEntry, [...port, ...warmup, '--quiet', ...args]);
 	const ready = await child.stdout.next(/^tracker listening on /);
 	const url = ready.replace('tracker listening on ', '').trim();
 	return {...child, url, port: Number(new URL(url).port)};

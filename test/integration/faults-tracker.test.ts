@@ -67,3 +67,36 @@ test('while the tracker is down: last known holders serve, an unknown name waits
 		return holders.length === 3 ? holders : undefined;
 	}), ['A', 'B', 'me']);
 });
+
+test('a restarted tracker warms up: a find of a held file waits (503 WARMING_UP) for its holder to re-send, not NOT_FOUND', async t => {
+	const first = await startTracker(t);
+	const a = await startPeer(t, {id: 'A', dir: await shareDir(t, 'A'), tracker: first.url, serve: true});
+	const me = await startPeer(t, {id: 'me', dir: await shareDir(t), tracker: first.url});
+	await first.kill('SIGKILL');
+	// A cannot re-send its list until it is continued: a find now sees a tracker that knows nothing yet.
+	a.child.kill('SIGSTOP');
+	const second = await startTracker(t, ['--port', String(first.port), '--warmup-ms', '30000']);
+	const early = await getJson(`${second.url}/files/song.mp3`);
+	t.is(early.status, 503);
+	t.is(early.body.error.code, 'WARMING_UP');
+	// The peer notices the restart (its heartbeat gets known:false) and has re-sent its own list.
+	await me.stderr.next(/sent the whole list/);
+	me.child.stdin.write('find song.mp3\n');
+	await me.stderr.next(/find song\.mp3 waits/);
+	a.child.kill('SIGCONT');
+	const result = JSON.parse(await me.stdout.next(line => line.startsWith('{"cmd"')));
+	t.like(result, {cmd: 'find', ok: true, name: 'song.mp3'});
+	t.deepEqual(result.peers.map((peer: {id: string}) => peer.id), ['A']);
+});
+
+test('after the warm-up a name nobody holds is NOT_FOUND; the reply during it carries Retry-After', async t => {
+	const tracker = await startTracker(t, ['--warmup-ms', '1500']);
+	const response = await fetch(`${tracker.url}/files/nobody.txt`);
+	t.is(response.status, 503);
+	// 1.5 s left at most, in whole seconds, rounded up.
+	t.true(['1', '2'].includes(response.headers.get('retry-after') ?? ''));
+	t.is((await eventually(async () => {
+		const {status} = await getJson(`${tracker.url}/files/nobody.txt`);
+		return status === 503 ? undefined : status;
+	})), 404);
+});

@@ -35,7 +35,7 @@ function config(id: string, dir: string, tracker: string): PeerConfig {
 test(`soak: ${downloads} concurrent downloads among 6 peers with corrupt and stalled senders`, async t => {
 	t.timeout(240_000);
 	const fdsBefore = await openFds();
-	const tracker = await startTracker({port: 0, ttlMs: 10_000});
+	const tracker = await startTracker({port: 0, warmupMs: 0, ttlMs: 10_000});
 	const nodes = new Map<string, PeerNode>();
 	// Stopped however the test ends, so a failure cannot leave servers running.
 	t.teardown(async () => {

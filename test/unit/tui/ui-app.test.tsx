@@ -39,7 +39,7 @@ function linesFrom(frame: string, first: string, count: number): string[] {
 }
 
 test('the app drives the command layer: find fills the panel, live load refreshes it, Tab completes, download lands, exit leaves', async t => {
-	const tracker = await startTracker({port: 0});
+	const tracker = await startTracker({port: 0, warmupMs: 0});
 	t.teardown(async () => tracker.close());
 	const a = await startNode(t, 'A', await shareDir(t, 'A'), tracker.url);
 	const b = await startNode(t, 'B', await shareDir(t, 'B'), tracker.url);
