@@ -1,9 +1,15 @@
 /** Starting and stopping HTTP servers. */
 import {createServer, type RequestListener, type Server} from 'node:http';
 
+/**
+ * How often Node checks connections against headersTimeout and requestTimeout: its default (30 s)
+ * let a client that trickles its headers stay up to 40 s against a 10 s headers timeout.
+ */
+export const connectionsCheckingIntervalMs = 1000;
+
 export function listen(app: RequestListener, port: number, host: string): Promise<Server> {
 	return new Promise((resolve, reject) => {
-		const server = createServer(app).listen(port, host);
+		const server = createServer({connectionsCheckingInterval: connectionsCheckingIntervalMs}, app).listen(port, host);
 		server.once('listening', () => {
 			resolve(server);
 		});
