@@ -367,16 +367,16 @@ class MultiSourceRun {
 			return {outcome: 'failed'};
 		}
 
+		for (const id of contributors) {
+			record(this.#deps, this.#job, id, 'ok');
+		}
+
 		try {
 			await this.#store.placeInto(finalPath);
 		} catch (error) {
 			// The name was taken meanwhile (ALREADY_HAVE): these parts are of no further use.
 			await this.#store.discard();
 			throw error;
-		}
-
-		for (const id of contributors) {
-			record(this.#deps, this.#job, id, 'ok');
 		}
 
 		await this.#deps.announce({name: found.name, md5: found.md5, size: found.size});

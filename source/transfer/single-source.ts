@@ -44,6 +44,9 @@ export async function fromOneHolder(deps: DownloaderDeps, found: FindReply, hold
 		}
 
 		if (outcome === 'ok') {
+			// The attempt did its part whatever happens next: a name taken meanwhile still reports it.
+			attempts.push({peer: holder.id, outcome});
+			deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome}});
 			try {
 				await placeFile(tempPath, finalPath);
 			} catch (error) {
@@ -51,8 +54,6 @@ export async function fromOneHolder(deps: DownloaderDeps, found: FindReply, hold
 				throw error;
 			}
 
-			attempts.push({peer: holder.id, outcome});
-			deps.onEvent?.({type: 'attempt', name, attempt: {peer: holder.id, outcome}});
 			await deps.announce({name, md5: found.md5, size: found.size});
 			return outcome;
 		}

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import {getJson, shareDir, startPeer, startTracker} from '../helpers/processes.js';
+import {eventually, getJson, shareDir, startPeer, startTracker} from '../helpers/processes.js';
 
 test('find lists every holder with latency, load and cost, best first', async t => {
 	const tracker = await startTracker(t);
@@ -88,3 +88,21 @@ test('a file added out of band is found after updatelist', async t => {
 	t.deepEqual(body.peers.map((peer: any) => peer.id), ['A']);
 	t.is(body.md5, createHash('md5').update('added while running\n').digest('hex'));
 });
+
+for (const [mode, holders, args] of [['one holder', ['A'], []], ['parts from two holders', ['A', 'B'], ['--part-size', '262144']]] as const) {
+	test(`a verified download discarded because the name appeared meanwhile is ALREADY_HAVE and reports its attempts (${mode})`, async t => {
+		const tracker = await startTracker(t);
+		// Slow holders: the download is still running when the user creates the file.
+		const started = await Promise.all(holders.map(async id => startPeer(t, {id, dir: await shareDir(t, id), tracker: tracker.url, serve: true, args: ['--upload-limit', '600000']})));
+		const dir = await shareDir(t);
+		const me = await startPeer(t, {id: 'me', dir, tracker: tracker.url, args: [...args]});
+		me.child.stdin.write('download song.mp3\n');
+		await eventually(async () => ((await getJson(`${started[0]!.url}/load`)).body.load > 0 ? true : undefined));
+		await writeFile(path.join(dir, 'song.mp3'), 'my own song');
+		const result = JSON.parse(await me.stdout.next(line => line.startsWith('{"cmd"')));
+		t.like(result, {cmd: 'download', ok: false, error: {code: 'ALREADY_HAVE'}});
+		t.true(result.attempts.length > 0);
+		t.true(result.attempts.every((attempt: {outcome: string}) => attempt.outcome === 'ok'), JSON.stringify(result.attempts));
+		t.is(await readFile(path.join(dir, 'song.mp3'), 'utf8'), 'my own song');
+	});
+}
