@@ -104,14 +104,12 @@ async function main(): Promise<void> {
 			for (let run = 0; run < runs; run++) {
 				const killedAt = Date.now();
 				tracker.child.kill('SIGKILL');
-				// eslint-disable-next-line no-await-in-loop
-				await new Promise(resolve => tracker.child.once('exit', resolve));
-				// eslint-disable-next-line no-await-in-loop
+				await new Promise(resolve => {
+					tracker.child.once('exit', resolve);
+				});
 				await sleep(outageMs);
 				const restartAt = Date.now();
-				// eslint-disable-next-line no-await-in-loop
 				tracker = await startTracker(port);
-				// eslint-disable-next-line no-await-in-loop
 				await waitUntilWhole(tracker.url, whole);
 				const wholeAt = Date.now();
 				process.stdout.write(`| ${outageMs} ms | ${tracker.readyAt - restartAt} | ${wholeAt - tracker.readyAt} | ${wholeAt - killedAt} |\n`);

@@ -139,7 +139,7 @@ main().then(status => {
 		process.exit(2);
 	}
 
-	const code = (error as NodeJS.ErrnoException).code;
+	const {code} = error as NodeJS.ErrnoException;
 	if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
 		process.stderr.write(`xfs-peer: cannot listen: ${(error as Error).message}\n`);
 		process.exit(2);

@@ -81,8 +81,12 @@ export async function runDemo(argv: string[]): Promise<number> {
 	try {
 		const tracker = await children.start('tracker', 'tracker', ['--port', '0', '--quiet'], line => /^tracker listening on (\S+)/.exec(line)?.[1]);
 		const common = ['--tracker', tracker.url, '--latency', bundledLatencyFile, '--latency-scale', String(latencyScale), '--port', '0'];
-		await Promise.all(ids.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'],
-			line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])));
+		await Promise.all(ids.map(async id => children.start(
+			id,
+			'peer',
+			['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'],
+			line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1],
+		)));
 
 		shareDir = await mkdtemp(path.join(tmpdir(), 'xfs-demo-me-'));
 		// The part size is the one setting the serving peers take from the environment too.

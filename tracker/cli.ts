@@ -73,7 +73,7 @@ main().catch((error: unknown) => {
 		process.exit(2);
 	}
 
-	const code = (error as NodeJS.ErrnoException).code;
+	const {code} = error as NodeJS.ErrnoException;
 	if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
 		process.stderr.write(`xfs-tracker: cannot listen: ${(error as Error).message}\n`);
 		process.exit(2);

@@ -268,7 +268,7 @@ export class TrackerState {
 
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
-			const held = first && first.md5 === md5 && first.size === size ? first : {name, md5, size};
+			const held = first?.md5 === md5 && first.size === size ? first : {name, md5, size};
 			if (holders.has(record.id)) {
 				// Listed twice in this list (the wire parser refuses that; the state still takes it).
 				record.files[record.files.findIndex(file => file.name === name)] = held;

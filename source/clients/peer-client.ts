@@ -321,7 +321,7 @@ export function classify(error: unknown, url: string): TransferError {
 		return error;
 	}
 
-	const code = (error as NodeJS.ErrnoException).code;
+	const {code} = error as NodeJS.ErrnoException;
 	if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
 		return new TransferError('down', `${url} is down (${code})`, {cause: error});
 	}

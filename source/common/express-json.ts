@@ -39,7 +39,7 @@ export function jsonErrorHandler(onUnexpected: (error: unknown) => void): ErrorR
 			return;
 		}
 
-		const type = (error as {type?: string}).type;
+		const {type} = error as {type?: string};
 		if (type === 'entity.too.large') {
 			sendError(response, 'TOO_LARGE', 'request body too large');
 			return;
@@ -50,7 +50,7 @@ export function jsonErrorHandler(onUnexpected: (error: unknown) => void): ErrorR
 			return;
 		}
 
-		const status = (error as {status?: number}).status;
+		const {status} = error as {status?: number};
 		if (typeof status === 'number' && status >= 400 && status < 500) {
 			sendError(response, 'BAD_INPUT', (error as Error).message ?? 'bad request');
 			return;

@@ -72,10 +72,10 @@ export function parseFlags(
 			const list = (values[name] as string[] | undefined) ?? [];
 			list.push(String(value));
 			values[name] = list;
-		} else if (values[name] !== undefined) {
-			throw new UsageError(`${program}: --${name} is given twice`);
-		} else {
+		} else if (values[name] === undefined) {
 			values[name] = value;
+		} else {
+			throw new UsageError(`${program}: --${name} is given twice`);
 		}
 	}
 

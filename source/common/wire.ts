@@ -140,7 +140,7 @@ export function parseUpdateListBody(value: unknown, limits: WireLimits = default
 	}
 
 	// The entries are taken as parsed, not copied: the tracker keeps only their name, md5 and size.
-	const files: FileEntry[] = object.files;
+	const files = object.files as FileEntry[];
 	// A list sorted by name (as peers send it) has no name twice; only an unsorted one needs a set to tell.
 	let sorted = true;
 	for (let index = 0; index < files.length; index++) {

@@ -17,7 +17,7 @@ export type Candidate = {id: string; url: string; latencyMs: number; load: numbe
 export type ScoredHolder = Candidate & {cost: number};
 
 export function costOf(latencyMs: number, load: number, k: number = defaultK): number {
-	return latencyMs + k * load;
+	return latencyMs + (k * load);
 }
 
 /**

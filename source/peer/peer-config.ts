@@ -1,6 +1,7 @@
 /** The peer's flags and environment, turned into a checked PeerConfig. */
 import {readFileSync} from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import {fileURLToPath} from 'node:url';
 import {defaultK, isPolicy, policies, type Policy} from '../core/cost.js';
 import {UsageError} from '../common/errors.js';
@@ -94,7 +95,7 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 	}
 
 	if (!isValidPeerId(id)) {
-		throw new UsageError(`xfs-peer: --id: "${id}" is not a machID: use 1-64 of [A-Za-z0-9._-]`);
+		throw new UsageError(`xfs-peer: --id: "${String(id)}" is not a machID: use 1-64 of [A-Za-z0-9._-]`);
 	}
 
 	const dir = values.dir as string | undefined;

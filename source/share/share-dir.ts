@@ -122,8 +122,7 @@ export async function scanShare(shareDir: string, {concurrency = 8, useHashCache
 	// Names are single path segments; a plain concatenation spares path.join's normalizing of 10 000 paths.
 	const prefix = shareDir.endsWith(path.sep) ? shareDir : shareDir + path.sep;
 	// Synchronous lstat in small batches: an async stat per file costs a thread-pool round trip, several times the syscall.
-	for (let index = 0; index < entries.length; index++) {
-		const name = entries[index]!;
+	for (const [index, name] of entries.entries()) {
 		if (isSharedName(name)) {
 			try {
 				const listed = lstatSync(prefix + name);

@@ -272,7 +272,7 @@ class MultiSourceRun {
 		if (won) {
 			this.#track(this.#store.write(span, bytes).then(() => {
 				this.#emitProgress(true);
-			}, error => {
+			}, (error: unknown) => {
 				this.#fail(error);
 			}));
 		}

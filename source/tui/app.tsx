@@ -31,10 +31,11 @@ type Props = {
 };
 
 const liveProbeTimeoutMs = 800;
+const noBanner: readonly string[] = [];
 
 export const probeOverHttp: LoadProbe = async url => (await getLoad(url, {timeoutMs: liveProbeTimeoutMs})).load;
 
-export function App({node, banner = [], colors = true, probeLoad = probeOverHttp, liveLoadIntervalMs = 1000}: Props) {
+export function App({node, banner = noBanner, colors = true, probeLoad = probeOverHttp, liveLoadIntervalMs = 1000}: Props) {
 	const [state, dispatch] = useUiState(
 		{id: node.config.id, url: node.url, shareDir: node.shareDir, latencyScale: node.config.latencyScale, k: node.config.k},
 		node.trackerStatus,
@@ -81,7 +82,7 @@ export function App({node, banner = [], colors = true, probeLoad = probeOverHttp
 			<EventLog entries={state.log}/>
 			<Box flexDirection="column" width={width}>
 				<StatusLine peer={state.peer} tracker={state.tracker} load={state.load} now={now} width={width}/>
-				{state.panel && (
+				{state.panel !== undefined && (
 					<Box marginTop={1}>
 						<CandidatePanel panel={state.panel} width={width}/>
 					</Box>

@@ -58,7 +58,6 @@ export class TestNetwork {
 		await ip('-n', network.#switchNs, 'link', 'set', 'br0', 'up');
 		for (const [index, name] of hostNames.entries()) {
 			const host: Host = {name, ns: `${network.#prefix}-${name}`, address: `10.201.0.${index + 1}`};
-			// eslint-disable-next-line no-await-in-loop
 			await network.#addHost(host);
 			network.hosts.set(name, host);
 		}
@@ -86,7 +85,6 @@ export class TestNetwork {
 
 	async destroy(): Promise<void> {
 		for (const ns of this.#namespaces.reverse()) {
-			// eslint-disable-next-line no-await-in-loop
 			await ip('netns', 'del', ns).catch(() => {});
 		}
 
@@ -116,7 +114,6 @@ async function removeStaleNamespaces(): Promise<void> {
 	for (const line of listing.split('\n')) {
 		const match = new RegExp(`^(${namePrefix}(\\d+)-\\S+)`).exec(line);
 		if (match && !isAlive(Number(match[2]))) {
-			// eslint-disable-next-line no-await-in-loop
 			await ip('netns', 'del', match[1]!).catch(() => {});
 		}
 	}

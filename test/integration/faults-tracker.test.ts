@@ -25,7 +25,6 @@ test('tracker kill -9 and a restart on the same port: every peer re-sends its li
 	t.not((await getJson(`${restarted.url}/health`)).body.epoch, epochBefore);
 
 	for (const peer of peers) {
-		// eslint-disable-next-line no-await-in-loop
 		t.regex(await nextLogMessage(peer.stderr, /sent the whole list/), /^tracker restarted \(new epoch\): sent the whole list \(\d files\)$/);
 	}
 

@@ -117,7 +117,9 @@ test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
 		response.setHeader('content-type', 'application/json');
 		response.end(JSON.stringify({id: 'A', load: 0}));
 	});
-	await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve));
+	await new Promise<void>(resolve => {
+		holder.listen(0, '127.0.0.1', resolve);
+	});
 	t.teardown(() => holder.close());
 	const holderUrl = `http://127.0.0.1:${(holder.address() as any).port}`;
 	await call('PUT', '/peers/A', {url: holderUrl, files: []});

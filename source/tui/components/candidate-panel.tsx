@@ -29,10 +29,14 @@ export function CandidatePanel({panel, width}: Props) {
 				const {symbol, label, color} = markOf(row, palette);
 				return (
 					<Text key={row.id} color={color} wrap="truncate">
-						{line(symbol, row.id, row.url || '-',
+						{line(
+							symbol,
+							row.id,
+							row.url || '-',
 							row.latencyMs === undefined ? '-' : `${row.latencyMs} ms`,
 							row.load === undefined ? '-' : String(row.load),
-							row.cost === undefined ? '-' : String(row.cost))}
+							row.cost === undefined ? '-' : String(row.cost),
+						)}
 						{label ? `  ${label}` : ''}
 					</Text>
 				);

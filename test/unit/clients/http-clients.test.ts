@@ -43,9 +43,7 @@ test('getLoad: a holder that answers badly counts as down, naming the reason', a
 		['silent', () => {}, /timed out after 200 ms/],
 	];
 	for (const [what, handler, message] of cases) {
-		// eslint-disable-next-line no-await-in-loop
 		const url = await serve(t, handler);
-		// eslint-disable-next-line no-await-in-loop
 		const error = await t.throwsAsync(getLoad(url, {timeoutMs: 200}), {instanceOf: PeerDownError}, what);
 		t.regex(error!.message, message, what);
 	}

@@ -23,7 +23,9 @@ async function holder(t: ExecutionContext, reply: (socket: net.Socket, requestHe
 		});
 		socket.on('error', () => {});
 	});
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	await new Promise<void>(resolve => {
+		server.listen(0, '127.0.0.1', resolve);
+	});
 	t.teardown(() => new Promise<void>(resolve => {
 		server.close(() => resolve());
 	}));
@@ -125,9 +127,13 @@ test('a holder that closes midway is dropped; one that goes quiet is stalled; on
 
 	// A port that was free a moment ago: nothing listens there.
 	const free = net.createServer();
-	await new Promise<void>(resolve => free.listen(0, '127.0.0.1', resolve));
+	await new Promise<void>(resolve => {
+		free.listen(0, '127.0.0.1', resolve);
+	});
 	const freePort = (free.address() as net.AddressInfo).port;
-	await new Promise<void>(resolve => free.close(() => resolve()));
+	await new Promise<void>(resolve => {
+		free.close(() => resolve());
+	});
 	t.like(await t.throwsAsync((await receive(t, `http://127.0.0.1:${freePort}`, 100)).result), {outcome: 'down'});
 });
 
@@ -151,7 +157,9 @@ test('a download cancelled midway stops at once and leaves only its temp file to
 	const controller = new AbortController();
 	const {result, dir, progress} = await receive(t, url, 1000, {signal: controller.signal});
 	while (progress.length === 0) {
-		await new Promise(resolve => setImmediate(resolve));
+		await new Promise(resolve => {
+			setImmediate(resolve);
+		});
 	}
 
 	controller.abort();
@@ -164,7 +172,9 @@ test('the same receive works against a real node:http holder', async t => {
 	const server = http.createServer((request, response) => {
 		response.writeHead(200, {'Content-Length': body.length}).end(body);
 	});
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	await new Promise<void>(resolve => {
+		server.listen(0, '127.0.0.1', resolve);
+	});
 	t.teardown(() => new Promise<void>(resolve => {
 		server.close(() => resolve());
 	}));

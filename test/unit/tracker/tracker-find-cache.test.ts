@@ -94,17 +94,32 @@ test('Find, cached or not, agrees with a slow reference over any history of list
 			now += advance;
 			const id = `p${peer}`;
 			const url = `http://127.0.0.1:${1000 + peer}`;
-			if (kind === 'list') {
-				state.updateList(id, {url, files: [{name: 'x.bin', md5, size: md5.charCodeAt(0)}]}, now);
-				model.set(id, {url, md5, seen: now});
-			} else if (kind === 'leave') {
-				state.leave(id);
-				model.delete(id);
-			} else if (kind === 'heartbeat') {
-				if (state.heartbeat(id, now).known) {
-					model.get(id)!.seen = now;
-				} else {
+			switch (kind) {
+				case 'list': {
+					state.updateList(id, {url, files: [{name: 'x.bin', md5, size: md5.charCodeAt(0)}]}, now);
+					model.set(id, {url, md5, seen: now});
+					break;
+				}
+
+				case 'leave': {
+					state.leave(id);
 					model.delete(id);
+					break;
+				}
+
+				case 'heartbeat': {
+					if (state.heartbeat(id, now).known) {
+						model.get(id)!.seen = now;
+					} else {
+						model.delete(id);
+					}
+
+					break;
+				}
+
+				case 'find': {
+					// Every step checks Find below.
+					break;
 				}
 			}
 

@@ -55,7 +55,7 @@ test('an empty stream makes an empty file with the md5 of no bytes', async t => 
 
 test('a ring much smaller than the data still delivers every byte in order', async t => {
 	const file = path.join(await tempDir(t), 'out.part');
-	const whole = randomBytes(3 * 1024 * 1024 + 17);
+	const whole = randomBytes((3 * 1024 * 1024) + 17);
 	const chunks = Array.from({length: Math.ceil(whole.length / 65_536)}, (_, index) => whole.subarray(index * 65_536, (index + 1) * 65_536));
 	const sink = new HashingFileSink(file, {ringBytes: 100_000});
 	await pipeline(Readable.from(chunks), sink);

@@ -1,6 +1,5 @@
 import {defaultK} from '../../../source/core/cost.js';
-import type {ExecutionContext} from 'ava';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {render} from 'ink-testing-library';
 import {App} from '../../../source/tui/app.js';
 import {loadPeerConfig} from '../../../source/peer/peer-config.js';

@@ -57,10 +57,13 @@ test('candidate panel at 80 columns: every column shown, the long URL cut, numbe
 });
 
 test('candidate panel after find: the URL column shrinks to the URLs', t => {
-	const {lastFrame} = render(<CandidatePanel width={100} panel={{name: 'song.mp3', origin: 'find', rows: [
-		{id: 'A', url: 'http://127.0.0.1:40001', latencyMs: 150, load: 0, cost: 150, mark: 'candidate', answering: true},
-		{id: 'B', url: 'http://127.0.0.1:40002', latencyMs: 600, load: 1, cost: 1600, mark: 'candidate', answering: true},
-	]}}/>);
+	const {lastFrame} = render(<CandidatePanel
+		width={100}
+		panel={{name: 'song.mp3', origin: 'find', rows: [
+			{id: 'A', url: 'http://127.0.0.1:40001', latencyMs: 150, load: 0, cost: 150, mark: 'candidate', answering: true},
+			{id: 'B', url: 'http://127.0.0.1:40002', latencyMs: 600, load: 1, cost: 1600, mark: 'candidate', answering: true},
+		]}}
+	/>);
 	t.is(lastFrame(), [
 		'candidates for song.mp3 (find; load live)',
 		'  machID URL                     latency  load    cost',
