@@ -33,6 +33,8 @@ const xoConfig = [
 			],
 		},
 		rules: {
+			// It takes any method named join for Array#join (Membership#join is not).
+			'unicorn/require-array-join-separator': 'off',
 			// Short imports, objects and types stay on one line; xo breaks every one with four or more names.
 			'@stylistic/object-curly-newline': 'off',
 			// Argv arrays are laid out as flag/value pairs, several to a line.

@@ -54,7 +54,7 @@ function start(entry: string, args: string[]): Process {
 	return {child, lines: lineReader(child.stdout), exited};
 }
 
-async function* lineReader(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
+async function * lineReader(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
 	let buffer = '';
 	for await (const chunk of stream) {
 		buffer += String(chunk);

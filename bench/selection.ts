@@ -106,11 +106,11 @@ class Child {
 			}, timeoutMs);
 			this.#waiting = {
 				match,
-				resolve: line => {
+				resolve(line) {
 					clearTimeout(timer);
 					resolve(line);
 				},
-				reject: error => {
+				reject(error) {
 					clearTimeout(timer);
 					reject(error);
 				},

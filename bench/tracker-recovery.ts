@@ -46,7 +46,9 @@ async function firstLine(child: ChildProcessWithoutNullStreams, match: RegExp): 
 		};
 
 		child.stdout.on('data', onData);
-		child.once('exit', () => reject(new Error(`exited before printing ${String(match)}`)));
+		child.once('exit', () => {
+			reject(new Error(`exited before printing ${String(match)}`));
+		});
 	});
 }
 

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 		}
 
 		console.log(`\nend to end (median of ${reps}; ratios are xfs time / limit time; targets at 256 MiB and 1 GiB: <= ${maxRatioToCurl}x curl+md5sum, <= ${maxRatioToCp}x cp+md5sum; peak RSS <= ${formatBytes(maxPeakRss)}):`);
-		console.log(formatTable(header.slice(0, 9).concat('targets'), rows.map(row => [...row.slice(0, 9), row[12]!])));
+		console.log(formatTable([...header.slice(0, 9), 'targets'], rows.map(row => [...row.slice(0, 9), row[12]!])));
 		console.log(`\nCPU time (user + system, all processes involved; median of ${reps}), less sensitive than wall time to other load on the machine:`);
 		console.log(formatTable(['size', 'xfs_cpu_ms', 'curl_md5sum_cpu_ms', 'cp_md5sum_cpu_ms'], rows.map(row => [row[0]!, row[13]!, row[14]!, row[15]!])));
 		console.log(`saved ${await saveCsv('transfer.csv', header, rows, machine)}`);

@@ -297,4 +297,4 @@ export class TrackerState {
 	}
 }
 
-export type {FileEntry};
+export {type FileEntry} from '../source/common/wire.js';

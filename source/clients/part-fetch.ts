@@ -3,11 +3,11 @@ import http from 'node:http';
 import https from 'node:https';
 import {bearer} from '../common/auth.js';
 import {PeerDownError} from '../common/errors.js';
+import type {ByteSpan} from '../core/part-geometry.js';
+import {parsePartsReply, requesterHeader, type PartsReply} from '../common/wire.js';
 import {freshConnections} from './fresh-connections.js';
 import {requestJson} from './http-json.js';
 import {classify, stallWatchdog, TransferError} from './peer-client.js';
-import type {ByteSpan} from '../core/part-geometry.js';
-import {parsePartsReply, requesterHeader, type PartsReply} from '../common/wire.js';
 
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	let body: unknown;

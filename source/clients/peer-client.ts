@@ -5,11 +5,11 @@ import net from 'node:net';
 import {finished, pipeline} from 'node:stream/promises';
 import {bearer} from '../common/auth.js';
 import {PeerDownError} from '../common/errors.js';
-import {freshConnections} from './fresh-connections.js';
 import {HashingFileSink} from '../transfer/hashing-sink.js';
-import {requestJson} from './http-json.js';
 import type {Outcome} from '../core/retry-policy.js';
 import {parseLoadReply, requesterHeader, type LoadReply} from '../common/wire.js';
+import {requestJson} from './http-json.js';
+import {freshConnections} from './fresh-connections.js';
 
 /**
  * GetLoad. A download probes every holder at once and the answers age until the file
@@ -243,6 +243,7 @@ async function receiveOverSocket(options: ReceiveOptions, target: URL, signal: A
 				const line = lines.find(candidate => candidate.slice(0, candidate.indexOf(':')).trim().toLowerCase() === wanted);
 				return line?.slice(line.indexOf(':') + 1).trim();
 			};
+
 			const body = head.subarray(end + 4);
 			head = undefined;
 			if (header('transfer-encoding') !== undefined) {

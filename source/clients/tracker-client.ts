@@ -1,12 +1,12 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import {bearer} from '../common/auth.js';
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
-import {HttpStatusError, requestJson} from './http-json.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
 	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
+import {HttpStatusError, requestJson} from './http-json.js';
 
 const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
 

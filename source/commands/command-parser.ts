@@ -24,7 +24,7 @@ export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'updatelist', does: 'rescan the share dir and send the list to the tracker'},
 	{usage: 'files', does: 'every file the tracker knows, with holder counts'},
 	{usage: 'peers', does: 'every peer the tracker knows'},
-	{usage: 'ls', does: "this peer's own files"},
+	{usage: 'ls', does: 'this peer\'s own files'},
 	{usage: 'help', does: 'this list'},
 	{usage: 'exit', does: 'leave the tracker and quit'},
 ];

@@ -1,9 +1,9 @@
 /** Runs a parsed command on a PeerNode and shapes the result; the TUI and the scripted mode share it. */
-import {commandHelp, type Command, type CommandName} from './command-parser.js';
 import {DownloadError, type Attempt, type DownloadResult} from '../transfer/download.js';
 import {toErrorBody, type ErrorBody} from '../common/errors.js';
 import type {FindResult, PeerNode} from '../peer/peer-node.js';
 import type {FileEntry, FileSummary, PeerSummary} from '../common/wire.js';
+import {commandHelp, type Command, type CommandName} from './command-parser.js';
 
 export type CommandResult =
 	| ({cmd: 'find'; ok: true} & FindResult)

@@ -7,7 +7,7 @@ import {createServer, type RequestListener, type Server} from 'node:http';
  */
 export const connectionsCheckingIntervalMs = 1000;
 
-export function listen(app: RequestListener, port: number, host: string): Promise<Server> {
+export async function listen(app: RequestListener, port: number, host: string): Promise<Server> {
 	return new Promise((resolve, reject) => {
 		const server = createServer({connectionsCheckingInterval: connectionsCheckingIntervalMs}, app).listen(port, host);
 		server.once('listening', () => {
@@ -17,7 +17,7 @@ export function listen(app: RequestListener, port: number, host: string): Promis
 	});
 }
 
-export function closeServer(server: Server): Promise<void> {
+export async function closeServer(server: Server): Promise<void> {
 	return new Promise(resolve => {
 		server.close(() => {
 			resolve();

@@ -178,7 +178,7 @@ export class PartScheduler {
 	 */
 	complete(id: string, now: number): {won: boolean; part: number; cancel: string[]} {
 		const holder = this.#holder(id);
-		const assignment = holder.assignment;
+		const {assignment} = holder;
 		if (!assignment) {
 			throw new Error(`holder ${id} has no part to complete`);
 		}
@@ -239,7 +239,7 @@ export class PartScheduler {
 	 * with others. Returns the holders to cancel, as release does.
 	 */
 	corrupt(id: string): string[] {
-		const assignment = this.#holder(id).assignment;
+		const {assignment} = this.#holder(id);
 		if (!assignment) {
 			return [];
 		}

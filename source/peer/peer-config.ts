@@ -8,7 +8,7 @@ import {UsageError} from '../common/errors.js';
 import {parseFaults, type Faults} from '../serve/faults.js';
 import {defaultPartSize, maxPartSize, minPartSize} from '../core/part-geometry.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from '../common/flags.js';
-import {LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
+import {type LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
 import {type LogLevel, logLevels} from '../common/log-levels.js';
 import {isValidPeerId} from '../common/wire.js';
 

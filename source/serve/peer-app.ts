@@ -7,17 +7,17 @@ import express from 'express';
 import {parseRange} from '../core/byte-range.js';
 import {requireSecret} from '../common/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../common/express-json.js';
-import {faultyStream, type Faults} from './faults.js';
 import type {LatencyTable} from '../core/latency-table.js';
 import {listen} from '../common/listen.js';
 import {requestLog, type Logger} from '../common/log.js';
 import type {LoadCounter} from '../core/load-counter.js';
 import {defaultPartSize} from '../core/part-geometry.js';
-import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {openShared} from '../share/share-dir.js';
-import {throttledStream} from './throttled-stream.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
+import {throttledStream} from './throttled-stream.js';
+import {PartsCache, partsHandler} from './parts-endpoint.js';
+import {faultyStream, type Faults} from './faults.js';
 
 export type PeerServerContext = {
 	id: string;

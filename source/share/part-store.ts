@@ -7,9 +7,9 @@ import {createHash} from 'node:crypto';
 import {constants} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {placeFile} from './place-file.js';
 import {addSpan, partSpan, partsWithin, type ByteSpan} from '../core/part-geometry.js';
 import type {PartsManifest} from '../core/manifest-vote.js';
+import {placeFile} from './place-file.js';
 import {exists, partialDir, resumableDataName, resumableDir, resumableDirPattern, resumableStateName} from './share-dir.js';
 
 /** Parts kept in memory ahead of the hashed prefix. */

@@ -5,10 +5,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setImmediate} from 'node:timers/promises';
 import {UsageError} from '../common/errors.js';
+import {isValidFileName, type FileEntry} from '../common/wire.js';
 import {type FileStamp, HashCache, loadHashCache, racyWindowMs, saveHashCache} from './hash-cache.js';
 import {DirStamps, loadListing, matchListing, saveListing} from './listing-cache.js';
 import {SharedList} from './shared-list.js';
-import {isValidFileName, type FileEntry} from '../common/wire.js';
 
 /** Hidden state folder inside the share dir: never listed, never served. */
 export const stateDirName = '.xfs';

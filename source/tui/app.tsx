@@ -1,6 +1,8 @@
 /** The interactive screen: the event log above, then the status line, candidates, transfers and the prompt. */
 import {Box, useApp} from 'ink';
 import {useCallback, useEffect, useRef} from 'react';
+import {getLoad} from '../clients/peer-client.js';
+import type {PeerNode} from '../peer/peer-node.js';
 import {CandidatePanel} from './components/candidate-panel.js';
 import {EventLog} from './components/event-log.js';
 import {PendingCommands} from './components/pending-commands.js';
@@ -16,18 +18,16 @@ import {usePromptKeys} from './hooks/use-prompt-keys.js';
 import {useTerminalWidth} from './hooks/use-terminal-width.js';
 import {useTrackerFiles, type FileNameSource} from './hooks/use-tracker-files.js';
 import {useUiState} from './hooks/use-ui-state.js';
-import {getLoad} from '../clients/peer-client.js';
-import type {PeerNode} from '../peer/peer-node.js';
 import {needsClock, splitTypedLines} from './ui-state.js';
 
 type Props = {
-	node: PeerNode;
+	readonly node: PeerNode;
 	/** Lines printed first in the event log (the demo says what it started). */
-	banner?: readonly string[];
-	colors?: boolean;
+	readonly banner?: readonly string[];
+	readonly colors?: boolean;
 	/** Load probe of the candidate panel; GetLoad over HTTP unless a test gives another. */
-	probeLoad?: LoadProbe;
-	liveLoadIntervalMs?: number;
+	readonly probeLoad?: LoadProbe;
+	readonly liveLoadIntervalMs?: number;
 };
 
 const liveProbeTimeoutMs = 800;

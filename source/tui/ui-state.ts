@@ -1,12 +1,12 @@
 /** The TUI's state and every way it changes: a pure reducer over a discriminated union of actions (no Ink, no I/O). */
 import {commandNames, type Command} from '../commands/command-parser.js';
 import type {CommandFailure, CommandResult} from '../commands/commands.js';
-import {completeLine} from './completion.js';
 import {costOf} from '../core/cost.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
+import {completeLine} from './completion.js';
 
 export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number};
 

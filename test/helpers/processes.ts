@@ -15,10 +15,10 @@ export const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 /** Lines a child writes, with waiting on a line that matches. */
 export class LineLog {
 	readonly lines: string[] = [];
-	#waiters: Array<{match: (line: string) => boolean; resolve: (line: string) => void}> = [];
+	readonly #waiters: Array<{match: (line: string) => boolean; resolve: (line: string) => void}> = [];
 	#from = 0;
 	#ended = false;
-	#onEnd: Array<() => void> = [];
+	readonly #onEnd: Array<() => void> = [];
 
 	constructor(stream: NodeJS.ReadableStream) {
 		let buffer = '';
@@ -59,7 +59,7 @@ export class LineLog {
 			}, timeoutMs);
 			const waiter = {
 				match: test,
-				resolve: (line: string) => {
+				resolve(line: string) {
 					clearTimeout(timer);
 					resolve(line);
 				},

@@ -1,9 +1,9 @@
+import {writeFile} from 'node:fs/promises';
+import path from 'node:path';
 import test from 'ava';
 import {startTracker as startTrackerInProcess} from '../../tracker/server.js';
 import {rawRequest, startPeerApp, tempDir} from '../helpers/peer-app.js';
 import {getJson, shareDir, startPeer, startTracker} from '../helpers/processes.js';
-import {writeFile} from 'node:fs/promises';
-import path from 'node:path';
 
 const md5 = 'd'.repeat(32);
 

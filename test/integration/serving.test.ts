@@ -58,7 +58,7 @@ test('the hash cache and listing in the hidden state folder are never listed, an
 	const saved = await eventually(async () => {
 		await a.run('updatelist');
 		const text = await readFile(cacheFile, 'utf8').catch(() => undefined);
-		return text && Object.keys((JSON.parse(text) as {files: object}).files).length === 3 ? text : undefined;
+		return text && Object.keys((JSON.parse(text) as {files: Record<string, unknown>}).files).length === 3 ? text : undefined;
 	}, {timeoutMs: 20_000, intervalMs: 500});
 	t.true(saved.includes('song.mp3'));
 

@@ -33,7 +33,7 @@ async function screenMatches(pattern: RegExp, timeoutMs = 30_000): Promise<strin
 /** Types a line as one burst, waits until the prompt shows it, then presses Enter. */
 async function typeCommand(line: string): Promise<void> {
 	tmux('send-keys', '-t', session, '-l', line);
-	await screenMatches(new RegExp(`^› ${line.replaceAll('.', '\\.')}\\s*$`, 'm'));
+	await screenMatches(new RegExp(`^› ${line.replaceAll('.', String.raw`\.`)}\\s*$`, 'm'));
 	tmux('send-keys', '-t', session, 'Enter');
 }
 

@@ -5,8 +5,8 @@ import {fitEnd} from '../ui-text.js';
 import type {CandidatePanel as Panel, PanelRow} from '../ui-state.js';
 
 type Props = {
-	panel: Panel;
-	width: number;
+	readonly panel: Panel;
+	readonly width: number;
 };
 
 /** Columns other than the machID and the URL: marker, latency, load, cost, label ("checksum" is the longest), and the gaps. */

@@ -4,7 +4,7 @@ import {usePalette, type Palette} from '../hooks/use-palette.js';
 import type {LogEntry} from '../ui-state.js';
 
 type Props = {
-	entries: readonly LogEntry[];
+	readonly entries: readonly LogEntry[];
 };
 
 export function EventLog({entries}: Props) {

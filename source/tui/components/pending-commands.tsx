@@ -4,7 +4,7 @@ import {usePalette} from '../hooks/use-palette.js';
 import type {PendingCommand} from '../ui-state.js';
 
 type Props = {
-	commands: readonly PendingCommand[];
+	readonly commands: readonly PendingCommand[];
 };
 
 export function PendingCommands({commands}: Props) {

@@ -3,8 +3,8 @@ import {Text} from 'ink';
 import {usePalette} from '../hooks/use-palette.js';
 
 type Props = {
-	ratio: number;
-	width: number;
+	readonly ratio: number;
+	readonly width: number;
 };
 
 export function ProgressBar({ratio, width}: Props) {

@@ -4,13 +4,13 @@ import TextInput from 'ink-text-input';
 import {usePalette} from '../hooks/use-palette.js';
 
 type Props = {
-	value: string;
+	readonly value: string;
 	/** Changes when the line is replaced from outside (history, completion): the input is remounted so its cursor goes to the end. */
-	revision: number;
-	choices: readonly string[];
+	readonly revision: number;
+	readonly choices: readonly string[];
 	/** Both carry the revision of the input that read the key, so the app can tell a replaced input's late keys. */
-	onChange: (value: string, revision: number) => void;
-	onSubmit: (revision: number) => void;
+	readonly onChange: (value: string, revision: number) => void;
+	readonly onSubmit: (revision: number) => void;
 };
 
 export function Prompt({value, revision, choices, onChange, onSubmit}: Props) {

@@ -6,11 +6,11 @@ import {fitEnd, fitStart} from '../ui-text.js';
 import type {PeerIdentity} from '../ui-state.js';
 
 type Props = {
-	peer: PeerIdentity;
-	tracker: TrackerStatus;
-	load: number;
-	now: number;
-	width: number;
+	readonly peer: PeerIdentity;
+	readonly tracker: TrackerStatus;
+	readonly load: number;
+	readonly now: number;
+	readonly width: number;
 };
 
 export function StatusLine({peer, tracker, load, now, width}: Props) {

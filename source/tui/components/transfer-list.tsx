@@ -8,9 +8,9 @@ import {transferFigures, type TransferRow} from '../ui-state.js';
 import {ProgressBar} from './progress-bar.js';
 
 type Props = {
-	transfers: readonly TransferRow[];
-	now: number;
-	width: number;
+	readonly transfers: readonly TransferRow[];
+	readonly now: number;
+	readonly width: number;
 };
 
 const nameWidth = 12;
@@ -40,7 +40,7 @@ export function TransferList({transfers, now, width}: Props) {
 	);
 }
 
-function ReceivingFigures({transfer, barWidth}: {transfer: TransferRow; barWidth: number}) {
+function ReceivingFigures({transfer, barWidth}: {readonly transfer: TransferRow; readonly barWidth: number}) {
 	const {ratio, etaMs} = transferFigures(transfer);
 	const percent = `${Math.floor(ratio * 100)}%`.padStart(4);
 	const bytes = `${formatBytes(transfer.received)}/${formatBytes(transfer.size ?? 0)}`.padEnd(17);
@@ -55,7 +55,7 @@ function ReceivingFigures({transfer, barWidth}: {transfer: TransferRow; barWidth
 }
 
 /** One holder of a multi-source download: what it is doing, the parts it delivered and the bytes it sent. */
-function SourceRow({source}: {source: SourceSnapshot}) {
+function SourceRow({source}: {readonly source: SourceSnapshot}) {
 	const palette = usePalette();
 	const color = source.state === 'failed' || source.state === 'corrupt' ? palette.bad : undefined;
 	const parts = `${source.parts} part${source.parts === 1 ? '' : 's'}`.padStart(9);

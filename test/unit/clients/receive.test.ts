@@ -26,8 +26,10 @@ async function holder(t: ExecutionContext, reply: (socket: net.Socket, requestHe
 	await new Promise<void>(resolve => {
 		server.listen(0, '127.0.0.1', resolve);
 	});
-	t.teardown(() => new Promise<void>(resolve => {
-		server.close(() => resolve());
+	t.teardown(async () => new Promise<void>(resolve => {
+		server.close(() => {
+			resolve();
+		});
 	}));
 	return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }
@@ -132,7 +134,9 @@ test('a holder that closes midway is dropped; one that goes quiet is stalled; on
 	});
 	const freePort = (free.address() as net.AddressInfo).port;
 	await new Promise<void>(resolve => {
-		free.close(() => resolve());
+		free.close(() => {
+			resolve();
+		});
 	});
 	t.like(await t.throwsAsync((await receive(t, `http://127.0.0.1:${freePort}`, 100)).result), {outcome: 'down'});
 });
@@ -175,8 +179,10 @@ test('the same receive works against a real node:http holder', async t => {
 	await new Promise<void>(resolve => {
 		server.listen(0, '127.0.0.1', resolve);
 	});
-	t.teardown(() => new Promise<void>(resolve => {
-		server.close(() => resolve());
+	t.teardown(async () => new Promise<void>(resolve => {
+		server.close(() => {
+			resolve();
+		});
 	}));
 	const {result} = await receive(t, `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, body.length);
 	t.deepEqual(await result, {md5: md5(body), size: body.length});

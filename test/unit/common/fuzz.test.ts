@@ -71,7 +71,7 @@ test('the tracker answers every random request without a 5xx, and its state stay
 			if (reply.status >= 400 && method !== 'HEAD') {
 				const parsed = JSON.parse(reply.body.toString());
 				if (typeof parsed.error?.code !== 'string') {
-					throw new Error(`a ${reply.status} without an error code: ${reply.body.toString().slice(0, 200)}`);
+					throw new TypeError(`a ${reply.status} without an error code: ${reply.body.toString().slice(0, 200)}`);
 				}
 			}
 		},

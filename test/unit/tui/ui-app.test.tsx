@@ -1,6 +1,6 @@
-import {defaultK} from '../../../source/core/cost.js';
 import test, {type ExecutionContext} from 'ava';
 import {render} from 'ink-testing-library';
+import {defaultK} from '../../../source/core/cost.js';
 import {App} from '../../../source/tui/app.js';
 import {loadPeerConfig} from '../../../source/peer/peer-config.js';
 import {PeerNode} from '../../../source/peer/peer-node.js';

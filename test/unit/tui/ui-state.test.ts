@@ -185,7 +185,7 @@ test('history keeps the newest entries only', t => {
 
 test('Tab completes commands, then the file names the tracker knows; replacing the line bumps the revision', t => {
 	let state = run([{type: 'tracker-files', names: ['song.mp3', 'photo.jpg', 'paper.pdf']}, {type: 'prompt-changed', value: 'dow'}]);
-	const revision = state.prompt.revision;
+	const {revision} = state.prompt;
 	state = reduceUi(state, {type: 'completion-requested'});
 	t.is(state.prompt.value, 'download ');
 	t.is(state.prompt.revision, revision + 1);
