@@ -10,7 +10,7 @@ import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections} from '../source/clients/fresh-connections.js';
 import {requestJson} from '../source/clients/http-json.js';
 import {
-	isValidFileName, parseFileName, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
 
@@ -134,6 +134,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			log(`peer ${id} moved from ${error.url} to ${body.url}`);
 			response.json(state.updateList(id, body, now()));
 		}
+	});
+
+	app.patch('/peers/:id/files', (request, response) => {
+		const id = parsePeerId(request.params.id);
+		response.json(state.updateFiles(id, parseListUpdateBody(request.body), now()));
 	});
 
 	app.post('/peers/:id/heartbeat', (request, response) => {

@@ -4,7 +4,7 @@
  */
 import {XfsError} from '../source/common/errors.js';
 import type {
-	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, PeerSummary, UpdateListBody, UpdateListReply,
+	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PeerSummary, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
 
 /** What holders report for one name; holders that agree share one object (and its strings). */
@@ -12,8 +12,11 @@ type HeldFile = {name: string; md5: string; size: number};
 type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number};
 /** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
 type CachedFind = {body: Buffer; validUntil: number};
-/** `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList. */
-type PeerRecord = {id: string; url: string; holderJson: string; files: HeldFile[]; lastSeen: number};
+/**
+ * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
+ * is the version of the peer's list the tracker holds, moved on by each incremental update.
+ */
+type PeerRecord = {id: string; url: string; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -30,6 +33,19 @@ export class IdInUseError extends XfsError {
 		super('ID_IN_USE', `machID "${id}" is in use by a live peer at ${url}`);
 		this.name = 'IdInUseError';
 		this.url = url;
+	}
+}
+
+/** An incremental update that does not start from the version the tracker holds (lost, reordered, or from before a restart). */
+export class ListVersionError extends XfsError {
+	readonly version: number | undefined;
+
+	constructor(id: string, version: number | undefined, from: number) {
+		super('VERSION_MISMATCH', version === undefined
+			? `no list of peer "${id}" here: send the whole list`
+			: `peer "${id}" sent an update from version ${from}, the tracker holds version ${version}: send the whole list`);
+		this.name = 'ListVersionError';
+		this.version = version;
 	}
 }
 
@@ -52,7 +68,7 @@ export class TrackerState {
 	}
 
 	/** UpdateList: the whole list replaces the peer's last one. A live peer's id at another URL is refused. */
-	updateList(id: string, {url, files}: UpdateListBody, now: number): UpdateListReply {
+	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number): UpdateListReply {
 		const existing = this.#peers.get(id);
 		if (existing && existing.url !== url && this.#isLive(existing, now)) {
 			throw new IdInUseError(id, existing.url);
@@ -62,10 +78,36 @@ export class TrackerState {
 			this.#unindex(existing);
 		}
 
-		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: [], lastSeen: now};
+		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now};
 		this.#peers.set(id, record);
 		this.#index(record, files);
-		return {epoch: this.epoch, ttlMs: this.ttlMs};
+		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
+	}
+
+	/**
+	 * An incremental update: the entries added or changed and the names removed since version
+	 * `from`, which must be the version held; the list is then at version `to`. Costs what it
+	 * changes, not the size of the list. A peer unknown or expired, or any other version, is a
+	 * ListVersionError: the peer sends its whole list instead.
+	 */
+	updateFiles(id: string, {from, to, add, remove}: ListUpdateBody, now: number): ListUpdateReply {
+		const record = this.#peers.get(id);
+		if (!record || !this.#isLive(record, now)) {
+			throw new ListVersionError(id, undefined, from);
+		}
+
+		if (record.version !== from) {
+			throw new ListVersionError(id, record.version, from);
+		}
+
+		for (const name of remove) {
+			this.#unindexName(record, name);
+		}
+
+		this.#index(record, add);
+		record.version = to;
+		record.lastSeen = now;
+		return {epoch: this.epoch, version: to};
 	}
 
 	/** O(1): refreshes lastSeen; `known: false` asks the peer to send its whole list. */
@@ -171,7 +213,7 @@ export class TrackerState {
 	peers(now: number): PeerSummary[] {
 		return [...this.#peers.values()]
 			.filter(record => this.#isLive(record, now))
-			.map(record => ({id: record.id, url: record.url, files: record.files.length, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
+			.map(record => ({id: record.id, url: record.url, files: record.files.size, lastSeenMsAgo: Math.max(0, now - record.lastSeen)}))
 			.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0)));
 	}
 
@@ -256,7 +298,7 @@ export class TrackerState {
 		return now - record.lastSeen <= this.ttlMs;
 	}
 
-	/** Adds the record's files to the name index (the record holds none yet); a name listed twice keeps its last entry. */
+	/** Adds files to the record and the name index; an entry for a name the record holds replaces it (a name listed twice keeps its last entry). */
 	#index(record: PeerRecord, files: readonly FileEntry[]): void {
 		for (const {name, md5, size} of files) {
 			this.#findCache.delete(name);
@@ -269,25 +311,27 @@ export class TrackerState {
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
 			const held = first?.md5 === md5 && first.size === size ? first : {name, md5, size};
-			if (holders.has(record.id)) {
-				// Listed twice in this list (the wire parser refuses that; the state still takes it).
-				record.files[record.files.findIndex(file => file.name === name)] = held;
-			} else {
-				record.files.push(held);
-			}
-
+			record.files.set(name, held);
 			holders.set(record.id, held);
 		}
 	}
 
 	#unindex(record: PeerRecord): void {
-		for (const {name} of record.files) {
-			this.#findCache.delete(name);
-			const holders = this.#holders.get(name);
-			holders?.delete(record.id);
-			if (holders?.size === 0) {
-				this.#holders.delete(name);
-			}
+		for (const name of record.files.keys()) {
+			this.#unindexName(record, name);
+		}
+	}
+
+	#unindexName(record: PeerRecord, name: string): void {
+		if (!record.files.delete(name)) {
+			return;
+		}
+
+		this.#findCache.delete(name);
+		const holders = this.#holders.get(name);
+		holders?.delete(record.id);
+		if (holders?.size === 0) {
+			this.#holders.delete(name);
 		}
 	}
 

@@ -10,6 +10,8 @@ export type ErrorCode =
 	| 'ID_IN_USE'
 	| 'TOO_LARGE'
 	| 'UNAUTHORIZED'
+	/** An incremental list update that does not start from the version the tracker holds. */
+	| 'VERSION_MISMATCH'
 	/** A command stopped by SIGINT/SIGTERM before it finished. */
 	| 'CANCELLED'
 	/** A tracker that started less than one heartbeat ago: not every peer has re-sent its list yet. */

@@ -8,6 +8,7 @@ const statusOf: Record<ErrorCode, number> = {
 	NOT_FOUND: 404,
 	ID_IN_USE: 409,
 	ALREADY_HAVE: 409,
+	VERSION_MISMATCH: 409,
 	TOO_LARGE: 413,
 	CHECKSUM_MISMATCH: 502,
 	PEER_DOWN: 502,

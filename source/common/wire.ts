@@ -5,8 +5,12 @@
 import {BadInputError, XfsError} from './errors.js';
 
 export type FileEntry = {name: string; md5: string; size: number};
-export type UpdateListBody = {url: string; files: FileEntry[]};
-export type UpdateListReply = {epoch: string; ttlMs: number};
+/** The whole list; `version` (default 0) is the version incremental updates start from. */
+export type UpdateListBody = {url: string; files: FileEntry[]; version?: number};
+export type UpdateListReply = {epoch: string; ttlMs: number; version: number};
+/** An incremental update: from version `from` (the one the tracker holds) to `to`, entries added or changed and names removed. */
+export type ListUpdateBody = {from: number; to: number; add: FileEntry[]; remove: string[]};
+export type ListUpdateReply = {epoch: string; version: number};
 export type HeartbeatReply = {epoch: string; known: boolean};
 export type HolderRef = {id: string; url: string};
 export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]};
@@ -102,8 +106,9 @@ export function parsePeerUrl(url: unknown, where = 'url'): string {
 	return parsed.origin;
 }
 
-export type WireLimits = {maxFilesPerPeer: number};
-export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 100_000};
+export type WireLimits = {maxFilesPerPeer: number; maxChangesPerUpdate: number};
+/** An incremental update carries at most 1000 changes (about 100 KB): a burst goes as a few of them. */
+export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 100_000, maxChangesPerUpdate: 1000};
 
 export function parseFileEntry(value: unknown, where: string): FileEntry {
 	const object = parseObject(value, where);
@@ -128,9 +133,10 @@ function isSize(size: unknown): size is number {
 	return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0;
 }
 
-export function parseUpdateListBody(value: unknown, limits: WireLimits = defaultWireLimits): UpdateListBody {
+export function parseUpdateListBody(value: unknown, limits: Pick<WireLimits, 'maxFilesPerPeer'> = defaultWireLimits): UpdateListBody {
 	const object = parseObject(value, 'body');
 	const url = parsePeerUrl(object.url, 'body.url');
+	const version = object.version === undefined ? 0 : parseVersion(object.version, 'body.version');
 	if (!Array.isArray(object.files)) {
 		throw new BadInputError('body.files: expected an array of {name, md5, size}');
 	}
@@ -165,12 +171,71 @@ export function parseUpdateListBody(value: unknown, limits: WireLimits = default
 		}
 	}
 
-	return {url, files};
+	return {url, files, version};
+}
+
+/** A list version: a whole number from 0 to 2^53 - 1. */
+export function parseVersion(value: unknown, where: string): number {
+	if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+		throw new BadInputError(`${where}: expected a whole number >= 0, got ${describe(value)}`);
+	}
+
+	return value;
+}
+
+export function parseListUpdateBody(value: unknown, limits: Pick<WireLimits, 'maxChangesPerUpdate'> = defaultWireLimits): ListUpdateBody {
+	const object = parseObject(value, 'body');
+	const from = parseVersion(object.from, 'body.from');
+	const to = parseVersion(object.to, 'body.to');
+	if (to <= from) {
+		throw new BadInputError(`body.to: expected a version above body.from (${from}), got ${to}`);
+	}
+
+	const add: unknown = object.add ?? [];
+	const remove: unknown = object.remove ?? [];
+	if (!Array.isArray(add) || !Array.isArray(remove)) {
+		throw new BadInputError('body.add and body.remove: expected arrays of {name, md5, size} and of names');
+	}
+
+	if (add.length + remove.length > limits.maxChangesPerUpdate) {
+		throw new XfsError('TOO_LARGE', `body: ${add.length + remove.length} changes, the limit is ${limits.maxChangesPerUpdate} per update; send the whole list or several updates`);
+	}
+
+	const names = new Set<string>();
+	const once = (name: string, where: string) => {
+		if (names.has(name)) {
+			throw new BadInputError(`${where}: "${name}" is changed twice in one update`);
+		}
+
+		names.add(name);
+	};
+
+	const entries = add.map((entry, index) => {
+		const parsed = parseFileEntry(entry, `body.add[${index}]`);
+		once(parsed.name, `body.add[${index}].name`);
+		return parsed;
+	});
+	const removed = remove.map((name, index) => {
+		const parsed = parseFileName(name, `body.remove[${index}]`);
+		once(parsed, `body.remove[${index}]`);
+		return parsed;
+	});
+	return {from, to, add: entries, remove: removed};
+}
+
+export function parseListUpdateReply(value: unknown): ListUpdateReply {
+	const object = parseObject(value, 'reply');
+	return {epoch: parseString(object.epoch, 'reply.epoch'), version: parseVersion(object.version, 'reply.version')};
 }
 
 export function parseUpdateListReply(value: unknown): UpdateListReply {
 	const object = parseObject(value, 'reply');
-	return {epoch: parseString(object.epoch, 'reply.epoch'), ttlMs: parseSize(object.ttlMs, 'reply.ttlMs')};
+	return {
+		epoch: parseString(object.epoch, 'reply.epoch'),
+		ttlMs: parseSize(object.ttlMs, 'reply.ttlMs'),
+		// A tracker that predates list versions holds version 0.
+		version: object.version === undefined ? 0 : parseVersion(object.version, 'reply.version'),
+	};
 }
 
 export function parseHealthReply(value: unknown): HealthReply {

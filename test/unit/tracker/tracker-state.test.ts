@@ -1,5 +1,5 @@
 import test from 'ava';
-import {IdInUseError, TrackerState} from '../../../tracker/tracker-state.js';
+import {IdInUseError, ListVersionError, TrackerState} from '../../../tracker/tracker-state.js';
 
 const md5a = 'a'.repeat(32);
 const md5b = 'b'.repeat(32);
@@ -11,7 +11,7 @@ function state(ttlMs = 1000) {
 
 test('updateList replaces the whole list and Find answers exact names only', t => {
 	const tracker = state();
-	t.deepEqual(tracker.updateList('A', {url: url(1), files: [{name: 'x.txt', md5: md5a, size: 3}, {name: 'y.bin', md5: md5b, size: 9}]}, 0), {epoch: 'e1', ttlMs: 1000});
+	t.deepEqual(tracker.updateList('A', {url: url(1), files: [{name: 'x.txt', md5: md5a, size: 3}, {name: 'y.bin', md5: md5b, size: 9}]}, 0), {epoch: 'e1', ttlMs: 1000, version: 0});
 	t.deepEqual(tracker.find('x.txt', 0), {name: 'x.txt', md5: md5a, size: 3, peers: [{id: 'A', url: url(1)}]});
 	t.is(tracker.find('x', 0), undefined);
 	tracker.updateList('A', {url: url(1), files: [{name: 'y.bin', md5: md5b, size: 9}]}, 10);
@@ -107,4 +107,22 @@ test('maxPeersPerFind bounds a Find reply', t => {
 	}
 
 	t.deepEqual(tracker.find('f', 0)?.peers.map(peer => peer.id), ['A', 'B']);
+});
+
+test('an incremental update from the held version adds, replaces and removes entries; Find follows at once', t => {
+	const tracker = new TrackerState({epoch: 'e1', ttlMs: 1000});
+	tracker.updateList('A', {url: url(1), files: [{name: 'x', md5: md5a, size: 1}], version: 3}, 0);
+	t.deepEqual(tracker.findBody('x', 0)?.toString(), JSON.stringify({name: 'x', md5: md5a, size: 1, peers: [{id: 'A', url: url(1)}]}));
+	t.deepEqual(tracker.updateFiles('A', {from: 3, to: 4, add: [{name: 'x', md5: md5b, size: 2}, {name: 'y', md5: md5a, size: 5}], remove: []}, 10), {epoch: 'e1', version: 4});
+	// The cached Find reply of x is dropped with the change.
+	t.like(tracker.find('x', 10), {md5: md5b, size: 2});
+	t.deepEqual(tracker.updateFiles('A', {from: 4, to: 5, add: [], remove: ['x', 'never-listed']}, 20), {epoch: 'e1', version: 5});
+	t.is(tracker.find('x', 20), undefined);
+	t.is(tracker.findBody('x', 20), undefined);
+	t.deepEqual(tracker.files(20).map(file => file.name), ['y']);
+	t.deepEqual(tracker.peers(20).map(peer => peer.files), [1]);
+	const error = t.throws(() => tracker.updateFiles('A', {from: 4, to: 5, add: [], remove: ['y']}, 30), {instanceOf: ListVersionError});
+	t.is(error.version, 5);
+	t.throws(() => tracker.updateFiles('A', {from: 5, to: 6, add: [], remove: []}, 2000), {instanceOf: ListVersionError}, 'an expired peer sends its whole list');
+	t.throws(() => tracker.updateFiles('B', {from: 0, to: 1, add: [], remove: []}, 30), {instanceOf: ListVersionError});
 });
