@@ -281,7 +281,7 @@ export function md5OfSharedSync(file: string, stamp: FileStamp): string | undefi
 	}
 }
 
-export type OpenShared = {handle: fs.FileHandle; size: number};
+export type OpenShared = {handle: fs.FileHandle; size: number; mtimeMs: number};
 
 /**
  * Opens a shared file for reading, or returns undefined: only a valid, non-hidden name
@@ -306,7 +306,7 @@ export async function openShared(shareDir: string, name: string): Promise<OpenSh
 		return undefined;
 	}
 
-	return {handle, size: stats.size};
+	return {handle, size: stats.size, mtimeMs: stats.mtimeMs};
 }
 
 export async function exists(file: string): Promise<boolean> {
