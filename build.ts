@@ -1,7 +1,7 @@
 /**
  * Builds the shipped programs into dist/: each program with its dependencies in a few ES
- * modules (a start loads a handful of files, not hundreds), the TUI's packages left out and
- * loaded only by the TUI's chunk. iconv-lite is left out too: its tables are half the bundle's
+ * modules (a start loads a handful of files, not hundreds); Ink and React are in the TUI's
+ * chunk, loaded only by the TUI. iconv-lite is left out: its tables are half the bundle's
  * text, which every start would parse, and they are read only to decode a request body (from
  * node_modules, where it is a dependency of its own). Every file lands in dist/source/ except
  * the tracker's entry, so code that finds files beside it (the share-dir thread, the package
@@ -35,7 +35,8 @@ export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promi
 		platform: 'node',
 		format: 'esm',
 		target: 'node20',
-		external: ['ink', 'ink-text-input', 'react', 'react/*', 'iconv-lite'],
+		// Ink's devtools (react-devtools-core, not installed) load only with DEV=true, as they would unbundled.
+		external: ['iconv-lite', 'react-devtools-core'],
 		// Bundled CommonJS dependencies (express, pino) call require().
 		banner: {js: 'import {createRequire as createRequireForBundle} from \'node:module\'; const require = createRequireForBundle(import.meta.url);'},
 		logLevel: 'warning',

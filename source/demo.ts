@@ -44,6 +44,10 @@ export async function runDemo(argv: string[]): Promise<number> {
 	}
 
 	const latencyScale = values['latency-scale'] as number;
+	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+	// The UI's modules load while the children start (Ink and React take about as long as the peers).
+	const ui = interactive ? import('./tui/run-tui.js') : import('./commands/scripted.js');
+	ui.catch(() => {});
 	await generateFixtures(fixturesDir);
 	const ids = (await readdir(fixturesDir, {withFileTypes: true}))
 		.filter(entry => entry.isDirectory() && isValidPeerId(entry.name))
@@ -81,13 +85,6 @@ export async function runDemo(argv: string[]): Promise<number> {
 	try {
 		const tracker = await children.start('tracker', 'tracker', ['--port', '0', '--quiet'], line => /^tracker listening on (\S+)/.exec(line)?.[1]);
 		const common = ['--tracker', tracker.url, '--latency', bundledLatencyFile, '--latency-scale', String(latencyScale), '--port', '0'];
-		await Promise.all(ids.map(async id => children.start(
-			id,
-			'peer',
-			['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'],
-			line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1],
-		)));
-
 		shareDir = await mkdtemp(path.join(tmpdir(), 'xfs-demo-me-'));
 		// The part size is the one setting the serving peers take from the environment too.
 		const config = loadPeerConfig(['--id', 'me', '--dir', shareDir, ...common], {XFS_PART_SIZE: process.env.XFS_PART_SIZE}, process.cwd());
@@ -98,7 +95,12 @@ export async function runDemo(argv: string[]): Promise<number> {
 		node = new PeerNode(config);
 		const me = node;
 		children.onUnexpectedExit = message => me.emit('notice', message);
-		await node.start();
+		// "me" needs only the tracker: it starts while the fixture peers do.
+		await Promise.all([
+			...ids.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'],
+				line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])),
+			node.start(),
+		]);
 
 		const banner = [
 			`xfs-peer demo: tracker ${tracker.url}; peers ${ids.join(', ')} each serve fixtures/<machID>`,
@@ -106,15 +108,14 @@ export async function runDemo(argv: string[]): Promise<number> {
 			`you are "me", sharing the empty folder ${shareDir}`,
 			'try: find song.mp3   download song.mp3   getload A   files   help',
 		];
-		if (process.stdin.isTTY && process.stdout.isTTY) {
-			const {runTui} = await import('./tui/run-tui.js');
-			await runTui(node, {banner});
+		const loaded = await ui;
+		if ('runTui' in loaded) {
+			await loaded.runTui(node, {banner});
 			return 0;
 		}
 
-		const {runScripted} = await import('./commands/scripted.js');
 		process.stdout.write(`${banner.join('\n')}\n`);
-		return await runScripted(node, process.stdin, process.stdout, {json: false});
+		return await loaded.runScripted(node, process.stdin, process.stdout, {json: false});
 	} finally {
 		await stopAll();
 		for (const signal of Object.keys(signals) as Array<keyof typeof signals>) {
@@ -127,6 +128,9 @@ export async function runDemo(argv: string[]): Promise<number> {
 
 type Started = {name: string; child: ChildProcess; url: string; exited: Promise<void>};
 
+/** The children speak plain HTTP on this machine only: spared the CA file Node would otherwise read at each start. */
+const {NODE_EXTRA_CA_CERTS: _extraCaCerts, ...childEnv} = process.env;
+
 /** The demo's child processes: started with this Node binary, awaited on their ready line, stopped peers first. */
 class DemoChildren {
 	onUnexpectedExit: (message: string) => void = () => {};
@@ -138,7 +142,7 @@ class DemoChildren {
 	}
 
 	async start(name: string, program: 'tracker' | 'peer', args: string[], readyUrl: (line: string) => string | undefined): Promise<Started> {
-		const child = spawn(process.execPath, [...entryOf(program), ...args], {cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe']});
+		const child = spawn(process.execPath, [...entryOf(program), ...args], {cwd: packageRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']});
 		const stderrTail: string[] = [];
 		createInterface({input: child.stderr!}).on('line', line => {
 			stderrTail.push(line);

@@ -12,7 +12,7 @@ export type FlagSpec = {
 	valueName?: string;
 	/** Further checks on the typed value; return an error message or undefined. */
 	check?: (value: never) => string | undefined;
-	/** A flag may be given several times (values are collected). */
+	/** A flag may be given several times and every value is kept (any other flag given twice: the last one wins). */
 	repeatable?: boolean;
 };
 
@@ -72,10 +72,9 @@ export function parseFlags(
 			const list = (values[name] as string[] | undefined) ?? [];
 			list.push(String(value));
 			values[name] = list;
-		} else if (values[name] === undefined) {
-			values[name] = value;
 		} else {
-			throw new UsageError(`${program}: --${name} is given twice`);
+			// Given twice, the last one wins (as with getopt and util.parseArgs): a script can append an override.
+			values[name] = value;
 		}
 	}
 
@@ -139,11 +138,14 @@ export function formatHelp(usage: string, specs: readonly FlagSpec[]): string {
 		const extras = [
 			spec.default === undefined || spec.default === false ? undefined : `default ${String(spec.default)}`,
 			spec.env ? `env ${spec.env}` : undefined,
+			spec.repeatable ? 'may be given several times' : undefined,
 		].filter(Boolean).join('; ');
 		return {left, right: extras ? `${spec.description} (${extras})` : spec.description};
 	});
 	const width = Math.max(...rows.map(row => row.left.length)) + 2;
-	return [usage, '', 'Options:', ...rows.map(row => `  ${row.left.padEnd(width)}${row.right}`), `  ${'--help'.padEnd(width)}show this help`].join('\n');
+	return [
+		usage, '', 'Options (a flag given twice: the last one wins):', ...rows.map(row => `  ${row.left.padEnd(width)}${row.right}`), `  ${'--help'.padEnd(width)}show this help`,
+	].join('\n');
 }
 
 export const checks = {

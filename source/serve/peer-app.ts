@@ -1,10 +1,9 @@
-/** The peer's embedded Express server: GET /files/:name (emulated latency, Range) and GET /load. */
+/** The peer's embedded Express server: GET /files/:name (emulated latency, Range, If-Range) and GET /load. */
 import type {Server} from 'node:http';
 import type {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
 import express from 'express';
-import {parseRange} from '../core/byte-range.js';
 import {requireSecret} from '../common/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../common/express-json.js';
 import type {LatencyTable} from '../core/latency-table.js';
@@ -71,8 +70,9 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 			return;
 		}
 
-		const {handle, size} = opened;
-		const range = parseRange(request.get('range'), size);
+		const {handle, size, mtimeMs} = opened;
+		const lastModified = new Date(mtimeMs).toUTCString();
+		const range = rangeToSend(request, size, lastModified);
 		if (range === 'unsatisfiable') {
 			await handle.close();
 			response.status(416).set('Content-Range', `bytes */${size}`)
@@ -99,6 +99,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 				'Content-Type': 'application/octet-stream',
 				'Content-Length': String(Math.max(0, end - start + 1)),
 				'Accept-Ranges': 'bytes',
+				'Last-Modified': lastModified,
 			});
 			if (range) {
 				response.set('Content-Range', `bytes ${start}-${end}/${size}`);
@@ -141,6 +142,36 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		log(`unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
 	}));
 	return app;
+}
+
+/** One suffix range: longer than the file it means the whole file (RFC 9110 §14.1.2), which range-parser 1.x finds unsatisfiable (jshttp/range-parser#66; 2.x needs Node 22). */
+const suffixRange = /^bytes=\s*-\s*0*[1-9]\d*\s*$/;
+
+/** An If-Range value that is not an entity tag (those start with a quote or W/). */
+const isHttpDate = (value: string) => !/^\s*(?:W\/)?"/.test(value) && Number.isFinite(Date.parse(value));
+
+/**
+ * The one byte range to send (range-parser, through req.range), 'unsatisfiable' for a 416, or
+ * undefined for the whole file: no Range, one we do not serve (malformed, not bytes, several
+ * ranges, as RFC 9110 allows), or an If-Range that does not match. No ETag is sent, so an
+ * entity tag never matches; a date matches when it is the file's Last-Modified (RFC 9110 §13.1.5).
+ */
+function rangeToSend(request: express.Request, size: number, lastModified: string): {start: number; end: number} | 'unsatisfiable' | undefined {
+	const ifRange = request.get('if-range');
+	if (ifRange !== undefined && !(isHttpDate(ifRange) && Date.parse(ifRange) === Date.parse(lastModified))) {
+		return undefined;
+	}
+
+	const ranges = request.range(size);
+	if (ranges === -1) {
+		return size > 0 && suffixRange.test(request.get('range')!) ? {start: 0, end: size - 1} : 'unsatisfiable';
+	}
+
+	if (ranges === undefined || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+		return undefined;
+	}
+
+	return ranges[0];
 }
 
 export async function startPeerServer(context: PeerServerContext, port: number, host: string): Promise<Server> {

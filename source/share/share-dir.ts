@@ -1,9 +1,10 @@
 /** The share directory on disk: scanning and hashing (with the hash cache), safe opening of shared files, the hidden partial folder. */
-import {createHash} from 'node:crypto';
-import {constants, lstatSync, type Stats} from 'node:fs';
+import {closeSync, constants, existsSync, fstatSync, lstatSync, openSync, type Stats} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import process from 'node:process';
 import {setImmediate} from 'node:timers/promises';
+import md5File from 'md5-file';
 import {UsageError} from '../common/errors.js';
 import {isValidFileName, type FileEntry} from '../common/wire.js';
 import {type FileStamp, HashCache, loadHashCache, racyWindowMs, saveHashCache} from './hash-cache.js';
@@ -97,8 +98,10 @@ export type ScanOptions = {
 
 export type ScanStats = {files: number; hashed: number; cached: number};
 
-/** Read size of the hashing loop; one buffer per worker, reused for every file. */
-export const hashBufferSize = 1024 * 1024;
+/** Files up to this size are hashed with md5-file's synchronous call: a thread-pool round trip per read costs more than hashing them. */
+export const syncHashMaxBytes = 256 * 1024;
+/** Longest run of synchronous hashing before the event loop gets a turn (rescans run on the peer's main thread). */
+const syncSliceMs = 4;
 
 /** Files stat'ed per synchronous batch before the event loop gets a turn: a batch takes a few ms, and fewer turns cost less. */
 const statBatchSize = 1024;
@@ -158,28 +161,30 @@ export async function scanShare(shareDir: string, {concurrency = 8, useHashCache
 
 	const cached = files.length;
 	let next = 0;
+	let sliceStartedMs = performance.now();
 	const worker = async () => {
-		const buffer = Buffer.allocUnsafe(hashBufferSize);
 		while (next < toHash.length) {
 			const {name, stamp} = toHash[next++]!;
-			let handle: fs.FileHandle | undefined;
-			try {
-				handle = await fs.open(path.join(shareDir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-				const md5 = await md5OfHandle(handle, buffer);
-				// A file replaced or changed since its lstat is skipped until the next scan.
-				const after = await handle.stat();
-				if (!after.isFile() || after.ino !== stamp.ino || after.size !== stamp.size || after.mtimeMs !== stamp.mtimeMs) {
-					cache.forget(name);
-					continue;
+			let md5: string | undefined;
+			if (stamp.size <= syncHashMaxBytes) {
+				md5 = md5OfSharedSync(prefix + name, stamp);
+				if (performance.now() - sliceStartedMs >= syncSliceMs) {
+					await setImmediate();
+					sliceStartedMs = performance.now();
 				}
-
-				cache.record(name, stamp, md5, scanStartedMs);
-				files.push({name, md5, size: stamp.size});
-			} catch {
-				// Vanished or unreadable between listing and hashing: not shared this time.
-			} finally {
-				await handle?.close().catch(() => {});
+			} else {
+				md5 = await md5OfShared(prefix + name, stamp);
+				sliceStartedMs = performance.now();
 			}
+
+			// Gone, not a regular file, or replaced or changed since its lstat: skipped until the next scan.
+			if (md5 === undefined) {
+				cache.forget(name);
+				continue;
+			}
+
+			cache.record(name, stamp, md5, scanStartedMs);
+			files.push({name, md5, size: stamp.size});
 		}
 	};
 
@@ -220,22 +225,62 @@ export async function prepareShare(dir: string, options: Omit<ScanOptions, 'onSt
 	return {shareDir, cleaned, files, stats, scanMs: Date.now() - started};
 }
 
-/** md5 of an open file in one sequential pass through a reused buffer. */
-export async function md5OfHandle(handle: fs.FileHandle, buffer: Buffer): Promise<string> {
-	const hash = createHash('md5');
-	let position = 0;
-	for (;;) {
-		const {bytesRead} = await handle.read(buffer, 0, buffer.length, position);
-		if (bytesRead === 0) {
-			return hash.digest('hex');
+/** On Linux, the path that reopens an open file by its descriptor: the very inode the descriptor holds, whatever its name now is. */
+const openFdDir = process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
+const sharedOpenFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+const sameStamp = (stats: Stats, stamp: FileStamp) => stats.isFile() && stats.ino === stamp.ino && stats.size === stamp.size && stats.mtimeMs === stamp.mtimeMs;
+
+/** What md5-file is given to read: the open descriptor's inode on Linux, the name elsewhere (checked again after). */
+const pathToHash = (file: string, fd: number) => (openFdDir === undefined ? file : openFdDir + String(fd));
+
+/** After hashing: the open file still has its stamp, and where md5-file read the name, the name still leads to it. */
+const unchangedSince = (stats: Stats, file: string, stamp: FileStamp) => sameStamp(stats, stamp) && (openFdDir !== undefined || sameStamp(lstatSync(file), stamp));
+
+/**
+ * md5 (md5-file) of the regular file at `file` if it has `stamp` before and after hashing;
+ * undefined when it is gone, unreadable, not a regular file, replaced or changed meanwhile.
+ * It is opened with O_NOFOLLOW|O_NONBLOCK (no symlink, no wait on a FIFO) and checked with fstat
+ * before md5-file reads it, so md5-file never opens a symlink or a FIFO by a name swapped meanwhile.
+ */
+export async function md5OfShared(file: string, stamp: FileStamp): Promise<string | undefined> {
+	let handle: fs.FileHandle | undefined;
+	try {
+		handle = await fs.open(file, sharedOpenFlags);
+		if (!sameStamp(fstatSync(handle.fd), stamp)) {
+			return undefined;
 		}
 
-		hash.update(buffer.subarray(0, bytesRead));
-		position += bytesRead;
+		const md5 = await md5File(pathToHash(file, handle.fd));
+		return unchangedSince(await handle.stat(), file, stamp) ? md5 : undefined;
+	} catch {
+		return undefined;
+	} finally {
+		await handle?.close().catch(() => {});
 	}
 }
 
-export type OpenShared = {handle: fs.FileHandle; size: number};
+/** md5OfShared without a thread-pool round trip, for small files (it blocks while it reads). */
+export function md5OfSharedSync(file: string, stamp: FileStamp): string | undefined {
+	let fd: number | undefined;
+	try {
+		fd = openSync(file, sharedOpenFlags);
+		if (!sameStamp(fstatSync(fd), stamp)) {
+			return undefined;
+		}
+
+		const md5 = md5File.sync(pathToHash(file, fd));
+		return unchangedSince(fstatSync(fd), file, stamp) ? md5 : undefined;
+	} catch {
+		return undefined;
+	} finally {
+		if (fd !== undefined) {
+			closeSync(fd);
+		}
+	}
+}
+
+export type OpenShared = {handle: fs.FileHandle; size: number; mtimeMs: number};
 
 /**
  * Opens a shared file for reading, or returns undefined: only a valid, non-hidden name
@@ -260,7 +305,7 @@ export async function openShared(shareDir: string, name: string): Promise<OpenSh
 		return undefined;
 	}
 
-	return {handle, size: stats.size};
+	return {handle, size: stats.size, mtimeMs: stats.mtimeMs};
 }
 
 export async function exists(file: string): Promise<boolean> {

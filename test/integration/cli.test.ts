@@ -2,7 +2,7 @@ import {mkdir, mkdtemp, readdir, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {repoRoot, startChild} from '../helpers/processes.js';
+import {repoRoot, startChild, startTracker} from '../helpers/processes.js';
 
 const peer = path.join(repoRoot, 'source/cli.tsx');
 const trackerCli = path.join(repoRoot, 'tracker/cli.ts');
@@ -36,6 +36,8 @@ const badPeerFlags: Array<[string, string[], string]> = [
 	['a bad fault', ['--id', 'A', '--dir', '.', '--fault', 'corrupt=2'], 'xfs-peer: --fault corrupt=<p>: p must be in [0, 1], got "2"'],
 	['a missing share dir', ['--id', 'A', '--dir', '/nonexistent/share'], 'xfs-peer: --dir /nonexistent/share: no such directory'],
 	['a missing latency file', ['--id', 'A', '--dir', '.', '--latency', '/nonexistent.csv'], 'xfs-peer: --latency /nonexistent.csv: no such file'],
+	// A flag given twice: the last one wins, so the second --dir is the one checked.
+	['--dir given twice, the last missing', ['--id', 'A', '--dir', '.', '--dir', '/nonexistent/two'], 'xfs-peer: --dir /nonexistent/two: no such directory'],
 ];
 
 for (const [what, args, message] of badPeerFlags) {
@@ -70,4 +72,14 @@ test('xfs-tracker with a bad flag prints one line and exits 2', async t => {
 	const result = await run(t, trackerCli, ['--ttl-ms', '-5']);
 	t.is(result.code, 2);
 	t.is(result.stderr, 'xfs-tracker: --ttl-ms: expected a number > 0, got "-5"');
+});
+
+test('xfs-tracker takes the last of a flag given twice', async t => {
+	// The first --host alone could not be listened on.
+	const tracker = await startTracker(t, ['--host', '256.0.0.1', '--host', '127.0.0.1']);
+	t.is(new URL(tracker.url).hostname, '127.0.0.1');
+	// Every value is still checked.
+	const wrong = await run(t, trackerCli, ['--port', '0', '--port', '70000']);
+	t.is(wrong.code, 2);
+	t.is(wrong.stderr, 'xfs-tracker: --port: expected a port from 0 to 65535, got "70000"');
 });

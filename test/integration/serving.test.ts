@@ -1,9 +1,10 @@
-import {readFile} from 'node:fs/promises';
+import {readFile, utimes, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {hashCacheFileName} from '../../source/share/hash-cache.js';
 import {listingCacheFileName} from '../../source/share/listing-cache.js';
 import {stateDirName} from '../../source/share/share-dir.js';
+import {rawRequest, startPeerApp, tempDir} from '../helpers/peer-app.js';
 import {eventually, getJson, shareDir, startPeer, startTracker} from '../helpers/processes.js';
 
 async function fetchBytes(url: string, headers: Record<string, string> = {}): Promise<{status: number; headers: Headers; body: Buffer}> {
@@ -76,4 +77,102 @@ test('the hash cache and listing in the hidden state folder are never listed, an
 	t.is((await fetchBytes(`${a.url}/files/${stateDirName}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/${encodeURIComponent(`${stateDirName}/${hashCacheFileName}`)}`)).status, 400);
 	t.is((await fetchBytes(`${a.url}/files/..%2F${path.basename(dir)}%2F${stateDirName}%2F${hashCacheFileName}`)).status, 400);
+});
+
+/** A served file of 100 known bytes with a known mtime, on an in-process peer server. */
+async function hundredBytes(t: ExecutionContext) {
+	const dir = await tempDir(t, 'xfs-range-');
+	const bytes = Buffer.from(Array.from({length: 100}, (_, index) => index));
+	await writeFile(path.join(dir, 'data.bin'), bytes);
+	await utimes(path.join(dir, 'data.bin'), modified, modified);
+	await writeFile(path.join(dir, 'empty.bin'), '');
+	const {url} = await startPeerApp(t, dir);
+	const get = async (headers: Record<string, string>, name = 'data.bin') => rawRequest(url, `/files/${name}`, {headers});
+	return {bytes, get};
+}
+
+const modified = new Date('2024-01-02T03:04:05Z');
+const lastModified = 'Tue, 02 Jan 2024 03:04:05 GMT';
+
+test('one range is 206 with Content-Range; an over-long suffix is the whole file; Last-Modified on every reply', async t => {
+	const {bytes, get} = await hundredBytes(t);
+	for (const [range, start, end] of [
+		['bytes=0-0', 0, 0],
+		['bytes=10-19', 10, 19],
+		['bytes=90-', 90, 99],
+		['bytes=-1', 99, 99],
+		['bytes=-100', 0, 99],
+		['bytes=-500', 0, 99],
+		['bytes=95-5000', 95, 99],
+		['bytes= 3 - 4', 3, 4],
+		// Of several ranges, the unsatisfiable ones are dropped: one is left.
+		['bytes=5-6,200-300', 5, 6],
+	] as const) {
+		const reply = await get({range});
+		t.is(reply.status, 206, range);
+		t.is(reply.headers['content-range'], `bytes ${start}-${end}/100`, range);
+		t.is(reply.headers['content-length'], String(end - start + 1), range);
+		t.is(reply.headers['last-modified'], lastModified, range);
+		t.deepEqual(reply.body, bytes.subarray(start, end + 1), range);
+	}
+
+	const whole = await get({});
+	t.is(whole.status, 200);
+	t.is(whole.headers['last-modified'], lastModified);
+	t.is(whole.headers.etag, undefined);
+	t.deepEqual(whole.body, bytes);
+});
+
+test('a Range we do not serve is the whole file: malformed, not bytes, several ranges', async t => {
+	const {bytes, get} = await hundredBytes(t);
+	for (const range of ['bytes=abc', 'bytes=-', 'bytes=1-2-3', 'bytes=1e3-', 'bytes', 'items=0-5', 'bytes=0-1,5-6', 'bytes=0-5,3-10']) {
+		const reply = await get({range});
+		t.is(reply.status, 200, range);
+		t.is(reply.headers['content-range'], undefined, range);
+		t.is(reply.headers['content-length'], '100', range);
+		t.deepEqual(reply.body, bytes, range);
+	}
+});
+
+test('an unsatisfiable range is 416 with Content-Range bytes */size and the JSON error', async t => {
+	const {get} = await hundredBytes(t);
+	for (const [range, name, size] of [
+		['bytes=100-', 'data.bin', 100],
+		['bytes=100-200', 'data.bin', 100],
+		['bytes=-0', 'data.bin', 100],
+		['bytes=50-40', 'data.bin', 100],
+		['bytes=99999999999999999999-', 'data.bin', 100],
+		['bytes=0-', 'empty.bin', 0],
+		['bytes=-5', 'empty.bin', 0],
+	] as const) {
+		const reply = await get({range}, name);
+		t.is(reply.status, 416, range);
+		t.is(reply.headers['content-range'], `bytes */${size}`, range);
+		t.deepEqual(JSON.parse(reply.body.toString()), {error: {code: 'BAD_INPUT', message: `range not satisfiable for ${size} bytes`}}, range);
+	}
+
+	const empty = await get({}, 'empty.bin');
+	t.is(empty.status, 200);
+	t.is(empty.body.length, 0);
+});
+
+test('If-Range: the file\'s Last-Modified gets the range; another date, an entity tag or garbage gets the whole file with 200', async t => {
+	const {bytes, get} = await hundredBytes(t);
+	const same = await get({range: 'bytes=10-19', 'if-range': lastModified});
+	t.is(same.status, 206);
+	t.is(same.headers['content-range'], 'bytes 10-19/100');
+	t.deepEqual(same.body, bytes.subarray(10, 20));
+	// The obsolete RFC 850 form of the same date matches too.
+	t.is((await get({range: 'bytes=10-19', 'if-range': 'Tuesday, 02-Jan-24 03:04:05 GMT'})).status, 206);
+
+	for (const ifRange of ['Tue, 02 Jan 2024 03:04:06 GMT', 'Mon, 01 Jan 2024 03:04:05 GMT', '"abc"', 'W/"abc"', `"${lastModified}"`, 'not a date']) {
+		const reply = await get({range: 'bytes=10-19', 'if-range': ifRange});
+		t.is(reply.status, 200, ifRange);
+		t.is(reply.headers['content-range'], undefined, ifRange);
+		t.deepEqual(reply.body, bytes, ifRange);
+	}
+
+	// A failed If-Range drops the Range, so an unsatisfiable one is no 416 either; without a Range, If-Range is ignored.
+	t.is((await get({range: 'bytes=500-', 'if-range': '"abc"'})).status, 200);
+	t.is((await get({'if-range': '"abc"'})).status, 200);
 });
