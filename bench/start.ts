@@ -28,7 +28,7 @@ type Case = {name: string; cwd: string; command: string; ready: (screen: string)
 
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
 const screenOf = (session: string) => tmux('capture-pane', '-p', '-t', session);
-const demoReady = (screen: string) => /tracker connected/.test(screen) && /^›\s*$/m.test(screen);
+const demoReady = (screen: string) => screen.includes('tracker connected') && /^›\s*$/m.test(screen);
 
 async function waitFor(session: string, ready: (screen: string) => boolean, what: string): Promise<void> {
 	const deadline = performance.now() + timeoutMs;

@@ -97,8 +97,7 @@ export async function runDemo(argv: string[]): Promise<number> {
 		children.onUnexpectedExit = message => me.emit('notice', message);
 		// "me" needs only the tracker: it starts while the fixture peers do.
 		await Promise.all([
-			...ids.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'],
-				line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])),
+			...ids.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'], line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])),
 			node.start(),
 		]);
 

@@ -9,7 +9,7 @@
 export type FileStamp = {size: number; mtimeMs: number; ino: number};
 
 export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-	return a === b || (a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino);
+	return a === b || (a?.size === b?.size && a?.mtimeMs === b?.mtimeMs && a?.ino === b?.ino && a !== undefined);
 }
 
 /** A name that is ready: hash it (with the stamp it had when it settled), or publish that it is gone. */

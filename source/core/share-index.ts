@@ -57,7 +57,7 @@ export class ShareIndex {
 	set(entry: FileEntry, stamp?: FileStamp): boolean {
 		const held = this.#files.get(entry.name);
 		this.#files.set(entry.name, {entry, stamp});
-		if (held && held.entry.md5 === entry.md5 && held.entry.size === entry.size) {
+		if (held?.entry.md5 === entry.md5 && held.entry.size === entry.size) {
 			return false;
 		}
 
@@ -115,7 +115,7 @@ export class ShareIndex {
 
 			this.#pending.delete(name);
 			const now = this.#files.get(name)?.entry;
-			if (now && before && now.md5 === before.md5 && now.size === before.size) {
+			if (now && now.md5 === before?.md5 && now.size === before.size) {
 				continue;
 			}
 
