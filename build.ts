@@ -27,6 +27,7 @@ export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promi
 			// Loaded by file name on the share-dir thread (source/share/scan-thread.ts).
 			{in: 'source/share/share-dir.ts', out: 'source/share-dir'},
 			{in: 'source/common/errors.ts', out: 'source/errors'},
+			{in: 'source/transfer/hashing-thread.ts', out: 'source/hashing-thread'}, // the hashing thread (source/transfer/hashing-sink.ts)
 		].map(entry => ({in: path.join(repoRoot, entry.in), out: entry.out})),
 		outdir,
 		chunkNames: 'source/[name]-[hash]',

@@ -7,8 +7,7 @@ import {requireSecret} from '../source/common/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
 import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
-import {freshConnections} from '../source/clients/fresh-connections.js';
-import {requestJson} from '../source/clients/http-json.js';
+import {freshConnections, requestJson} from '../source/clients/http.js';
 import {
 	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
@@ -54,10 +53,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	const startedAt = now();
 	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
 
-	/** True when `url` answers GET /load as peer `id`. */
+	/** True when `url` answers GET /load as peer `id` (on a fresh connection, as a peer's GetLoad). */
 	async function answersAs(id: string, url: string): Promise<boolean> {
 		try {
-			const reply = parseLoadReply(await requestJson(`${url}/load`, {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections}));
+			const reply = parseLoadReply(await requestJson(`${url}/load`, {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections, secret}));
 			return reply.id === id;
 		} catch {
 			return false;

@@ -1,30 +1,38 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
-import {bearer} from '../common/auth.js';
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
+import {HttpStatusError, requestJson} from './http.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
 	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
-import {HttpStatusError, requestJson} from './http-json.js';
 
 const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
+
+/**
+ * How a call waits for a tracker that is down: `delay` gives the wait before attempt
+ * `attempt + 1` (0 to give up) and is called before each wait; `signal` ends the call and any wait.
+ */
+export type TrackerRetry = {
+	delay: (attempt: number, error: TrackerDownError) => number;
+	signal?: AbortSignal;
+};
 
 export class TrackerClient {
 	readonly url: string;
 	readonly #timeoutMs: number;
-	readonly #headers: Record<string, string>;
+	readonly #secret: string | undefined;
 
 	constructor(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}) {
 		this.url = url.replace(/\/+$/, '');
 		this.#timeoutMs = timeoutMs;
-		this.#headers = bearer(secret);
+		this.#secret = secret;
 	}
 
 	/** UpdateList; a SharedList goes as the JSON text it holds, without serializing its entries again. */
-	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList): Promise<UpdateListReply> {
+	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList, retry?: TrackerRetry): Promise<UpdateListReply> {
 		const list = files instanceof SharedList ? files : SharedList.of(files);
-		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`));
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`, retry));
 	}
 
 	async health(): Promise<HealthReply> {
@@ -39,27 +47,38 @@ export class TrackerClient {
 		await this.#request('DELETE', `/peers/${encodeURIComponent(id)}`);
 	}
 
-	async find(name: string): Promise<FindReply> {
-		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`));
+	async find(name: string, retry?: TrackerRetry): Promise<FindReply> {
+		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`, undefined, retry));
 	}
 
-	async files(): Promise<FileSummary[]> {
-		return parseFilesReply(await this.#request('GET', '/files')).files;
+	async files(retry?: TrackerRetry): Promise<FileSummary[]> {
+		return parseFilesReply(await this.#request('GET', '/files', undefined, retry)).files;
 	}
 
-	async peers(): Promise<PeerSummary[]> {
-		return parsePeersReply(await this.#request('GET', '/peers')).peers;
+	async peers(retry?: TrackerRetry): Promise<PeerSummary[]> {
+		return parsePeersReply(await this.#request('GET', '/peers', undefined, retry)).peers;
 	}
 
 	async suspect(id: string): Promise<void> {
 		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
 	}
 
-	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, jsonText?: string): Promise<unknown> {
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, jsonText?: string, retry?: TrackerRetry): Promise<unknown> {
+		const what = `${method} ${path}`;
 		try {
-			return await requestJson(`${this.url}${path}`, {method, jsonText, headers: this.#headers, timeoutMs: this.#timeoutMs});
+			return await requestJson(`${this.url}${path}`, {
+				method,
+				jsonText,
+				secret: this.#secret,
+				timeoutMs: this.#timeoutMs,
+				signal: retry?.signal,
+				retryDelay: retry && ((attempt, error) => {
+					const failure = trackerError(error, what);
+					return failure instanceof TrackerDownError ? retry.delay(attempt, failure) : 0;
+				}),
+			});
 		} catch (error) {
-			throw trackerError(error, `${method} ${path}`);
+			throw trackerError(error, what);
 		}
 	}
 }

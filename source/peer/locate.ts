@@ -29,7 +29,7 @@ export class HolderLookup {
 		for (let attempt = 1; ; attempt++) {
 			try {
 				// A name found before does not wait for the tracker: its last known holders answer at once.
-				const reply = await this.#membership.withTracker(`find ${name}`, async () => this.#tracker.find(name), this.#lastKnown.has(name) ? 0 : undefined);
+				const reply = await this.#membership.withTracker(`find ${name}`, async retry => this.#tracker.find(name, retry), this.#lastKnown.has(name) ? 0 : undefined);
 				this.#lastKnown.set(name, reply);
 				return {reply, stale: false};
 			} catch (error) {

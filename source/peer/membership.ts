@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {TrackerDownError, XfsError} from '../common/errors.js';
 import {nextDelayWithin, trackerBackoff} from '../core/retry-policy.js';
 import {rejoinReason, TrackerLink, type TrackerStatus} from '../core/tracker-link.js';
-import type {TrackerClient} from '../clients/tracker-client.js';
+import type {TrackerClient, TrackerRetry} from '../clients/tracker-client.js';
 import type {SharedList} from '../share/shared-list.js';
 import {notices} from './notices.js';
 
@@ -73,11 +73,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
 		this.#loop = this.#keep(failures);
 	}
 
-	/** Sends the whole list; serialised so lists never arrive out of order. */
-	async sendList(): Promise<void> {
+	/** Sends the whole list (waiting for the tracker as `retry` says, if given); serialised so lists never arrive out of order. */
+	async sendList(retry?: TrackerRetry): Promise<void> {
 		const run = this.#syncing.catch(() => {}).then(async () => {
 			try {
-				const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), this.#options.list());
+				const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), this.#options.list(), retry);
 				this.#told(this.link.listAccepted(reply.epoch, Date.now()));
 			} catch (error) {
 				if (error instanceof TrackerDownError) {
@@ -91,28 +91,37 @@ export class Membership extends EventEmitter<MembershipEvents> {
 		return run;
 	}
 
-	/** Runs a tracker call, retrying with capped back-off while the tracker is down, up to `waitMs` (default --tracker-wait). */
-	async withTracker<T>(what: string, call: () => Promise<T>, waitMs = this.#options.trackerWaitMs): Promise<T> {
+	/**
+	 * Runs a tracker call that waits for a tracker that is down: the client retries with the tracker
+	 * back-off, up to `waitMs` (default --tracker-wait), and before each wait this says so (a retry
+	 * line and the 'waiting' status). Stopping the membership ends the call and its wait.
+	 */
+	async withTracker<T>(what: string, call: (retry: TrackerRetry) => Promise<T>, waitMs = this.#options.trackerWaitMs): Promise<T> {
 		const started = Date.now();
-		for (let attempt = 1; ; attempt++) {
-			try {
-				const result = await call();
-				this.link.reached(Date.now());
-				return result;
-			} catch (error) {
-				if (!(error instanceof TrackerDownError)) {
-					throw error;
-				}
-
-				const delay = nextDelayWithin(attempt, Date.now() - started, waitMs, trackerBackoff);
-				if (delay === undefined || this.#stopping.signal.aborted) {
-					throw new TrackerDownError(notices.gaveUp(this.#tracker.url, Date.now() - started, waitMs), {cause: error});
+		const {signal} = this.#stopping;
+		const retry: TrackerRetry = {
+			signal,
+			delay: attempt => {
+				const delay = signal.aborted ? undefined : nextDelayWithin(attempt, Date.now() - started, waitMs, trackerBackoff);
+				if (delay === undefined) {
+					return 0;
 				}
 
 				this.#told(this.link.callFailed(Date.now() + delay));
 				this.emit('retry', notices.callDown(delay, what, waitMs));
-				await sleep(delay);
+				return delay;
+			},
+		};
+		try {
+			const result = await call(retry);
+			this.link.reached(Date.now());
+			return result;
+		} catch (error) {
+			if (!(error instanceof TrackerDownError)) {
+				throw error;
 			}
+
+			throw new TrackerDownError(notices.gaveUp(this.#tracker.url, Date.now() - started, waitMs), {cause: error});
 		}
 	}
 

@@ -151,7 +151,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** updatelist: rescans the share dir and sends the whole list. */
 	async updateList(): Promise<readonly FileEntry[]> {
 		this.#files = (await scanShare(this.shareDir)).files;
-		await this.#membership.withTracker('updatelist', async () => this.#membership.sendList());
+		await this.#membership.withTracker('updatelist', async retry => this.#membership.sendList(retry));
 		return this.#files.entries;
 	}
 
@@ -160,7 +160,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		const others = reply.peers.filter(peer => peer.id !== this.config.id);
 		const probed = await Promise.all(others.map(async peer => {
 			try {
-				return {...peer, load: (await getLoad(peer.url, {timeoutMs: getLoadTimeoutMs})).load};
+				return {...peer, load: (await getLoad(peer.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load};
 			} catch {
 				return {...peer, load: undefined};
 			}
@@ -182,7 +182,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			id: this.config.id,
 			shareDir: this.shareDir,
 			locate: async file => (await this.#lookup.locate(file)).reply,
-			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs})).load,
+			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
 			latencyScale: this.config.latencyScale,
 			policy: this.config.policy,
@@ -221,15 +221,15 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			url = peer.url;
 		}
 
-		return getLoad(url, {timeoutMs: getLoadTimeoutMs * 3});
+		return getLoad(url, {timeoutMs: getLoadTimeoutMs * 3, secret: this.config.secret});
 	}
 
 	async trackerFiles() {
-		return this.#membership.withTracker('files', async () => this.tracker.files());
+		return this.#membership.withTracker('files', async retry => this.tracker.files(retry));
 	}
 
 	async trackerPeers(what = 'peers') {
-		return this.#membership.withTracker(what, async () => this.tracker.peers());
+		return this.#membership.withTracker(what, async retry => this.tracker.peers(retry));
 	}
 
 	latencyTo(peerId: string): number {

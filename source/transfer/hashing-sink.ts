@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import {Writable} from 'node:stream';
 import {Worker} from 'node:worker_threads';
+import {aborted, consumed, controlSlots, ended, type HashingJob, type HashingReply, produced} from './hashing-ring.js';
 
 export type HashingSinkOptions = {
 	/** Bytes buffered in the stream before the source is paused (the ring buffer comes after). */
@@ -24,64 +25,25 @@ type WaitAsync = (array: BigInt64Array, index: number, value: bigint, timeoutMs:
 /** Atomics.waitAsync is in Node 16+ but not in the ES2022 lib this project compiles against. */
 const waitAsync = (Atomics as unknown as {waitAsync: WaitAsync}).waitAsync.bind(Atomics);
 
-/** Slots of the shared control array. */
-const produced = 0;
-const consumed = 1;
-const ended = 2;
-const aborted = 3;
-
 /**
- * The hashing thread: plain JavaScript, so it runs the same from source (tsx) and from dist.
- * It takes one download at a time (a message with the fd, the ring and the control array)
- * and answers with the md5, an error, or that the download was aborted; then waits for the next.
+ * The hashing thread's module (hashing-thread.ts): from source the thread first registers tsx
+ * and imports the .ts beside this file; built, it is dist/source/hashing-thread.js (build.ts).
  */
-const hashingThread = `
-const {parentPort} = require('node:worker_threads');
-const {createHash} = require('node:crypto');
-const {fsyncSync, writeSync} = require('node:fs');
-parentPort.on('message', ({fd, ring, control}) => {
-	const bytes = new Uint8Array(ring);
-	const state = new BigInt64Array(control);
-	const hash = createHash('md5');
-	let done = 0n;
-	try {
-		for (;;) {
-			if (Atomics.load(state, ${aborted}) !== 0n) {
-				parentPort.postMessage({aborted: true});
-				return;
-			}
-
-			const available = Atomics.load(state, ${produced});
-			if (available === done) {
-				if (Atomics.load(state, ${ended}) !== 0n) {
-					fsyncSync(fd);
-					parentPort.postMessage({md5: hash.digest('hex')});
-					return;
-				}
-
-				Atomics.wait(state, ${produced}, done, 1000);
-				continue;
-			}
-
-			const start = Number(done % BigInt(bytes.length));
-			const length = Math.min(Number(available - done), bytes.length - start);
-			const view = bytes.subarray(start, start + length);
-			hash.update(view);
-			for (let written = 0; written < length;) {
-				written += writeSync(fd, view, written, length - written, Number(done) + written);
-			}
-
-			done += BigInt(length);
-			Atomics.store(state, ${consumed}, done);
-			Atomics.notify(state, ${consumed});
-		}
-	} catch (error) {
-		parentPort.postMessage({error: {message: error.message, code: error.code}});
-	}
-});
+const fromSource = import.meta.url.endsWith('.ts');
+const threadModule = new URL(fromSource ? './hashing-thread.ts' : './hashing-thread.js', import.meta.url);
+const loadFromSource = `
+const {workerData} = require('node:worker_threads');
+(async () => {
+	(await import(workerData.tsx)).register();
+	await import(workerData.module);
+})();
 `;
 
-type ThreadReply = {md5?: string; aborted?: boolean; error?: {message: string; code?: string}};
+function startThread(): Worker {
+	return fromSource
+		? new Worker(loadFromSource, {eval: true, workerData: {tsx: import.meta.resolve('tsx/esm/api'), module: threadModule.href}})
+		: new Worker(threadModule);
+}
 
 /** Hashing threads kept for the next download: starting one takes tens of ms, taking an idle one nothing. */
 const idleThreads: Worker[] = [];
@@ -100,7 +62,7 @@ function takeThread(): Worker {
 		return idle;
 	}
 
-	const worker = new Worker(hashingThread, {eval: true});
+	const worker = startThread();
 	threadsStarted++;
 	worker.once('exit', () => {
 		const index = idleThreads.indexOf(worker);
@@ -134,8 +96,6 @@ export class HashingFileSink extends Writable {
 	#handle: fs.FileHandle | undefined;
 	/** Settles when the hashing thread is done with this file (and its fd). */
 	#threadDone: Promise<void> = Promise.resolve();
-	readonly #opened: Promise<void>;
-	#markOpened!: (error?: Error) => void;
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
 	#received = 0;
@@ -151,16 +111,6 @@ export class HashingFileSink extends Writable {
 	/** Creates `file` exclusively (it must not exist). */
 	constructor(file: string, {highWaterMark = 256 * 1024, ringBytes = 2 * 1024 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
 		super({highWaterMark});
-		this.#opened = new Promise((resolve, reject) => {
-			this.#markOpened = error => {
-				if (error) {
-					reject(error);
-				} else {
-					resolve();
-				}
-			};
-		});
-		this.#opened.catch(() => {});
 		this.#file = file;
 		this.#ringBytes = ringBytes;
 		this.#syncEveryBytes = syncEveryBytes;
@@ -181,21 +131,11 @@ export class HashingFileSink extends Writable {
 		return this.#md5;
 	}
 
-	/** Resolves once the file is open and the hashing thread is ready for offer(). */
-	async opened(): Promise<void> {
-		return this.#opened;
-	}
-
-	override _construct(done: (error?: Error | null) => void): void {
-		const callback = (error?: Error | null) => {
-			this.#markOpened(error ?? undefined);
-			done(error);
-		};
-
+	override _construct(callback: (error?: Error | null) => void): void {
 		fs.open(this.#file, 'wx').then(handle => {
 			this.#handle = handle;
 			const ring = new SharedArrayBuffer(this.#ringBytes);
-			const control = new SharedArrayBuffer(4 * BigInt64Array.BYTES_PER_ELEMENT);
+			const control = new SharedArrayBuffer(controlSlots * BigInt64Array.BYTES_PER_ELEMENT);
 			this.#ring = new Uint8Array(ring);
 			this.#wakeBatch = BigInt(Math.max(1, Math.floor(this.#ringBytes / 4)));
 			this.#state = new BigInt64Array(control);
@@ -228,7 +168,7 @@ export class HashingFileSink extends Writable {
 					threadDone();
 				};
 
-				const onMessage = (message: ThreadReply) => {
+				const onMessage = (message: HashingReply) => {
 					if (message.md5) {
 						void finish(true);
 						resolve(message.md5);
@@ -260,7 +200,8 @@ export class HashingFileSink extends Writable {
 			});
 			// Settled by _final or ignored when the stream is destroyed first.
 			this.#result.catch(() => {});
-			worker.postMessage({fd: handle.fd, ring, control});
+			const job: HashingJob = {fd: handle.fd, ring, control};
+			worker.postMessage(job);
 			callback();
 		}, callback);
 	}
@@ -328,7 +269,7 @@ export class HashingFileSink extends Writable {
 				const taken = this.#take(chunk.subarray(offset));
 				offset += taken;
 				if (offset < chunk.length) {
-					void this.room().then(() => {
+					void this.#room().then(() => {
 						this.#copy(chunks, index, offset, callback);
 					});
 					return;
@@ -340,24 +281,8 @@ export class HashingFileSink extends Writable {
 		callback();
 	}
 
-	/**
-	 * For a caller that reads into a buffer it reuses: copies what fits in the ring now (all of
-	 * `bytes` when there is room) and returns how many bytes it took; room() tells when to offer
-	 * the rest. Throws the sink's failure. Use it instead of write(), after opened(), then end().
-	 */
-	offer(bytes: Uint8Array): number {
-		if (this.#failure) {
-			throw this.#failure;
-		}
-
-		const taken = this.#take(bytes);
-		this.#received += taken;
-		this.#syncInBackground();
-		return taken;
-	}
-
 	/** Resolves once the hashing thread has freed room in the ring, or has failed. */
-	async room(): Promise<void> {
+	async #room(): Promise<void> {
 		const done = Atomics.load(this.#state, consumed);
 		if (this.#failure || Number(this.#produced - done) < this.#ring.length) {
 			return;

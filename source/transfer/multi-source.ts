@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type {Agents} from 'got';
 import type {ScoredHolder} from '../core/cost.js';
 import {fetchPart} from '../clients/part-fetch.js';
 import {chooseManifest, type ManifestVote, type PartsManifest} from '../core/manifest-vote.js';
@@ -100,7 +101,7 @@ class MultiSourceRun {
 	readonly #scheduler: PartScheduler;
 	readonly #fetches = new Map<string, AbortController>();
 	readonly #split = new SplitParts();
-	readonly #agents = new Map<string, http.Agent>();
+	readonly #agents = new Map<string, Agents>();
 	readonly #pending = new Set<Promise<void>>();
 	readonly #stop = new AbortController();
 	#fatal: {error: unknown} | undefined;
@@ -151,8 +152,8 @@ class MultiSourceRun {
 		} finally {
 			this.#stop.abort();
 			await Promise.allSettled(this.#pending);
-			for (const agent of this.#agents.values()) {
-				agent.destroy();
+			for (const {http, https} of this.#agents.values()) {
+				(http || https || undefined)?.destroy();
 			}
 		}
 
@@ -400,11 +401,12 @@ class MultiSourceRun {
 		};
 	}
 
-	#agentFor(holder: ScoredHolder): http.Agent {
+	/** One keep-alive connection per holder: its part requests follow one another without a new handshake each. */
+	#agentFor(holder: ScoredHolder): Agents {
 		let agent = this.#agents.get(holder.id);
 		if (!agent) {
 			const options = {keepAlive: true, maxSockets: 1};
-			agent = holder.url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+			agent = holder.url.startsWith('https:') ? {https: new https.Agent(options)} : {http: new http.Agent(options)};
 			this.#agents.set(holder.id, agent);
 		}
 

@@ -1,4 +1,4 @@
-/** receiveFile against holders that behave and holders that do not, over plain http (the bare-socket path). */
+/** receiveFile against holders that behave and holders that do not, over plain http. */
 import {createHash, randomBytes} from 'node:crypto';
 import {readdir, readFile} from 'node:fs/promises';
 import http from 'node:http';
@@ -99,8 +99,8 @@ for (const [status, outcome, message] of [
 
 test('a length other than the tracker\'s, or more bytes than announced, is a checksum mismatch; the extra bytes are not written', async t => {
 	const offers = await holder(t, socket => {
-		// Header names in any case, with space before the colon.
-		socket.end('HTTP/1.1 200 OK\r\ncontent-LENGTH : 5\r\n\r\n12345');
+		// Header names in any case.
+		socket.end('HTTP/1.1 200 OK\r\ncontent-LENGTH: 5\r\n\r\n12345');
 	});
 	const offered = await receive(t, offers, 10);
 	t.like(await t.throwsAsync(offered.result), {outcome: 'checksum-mismatch', message: `${offers} offers 5 bytes, the tracker says 10`});

@@ -1,0 +1,145 @@
+/**
+ * The peer's one HTTP client: got, with the options every call shares (no redirects followed,
+ * no decompression, no cache, no retry unless a call asks for one) and the network's
+ * credential put on every request by one hook; JSON calls with a reply cap on top of it.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import got, {type Agents, type BeforeRequestHook, type Got, HTTPError, ParseError, TimeoutError} from 'got';
+import {bearer} from '../common/auth.js';
+
+/**
+ * Agents that open a fresh connection per request, for calls to peers. A pooled keep-alive
+ * socket whose other end went away during a network cut fails with a reset on reuse, which
+ * would count a healthy peer as down. Without an agent, got uses Node's global (keep-alive) one.
+ */
+export const freshConnections = {http: new http.Agent({keepAlive: false}), https: new https.Agent({keepAlive: false})};
+
+/** Puts the network's credential on a request: the one place a request is authorized. */
+export function authorize(secret: string | undefined): BeforeRequestHook {
+	const headers = bearer(secret);
+	return options => {
+		Object.assign(options.headers, headers);
+	};
+}
+
+const plain = got.extend({
+	followRedirect: false,
+	decompress: false,
+	cache: undefined,
+	http2: false,
+	retry: {limit: 0},
+});
+
+const clients = new Map<string, Got>();
+
+/** The client for a network with this secret (or none): every request it sends is authorized. */
+export function httpClient(secret?: string): Got {
+	const key = secret ?? '';
+	let client = clients.get(key);
+	if (!client) {
+		client = plain.extend({hooks: {beforeRequest: [authorize(secret)]}});
+		clients.set(key, client);
+	}
+
+	return client;
+}
+
+/** A reply with a status other than 2xx; `body` is its text. */
+export class HttpStatusError extends Error {
+	readonly status: number;
+	readonly body: string;
+
+	constructor(status: number, body: string, options?: {cause?: unknown}) {
+		super(`status ${status}`, options);
+		this.name = 'HttpStatusError';
+		this.status = status;
+		this.body = body;
+	}
+}
+
+export type JsonCall = {
+	method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+	/** Sent as the body: JSON text, already serialized. */
+	jsonText?: string;
+	/** Each attempt's whole exchange, connecting included. */
+	timeoutMs: number;
+	/** Replies longer than this are refused. */
+	maxBytes?: number;
+	/** Defaults to Node's global (keep-alive) agent. */
+	agent?: Agents;
+	secret?: string;
+	/**
+	 * The wait before attempt `attempt + 1` after `error` (what the call would throw), or 0 for
+	 * none; called before each wait. Without it the call is tried once.
+	 */
+	retryDelay?: (attempt: number, error: Error) => number;
+	/** Cancels the call, a wait between attempts included. */
+	signal?: AbortSignal;
+};
+
+/**
+ * Sends one request (with retries if asked) and resolves with the reply's parsed JSON (an empty
+ * body is `{}`). Rejects with HttpStatusError for a status other than 2xx, and with an Error
+ * naming the reason for anything else: no connection, a timeout, a reply too large or not JSON.
+ */
+export async function requestJson(url: string | URL, call: JsonCall): Promise<unknown> {
+	const {method = 'GET', jsonText, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent, secret, retryDelay, signal} = call;
+	const tooLarge = new AbortController();
+	const describe = (error: unknown) => callError(error, {timeoutMs, maxBytes, tooLarge: tooLarge.signal.aborted});
+	const reply = httpClient(secret)(url, {
+		method,
+		body: jsonText,
+		headers: jsonText === undefined ? {} : {'content-type': 'application/json'},
+		responseType: 'json',
+		parseJson: text => JSON.parse(text) as unknown,
+		timeout: {request: timeoutMs},
+		agent: agent ?? {},
+		signal: signal ? AbortSignal.any([signal, tooLarge.signal]) : tooLarge.signal,
+		retry: retryDelay
+			? {limit: Number.POSITIVE_INFINITY, calculateDelay: ({attemptCount, error}) => retryDelay(attemptCount, describe(error))}
+			: {limit: 0},
+	});
+	if (Number.isFinite(maxBytes)) {
+		reply.on('downloadProgress', ({transferred}: {transferred: number}) => {
+			if (transferred > maxBytes) {
+				tooLarge.abort();
+			}
+		});
+	}
+
+	let response;
+	try {
+		response = await reply;
+	} catch (error) {
+		throw describe(error);
+	}
+
+	// Redirects are not followed: a 3xx is a refusal like any status other than 2xx.
+	if (response.statusCode < 200 || response.statusCode > 299) {
+		throw new HttpStatusError(response.statusCode, response.rawBody.toString('utf8'));
+	}
+
+	return response.body === '' ? {} : response.body;
+}
+
+/** What a failed JSON call throws: HttpStatusError for a status, else an Error whose message is the reason. */
+function callError(error: unknown, {timeoutMs, maxBytes, tooLarge}: {timeoutMs: number; maxBytes: number; tooLarge: boolean}): Error {
+	if (tooLarge) {
+		return new Error(`answer larger than ${maxBytes} bytes`, {cause: error});
+	}
+
+	if (error instanceof HTTPError) {
+		return new HttpStatusError(error.response.statusCode, error.response.rawBody?.toString('utf8') ?? '', {cause: error});
+	}
+
+	if (error instanceof TimeoutError) {
+		return new Error(`timed out after ${timeoutMs} ms`, {cause: error});
+	}
+
+	if (error instanceof ParseError) {
+		return new Error('answer is not JSON', {cause: error});
+	}
+
+	return error instanceof Error ? error : new Error(String(error));
+}
