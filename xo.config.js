@@ -116,8 +116,7 @@ const xoConfig = [
 	{
 		files: ['tracker/**'],
 		rules: {
-			// A warning while tracker/server.ts still imports from source/clients (those files are being moved to source/common); then an error.
-			'@typescript-eslint/no-restricted-imports': ['warn', {
+			'@typescript-eslint/no-restricted-imports': ['error', {
 				paths: deprecatedModules,
 				patterns: [{group: ['../source/*', '!../source/common/'], message: 'The tracker shares only source/common with the peer: move what it needs there.'}],
 			}],

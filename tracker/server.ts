@@ -7,7 +7,7 @@ import {requireSecret} from '../source/common/auth.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
 import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
-import {freshConnections, requestJson} from '../source/clients/http.js';
+import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
 	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';

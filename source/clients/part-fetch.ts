@@ -1,10 +1,10 @@
 /** Client side of multi-source downloads: a holder's parts list, and one part fetched with a Range request into memory. */
 import type {Agents, Request} from 'got';
 import {PeerDownError} from '../common/errors.js';
-import {freshConnections, requestJson} from './http.js';
-import {requestFile, responseOf, transferError, TransferError} from './peer-client.js';
+import {freshConnections, requestJson} from '../common/http-client.js';
 import type {ByteSpan} from '../core/part-geometry.js';
 import {parsePartsReply, type PartsReply} from '../common/wire.js';
+import {requestFile, responseOf, transferError, TransferError} from './peer-client.js';
 
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	let body: unknown;

@@ -3,7 +3,7 @@ import {finished, pipeline} from 'node:stream/promises';
 import {type Agents, TimeoutError, type Request, type Response} from 'got';
 import {PeerDownError} from '../common/errors.js';
 import {HashingFileSink} from '../transfer/hashing-sink.js';
-import {freshConnections, httpClient, requestJson} from './http.js';
+import {freshConnections, httpClient, requestJson} from '../common/http-client.js';
 import type {Outcome} from '../core/retry-policy.js';
 import {parseLoadReply, requesterHeader, type LoadReply} from '../common/wire.js';
 
@@ -182,7 +182,7 @@ export function transferError(error: unknown, url: string, stalls: StallTimeouts
 			: new TransferError('stalled', `no data from ${url} within ${Math.round(stalls.firstByteMs)} ms`, {cause: error});
 	}
 
-	const code = (error as NodeJS.ErrnoException).code;
+	const {code} = (error as NodeJS.ErrnoException);
 	if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
 		return new TransferError('down', `${url} is down (${code})`, {cause: error});
 	}

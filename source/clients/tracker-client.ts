@@ -1,6 +1,6 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
-import {HttpStatusError, requestJson} from './http.js';
+import {HttpStatusError, requestJson} from '../common/http-client.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,

@@ -153,7 +153,9 @@ class MultiSourceRun {
 			this.#stop.abort();
 			await Promise.allSettled(this.#pending);
 			for (const {http, https} of this.#agents.values()) {
-				(http || https || undefined)?.destroy();
+				// Got's agent slots may hold false (no agent): only real agents have sockets to close.
+				(http === false ? undefined : http)?.destroy();
+				(https === false ? undefined : https)?.destroy();
 			}
 		}
 

@@ -1,7 +1,7 @@
 /** fetchPart against holders that behave and holders that do not; which calls reuse a connection and which open a fresh one. */
 import {randomBytes} from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import test, {type ExecutionContext} from 'ava';
 import {fetchPart, type PartRequest} from '../../../source/clients/part-fetch.js';
 import {getLoad, TransferError} from '../../../source/clients/peer-client.js';
@@ -77,11 +77,10 @@ test('a Content-Range other than the span asked for, or more bytes than asked fo
 
 test('a holder that does not have the file is not-found; one that refuses is refused, with the --secret hint for a 401', async t => {
 	for (const [status, outcome, message] of [[404, 'not-found', /does not have f\.bin/], [401, 'refused', /answered 401 to a range request \(wrong or missing --secret\)/], [200, 'refused', /answered 200 to a range request$/]] as const) {
-		// eslint-disable-next-line no-await-in-loop
 		const {url} = await holder(t, (_request, response) => {
 			response.writeHead(status).end('{}');
 		});
-		// eslint-disable-next-line no-await-in-loop
+
 		const error = await t.throwsAsync(part(url, {start: 0, end: 100}), {instanceOf: TransferError, message});
 		t.is(error!.outcome, outcome);
 	}

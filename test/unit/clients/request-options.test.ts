@@ -32,32 +32,79 @@ const answers: http.RequestListener = (request, response) => {
 	};
 
 	const route = `${request.method} ${request.url}`;
-	if (route === 'PUT /peers/me') {
-		request.resume().once('end', () => {
-			json({epoch: 'e1', ttlMs: 15_000});
-		});
-	} else if (route === 'POST /peers/me/heartbeat') {
-		json({epoch: 'e1', known: true});
-	} else if (route === 'DELETE /peers/me') {
-		response.writeHead(204).end();
-	} else if (route === 'GET /files/f.bin' && request.headers.range) {
-		response.writeHead(206, {'content-range': `bytes 4-7/${body.length}`, 'content-length': 4}).end(body.subarray(4, 8));
-	} else if (route === 'GET /files/f.bin') {
-		response.writeHead(200, {'content-length': body.length}).end(body);
-	} else if (route === 'GET /files') {
-		json({files: []});
-	} else if (route === 'GET /peers') {
-		json({peers: []});
-	} else if (route === 'GET /health') {
-		json({ok: true, epoch: 'e1', peers: 0, files: 0});
-	} else if (route === 'POST /peers/B/suspect') {
-		json({dropped: false});
-	} else if (route === 'GET /load') {
-		json({id: 'B', load: 0});
-	} else if (route === 'GET /files/f.bin/parts') {
-		json({name: 'f.bin', size: body.length, partSize: 8, md5s: [md5(body.subarray(0, 8)), md5(body.subarray(8))]});
-	} else {
-		json({error: {code: 'NOT_FOUND', message: route}}, 404);
+	switch (route) {
+		case 'PUT /peers/me': {
+			request.resume().once('end', () => {
+				json({epoch: 'e1', ttlMs: 15_000});
+			});
+
+			break;
+		}
+
+		case 'POST /peers/me/heartbeat': {
+			json({epoch: 'e1', known: true});
+
+			break;
+		}
+
+		case 'DELETE /peers/me': {
+			response.writeHead(204).end();
+
+			break;
+		}
+
+		default: {if (route === 'GET /files/f.bin' && request.headers.range) {
+			response.writeHead(206, {'content-range': `bytes 4-7/${body.length}`, 'content-length': 4}).end(body.subarray(4, 8));
+		} else {
+			switch (route) {
+				case 'GET /files/f.bin': {
+					response.writeHead(200, {'content-length': body.length}).end(body);
+
+					break;
+				}
+
+				case 'GET /files': {
+					json({files: []});
+
+					break;
+				}
+
+				case 'GET /peers': {
+					json({peers: []});
+
+					break;
+				}
+
+				case 'GET /health': {
+					json({ok: true, epoch: 'e1', peers: 0, files: 0});
+
+					break;
+				}
+
+				case 'POST /peers/B/suspect': {
+					json({dropped: false});
+
+					break;
+				}
+
+				case 'GET /load': {
+					json({id: 'B', load: 0});
+
+					break;
+				}
+
+				case 'GET /files/f.bin/parts': {
+					json({name: 'f.bin', size: body.length, partSize: 8, md5s: [md5(body.subarray(0, 8)), md5(body.subarray(8))]});
+
+					break;
+				}
+
+				default: {
+					json({error: {code: 'NOT_FOUND', message: route}}, 404);
+				}
+			}
+		}
+		}
 	}
 };
 

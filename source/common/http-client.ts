@@ -1,12 +1,13 @@
 /**
- * The peer's one HTTP client: got, with the options every call shares (no redirects followed,
- * no decompression, no cache, no retry unless a call asks for one) and the network's
- * credential put on every request by one hook; JSON calls with a reply cap on top of it.
+ * The one HTTP client of both programs (every call a peer makes, the tracker's probes): got,
+ * with the options every call shares (no redirects followed, no decompression, no cache, no
+ * retry unless a call asks for one) and the network's credential put on every request by one
+ * hook; JSON calls with a reply cap on top of it.
  */
 import http from 'node:http';
 import https from 'node:https';
-import got, {type Agents, type BeforeRequestHook, type Got, HTTPError, ParseError, TimeoutError} from 'got';
-import {bearer} from '../common/auth.js';
+import {got, type Agents, type BeforeRequestHook, type Got, HTTPError, ParseError, TimeoutError} from 'got';
+import {bearer} from './auth.js';
 
 /**
  * Agents that open a fresh connection per request, for calls to peers. A pooled keep-alive
@@ -101,7 +102,8 @@ export async function requestJson(url: string | URL, call: JsonCall): Promise<un
 			: {limit: 0},
 	});
 	if (Number.isFinite(maxBytes)) {
-		reply.on('downloadProgress', ({transferred}: {transferred: number}) => {
+		// The promise is awaited below; `on` returns it only for chaining.
+		void reply.on('downloadProgress', ({transferred}: {transferred: number}) => {
 			if (transferred > maxBytes) {
 				tooLarge.abort();
 			}
