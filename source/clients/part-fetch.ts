@@ -4,7 +4,7 @@ import {PeerDownError} from '../common/errors.js';
 import {freshConnections, requestJson} from '../common/http-client.js';
 import type {ByteSpan} from '../core/part-geometry.js';
 import {parsePartsReply, type PartsReply} from '../common/wire.js';
-import {requestFile, responseOf, transferError, TransferError} from './peer-client.js';
+import {requestFile, responseOf, statusError, transferError, TransferError} from './peer-client.js';
 
 export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
 	let body: unknown;
@@ -57,9 +57,7 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 		stream = requestFile({...request, stalls, range: `bytes=${span.start}-${span.end - 1}`});
 		const response = await responseOf(stream);
 		if (response.statusCode !== 206) {
-			throw response.statusCode === 404
-				? new TransferError('not-found', `${url} does not have ${name}`)
-				: new TransferError('refused', `${url} answered ${response.statusCode} to a range request${response.statusCode === 401 ? ' (wrong or missing --secret)' : ''}`);
+			throw statusError(url, name, response.statusCode, ' to a range request');
 		}
 
 		const expectedRange = `bytes ${span.start}-${span.end - 1}/${fileSize}`;

@@ -155,9 +155,7 @@ export async function responseOf(request: Request): Promise<Response> {
 function refusal(url: string, name: string, response: Response, expectedSize: number): TransferError | undefined {
 	const status = response.statusCode;
 	if (status !== 200) {
-		return status === 404
-			? new TransferError('not-found', `${url} does not have ${name}`)
-			: new TransferError('refused', `${url} answered ${status}${status === 401 ? ' (wrong or missing --secret)' : ''}`);
+		return statusError(url, name, status);
 	}
 
 	if (response.headers['transfer-encoding'] !== undefined) {
@@ -168,6 +166,19 @@ function refusal(url: string, name: string, response: Response, expectedSize: nu
 	return Number.isFinite(announced) && announced !== expectedSize
 		? new TransferError('checksum-mismatch', `${url} offers ${announced} bytes, the tracker says ${expectedSize}`)
 		: undefined;
+}
+
+/** The TransferError for a status other than the one asked for: not there, busy (every upload slot taken), or refused. */
+export function statusError(url: string, name: string, status: number, what = ''): TransferError {
+	if (status === 404) {
+		return new TransferError('not-found', `${url} does not have ${name}`);
+	}
+
+	if (status === 503) {
+		return new TransferError('busy', `${url} is busy: every upload slot is taken`);
+	}
+
+	return new TransferError('refused', `${url} answered ${status}${what}${status === 401 ? ' (wrong or missing --secret)' : ''}`);
 }
 
 /** A failed transfer's outcome: a TransferError as it is, a timeout as a stall, a refused connection as down, anything else as dropped. */

@@ -12,6 +12,12 @@ export type ErrorCode =
 	| 'UNAUTHORIZED'
 	/** An incremental list update that does not start from the version the tracker holds. */
 	| 'VERSION_MISMATCH'
+	/** This peer's own disk has no room for the file (ENOSPC, EDQUOT, or too little free before starting). */
+	| 'NO_SPACE'
+	/** This peer's own disk or share dir failed (read-only, no permission, the dir gone): never a holder's fault. */
+	| 'LOCAL_IO'
+	/** A holder with every upload slot taken (503 with Retry-After): tried again later, not reported. */
+	| 'BUSY'
 	/** A command stopped by SIGINT/SIGTERM before it finished. */
 	| 'CANCELLED'
 	/** A tracker that started less than one heartbeat ago: not every peer has re-sent its list yet. */
@@ -60,6 +66,43 @@ export class PeerDownError extends XfsError {
 		super('PEER_DOWN', message, options);
 		this.name = 'PeerDownError';
 	}
+}
+
+/** errno codes of a local write or read that failed on this peer's own disk. */
+const noSpaceCodes = new Set(['ENOSPC', 'EDQUOT']);
+const localIoCodes = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EIO', 'EISDIR', 'EMFILE', 'ENFILE', 'EFBIG', 'ESTALE']);
+
+/** A fault of this peer's own disk: reported as local, never blamed on a holder, never retried against another. */
+export class LocalFaultError extends XfsError {
+	readonly path: string;
+
+	constructor(code: 'NO_SPACE' | 'LOCAL_IO', path: string, message: string, options?: {cause?: unknown}) {
+		super(code, message, options);
+		this.name = 'LocalFaultError';
+		this.path = path;
+	}
+}
+
+/** The LocalFaultError for an errno error from the local disk at `path`, or undefined when it is not one. */
+export function localFault(error: unknown, path: string, doing: string): LocalFaultError | undefined {
+	if (error instanceof LocalFaultError) {
+		return error;
+	}
+
+	const code = (error as NodeJS.ErrnoException | undefined)?.code;
+	if (code === undefined) {
+		return undefined;
+	}
+
+	if (noSpaceCodes.has(code)) {
+		return new LocalFaultError('NO_SPACE', path, `no space left to ${doing} ${path} (${code})`, {cause: error});
+	}
+
+	if (localIoCodes.has(code)) {
+		return new LocalFaultError('LOCAL_IO', path, `cannot ${doing} ${path}: ${code}${code === 'ENOENT' ? ' (the share dir or its .xfs folder is gone)' : ''}`, {cause: error});
+	}
+
+	return undefined;
 }
 
 /** A bad flag, share dir or latency file: the program prints one line and exits 2. */

@@ -15,6 +15,9 @@ const statusOf: Record<ErrorCode, number> = {
 	ALL_PEERS_DOWN: 502,
 	TRACKER_DOWN: 503,
 	WARMING_UP: 503,
+	BUSY: 503,
+	NO_SPACE: 507,
+	LOCAL_IO: 500,
 	CANCELLED: 500,
 	INTERNAL: 500,
 };

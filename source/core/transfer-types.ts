@@ -4,7 +4,7 @@ import type {ScoredHolder} from './cost.js';
 import type {SourceSnapshot} from './part-scheduler.js';
 
 /** How one attempt at one holder ended; these strings are the `outcome` in `attempts`. */
-export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused';
+export type Outcome = 'ok' | 'checksum-mismatch' | 'down' | 'dropped' | 'stalled' | 'not-found' | 'refused' | 'busy';
 
 export type Attempt = {peer: string; outcome: Outcome};
 

@@ -27,6 +27,8 @@ export type PeerConfig = {
 	heartbeatMs: number;
 	policy: Policy;
 	uploadLimit?: number;
+	maxUploads: number;
+	uploadIdleMs: number;
 	maxSources: number;
 	/** Part size of multi-source downloads, served in GET /files/:name/parts. */
 	partSize?: number;
@@ -56,6 +58,8 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'heartbeat-ms', kind: 'integer', env: 'XFS_HEARTBEAT_MS', default: 5000, description: 'how often to tell the tracker this peer is alive', check: checks.positive},
 	{name: 'policy', kind: 'string', env: 'XFS_POLICY', default: 'cost', valueName: policies.join('|'), description: 'how to choose a holder', check: (value: string) => (isPolicy(value) ? undefined : `expected one of ${policies.join(', ')}`)},
 	{name: 'upload-limit', kind: 'integer', env: 'XFS_UPLOAD_LIMIT', valueName: 'bytes/s', description: 'cap on this peer\'s total upload rate', check: checks.positive},
+	{name: 'max-uploads', kind: 'integer', env: 'XFS_MAX_UPLOADS', default: 32, description: 'uploads served at once; beyond them a request is 503 BUSY (Retry-After)', check: checks.positive},
+	{name: 'upload-idle-ms', kind: 'integer', env: 'XFS_UPLOAD_IDLE_MS', default: 20_000, description: 'end an upload whose reader has taken nothing for this long', check: checks.positive},
 	{name: 'max-sources', kind: 'integer', env: 'XFS_MAX_SOURCES', default: 4, description: 'holders one download reads parts from at once', check: checks.positive},
 	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
@@ -120,6 +124,8 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		heartbeatMs: values['heartbeat-ms'] as number,
 		policy: values.policy as Policy,
 		uploadLimit: values['upload-limit'] as number | undefined,
+		maxUploads: values['max-uploads'] as number,
+		uploadIdleMs: values['upload-idle-ms'] as number,
 		maxSources: values['max-sources'] as number,
 		partSize: values['part-size'] as number,
 		json: values.json as boolean,

@@ -98,6 +98,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			secret: this.config.secret,
 			logger: this.logger,
 			uploadLimit: this.config.uploadLimit,
+			maxUploads: this.config.maxUploads,
+			uploadIdleMs: this.config.uploadIdleMs,
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		serving.catch(() => {});

@@ -31,6 +31,10 @@ export type PeerServerContext = {
 	uploadLimit?: number;
 	/** Read buffer size of served files. */
 	highWaterMark?: number;
+	/** Uploads served at once (--max-uploads); beyond them a request is 503 BUSY with Retry-After. */
+	maxUploads?: number;
+	/** An upload whose reader takes nothing for this long is ended (--upload-idle-ms). */
+	uploadIdleMs?: number;
 	random?: () => number;
 	/** Shared secret that downloads must carry (GET /load stays open). */
 	secret?: string;
@@ -38,8 +42,16 @@ export type PeerServerContext = {
 	logger?: Logger;
 };
 
+/** Enough for several multi-source downloaders at once; each upload holds about 2 MiB of buffers. */
+export const defaultMaxUploads = 32;
+export const defaultUploadIdleMs = 20_000;
+
 export function createPeerApp(context: PeerServerContext): express.Express {
-	const {id, shareDir, latency, latencyScale, load, faults, uploadLimit, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger} = context;
+	const {
+		id, shareDir, latency, latencyScale, load, faults, uploadLimit, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger,
+		maxUploads = defaultMaxUploads, uploadIdleMs = defaultUploadIdleMs,
+	} = context;
+	let uploads = 0;
 	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now()});
 	const app = express();
 	app.disable('x-powered-by');
@@ -55,11 +67,20 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 	});
 
 	app.get('/files/:name', async (request, response) => {
+		if (uploads >= maxUploads) {
+			// Full: a cheap refusal, not a queue (a reader that never reads would hold its place).
+			response.set('Retry-After', '1');
+			sendError(response, 'BUSY', `all ${maxUploads} upload slots of ${id} are taken; try again shortly`);
+			return;
+		}
+
 		// Counted from the moment the request arrives: a downloader choosing a holder right now must see it.
+		uploads++;
 		const release = load.startUpload();
 		let closed = false;
 		response.once('close', () => {
 			closed = true;
+			uploads--;
 			release();
 		});
 
@@ -110,6 +131,18 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 				return;
 			}
 
+			// A reader that takes nothing for uploadIdleMs gives its slot back (its socket is closed).
+			const {socket} = request;
+			const onIdle = () => {
+				socket.destroy();
+			};
+
+			socket.setTimeout(uploadIdleMs);
+			socket.once('timeout', onIdle);
+			// Afterwards the server's own keep-alive timeout applies to the socket again.
+			response.once('close', () => {
+				socket.off('timeout', onIdle);
+			});
 			source = handle.createReadStream({start, end, highWaterMark, autoClose: false});
 			const corrupt = faults.corrupt > 0 && random() < faults.corrupt;
 			const stages: NodeJS.ReadWriteStream[] = [];
