@@ -1,7 +1,7 @@
 /** Client side of the peer protocol: GetLoad, and receiving a file into a temp file while hashing it. */
 import {finished, pipeline} from 'node:stream/promises';
 import {type Agents, TimeoutError, type Request, type Response} from 'got';
-import {PeerDownError} from '../common/errors.js';
+import {localFault, PeerDownError} from '../common/errors.js';
 import {HashingFileSink} from '../transfer/hashing-sink.js';
 import {freshConnections, httpClient, requestJson} from '../common/http-client.js';
 import type {Outcome} from '../core/retry-policy.js';
@@ -76,7 +76,11 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 		},
 	});
 	// A sink that fails to open fails the pipeline below; until then its error has no other listener.
-	sink.once('error', () => {});
+	// The sink's own failure is this peer's disk (no space, read-only, the dir gone), never the holder's.
+	let sinkError: unknown;
+	sink.once('error', error => {
+		sinkError = error;
+	});
 	const stalls: StallTimeouts = {firstByteMs: options.firstByteTimeoutMs, idleMs: options.idleTimeoutMs};
 	let download: Request | undefined;
 	try {
@@ -93,7 +97,11 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 		sink.destroy();
 		// The hashing thread lets go of the file before the caller removes it.
 		await finished(sink).catch(() => {});
-		throw signal?.aborted ? cancelled() : transferError(error, url, stalls);
+		if (signal?.aborted) {
+			throw cancelled();
+		}
+
+		throw localFault(sinkError, options.tempPath, 'write') ?? transferError(error, url, stalls);
 	}
 
 	if (sink.bytes !== expectedSize) {

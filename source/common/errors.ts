@@ -74,6 +74,7 @@ const localIoCodes = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', '
 
 /** A fault of this peer's own disk: reported as local, never blamed on a holder, never retried against another. */
 export class LocalFaultError extends XfsError {
+	declare readonly code: 'NO_SPACE' | 'LOCAL_IO';
 	readonly path: string;
 
 	constructor(code: 'NO_SPACE' | 'LOCAL_IO', path: string, message: string, options?: {cause?: unknown}) {

@@ -18,6 +18,16 @@ const readBackBytes = 1024 * 1024;
 
 type SavedState = {name: string; md5: string; size: number; verified: Array<[number, number]>};
 
+/** Bytes of one version of a file already verified on disk by an interrupted multi-source download (0 when none). */
+export async function resumableBytes(shareDir: string, file: {name: string; md5: string; size: number}): Promise<number> {
+	const saved = await readState(path.join(resumableDir(shareDir, file.name, file.md5), resumableStateName));
+	if (saved?.name !== file.name || saved.md5 !== file.md5 || saved.size !== file.size) {
+		return 0;
+	}
+
+	return saved.verified.reduce((total, [start, end]) => total + end - start, 0);
+}
+
 export async function hasResumableParts(shareDir: string, name: string, md5: string): Promise<boolean> {
 	return exists(path.join(resumableDir(shareDir, name, md5), resumableStateName));
 }
@@ -34,7 +44,12 @@ export class PartStore {
 		}
 
 		const dir = resumableDir(shareDir, file.name, file.md5);
-		await fs.mkdir(dir, {recursive: true});
+		// Not recursive: the partial folder exists, and a recursive mkdir reports EROFS as ENOENT.
+		await fs.mkdir(dir).catch((error: unknown) => {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+				throw error;
+			}
+		});
 		const saved = await readState(path.join(dir, resumableStateName));
 		const verified = saved?.name === file.name && saved.md5 === file.md5 && saved.size === file.size
 			? saved.verified.map(([start, end]) => ({start, end}))
@@ -90,9 +105,21 @@ export class PartStore {
 		return reusable;
 	}
 
-	/** Writes a verified part at its offset and records it. */
+	/**
+	 * Writes a verified part at its offset and records it, only once every byte is written and
+	 * flushed: a short write (a disk that filled up) is an error, never a part on record with holes.
+	 */
 	async write(span: ByteSpan, bytes: Buffer): Promise<void> {
-		await this.#handle.write(bytes, 0, bytes.length, span.start);
+		for (let written = 0; written < bytes.length;) {
+			const {bytesWritten} = await this.#handle.write(bytes, written, bytes.length - written, span.start + written);
+			if (bytesWritten === 0) {
+				throw Object.assign(new Error(`no space left writing ${this.dataPath} at ${span.start + written}`), {code: 'ENOSPC'});
+			}
+
+			written += bytesWritten;
+		}
+
+		await this.#handle.datasync();
 		this.#verified = addSpan(this.#verified, span);
 		if (span.start === this.#hashedTo || (span.start > this.#hashedTo && this.#held.size < maxHeldParts)) {
 			this.#held.set(span.start, bytes);

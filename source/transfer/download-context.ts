@@ -18,7 +18,10 @@ export class DownloadError extends XfsError {
 
 export type DownloaderDeps = {
 	id: string;
+	/** Where the share dir's files are reached (its pinned handle). */
 	shareDir: string;
+	/** The share dir as the user named it, for messages and results; shareDir when not given. */
+	shownDir?: string;
 	/** Find through the tracker (waiting on it as configured); throws NOT_FOUND or TRACKER_DOWN. */
 	locate: (name: string) => Promise<FindReply>;
 	/** GetLoad with a short timeout; throws when the holder does not answer. */

@@ -6,6 +6,8 @@ import {parseFileName, type FindReply, type HolderRef} from '../common/wire.js';
 import {rankHolders, type Candidate, type ScoredHolder} from '../core/cost.js';
 import {maxMismatchesPerHolder, nextDelayWithin} from '../core/retry-policy.js';
 import type {Attempt, DownloadResult} from '../core/transfer-types.js';
+import {ensureRoom} from '../share/free-space.js';
+import {resumableBytes} from '../share/part-store.js';
 import {exists} from '../share/share-dir.js';
 import {DownloadError, type DownloaderDeps, type DownloadRecord} from './download-context.js';
 import {multiSourceDownload} from './multi-source.js';
@@ -32,6 +34,11 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 			const others = found?.peers.filter(peer => peer.id !== deps.id) ?? [];
 			if (round === 1 && others.length === 0) {
 				throw new DownloadError('NOT_FOUND', `no other peer holds ${name}`, attempts);
+			}
+
+			if (round === 1 && found) {
+				// A file that cannot fit fails now, before any holder is asked for a byte.
+				await ensureRoom(deps.shareDir, found.size - await resumableBytes(deps.shareDir, found), name, deps.shownDir);
 			}
 
 			md5 = found?.md5 ?? md5;

@@ -4,6 +4,7 @@
  * later download resumes from it; the whole file is checked against the tracker's md5 last.
  */
 import http from 'node:http';
+import path from 'node:path';
 import https from 'node:https';
 import type {Agents} from 'got';
 import type {ScoredHolder} from '../core/cost.js';
@@ -11,10 +12,13 @@ import {fetchPart} from '../clients/part-fetch.js';
 import {chooseManifest, type ManifestVote, type PartsManifest} from '../core/manifest-vote.js';
 import {defaultPartSize, partCount, partSpan, type ByteSpan} from '../core/part-geometry.js';
 import {PartScheduler, type Assignment} from '../core/part-scheduler.js';
-import {hasResumableParts, PartStore} from '../share/part-store.js';
+import {freeBytes} from '../share/free-space.js';
+import {hasResumableParts, PartStore, resumableBytes} from '../share/part-store.js';
+import {resumableDir} from '../share/share-dir.js';
 import {TransferError} from '../clients/peer-client.js';
 import {isSuspect, maxMismatchesPerHolder, stallTimeouts} from '../core/retry-policy.js';
 import type {DownloadResult, DropReason, Outcome} from '../core/transfer-types.js';
+import {localFault, LocalFaultError} from '../common/errors.js';
 import type {FindReply} from '../common/wire.js';
 import type {DownloaderDeps, DownloadRecord} from './download-context.js';
 import {askPartsLists} from './parts-lists.js';
@@ -78,16 +82,46 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 			return {outcome: 'failed'};
 		}
 
-		const store = await PartStore.open(deps.shareDir, found);
+		let store: PartStore;
+		try {
+			store = await PartStore.open(deps.shareDir, found);
+		} catch (error) {
+			throw localFault(error, resumableDir(deps.shownDir ?? deps.shareDir, found.name, found.md5), 'prepare') ?? error;
+		}
+
 		try {
 			const reused = await store.reusableParts(choice.manifest);
 			return await new MultiSourceRun(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources)).run();
+		} catch (error) {
+			throw await asLocalFault(error, store, deps, found);
 		} finally {
 			await store.close();
 		}
 	} finally {
 		running.delete(lock);
 	}
+}
+
+/**
+ * A write that failed on this peer's own disk ends the download as a local fault. Verified parts
+ * are kept for a later download only when the rest would fit; otherwise they are removed (and the
+ * message says so), so a full disk is not left fuller by a download that cannot finish.
+ */
+async function asLocalFault(error: unknown, store: PartStore, deps: DownloaderDeps, found: FindReply): Promise<unknown> {
+	const fault = localFault(error, path.join(deps.shownDir ?? deps.shareDir, '.xfs', 'partial'), 'write the parts of');
+	if (!fault) {
+		return error;
+	}
+
+	const kept = await resumableBytes(deps.shareDir, found);
+	const free = await freeBytes(deps.shareDir);
+	const noRoom = free === undefined ? fault.code === 'NO_SPACE' : free < found.size - kept;
+	if (noRoom) {
+		await store.discard();
+		return new LocalFaultError(fault.code, fault.path, `${fault.message}; removed the ${kept} verified bytes of ${found.name}: no room to finish it`, {cause: error});
+	}
+
+	return new LocalFaultError(fault.code, fault.path, `${fault.message}; ${kept} verified bytes of ${found.name} kept for a later download`, {cause: error});
 }
 
 /** One multi-source attempt over a set of holders: dispatches parts, checks and stores them, and finishes the file. */

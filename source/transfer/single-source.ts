@@ -2,6 +2,7 @@
 import {randomBytes} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import {localFault} from '../common/errors.js';
 import type {FindReply} from '../common/wire.js';
 import type {ScoredHolder} from '../core/cost.js';
 import {afterFailedAttempt, isSuspect, stallTimeouts} from '../core/retry-policy.js';
@@ -51,7 +52,7 @@ export async function fromOneHolder(deps: DownloaderDeps, found: FindReply, hold
 				await placeFile(tempPath, finalPath);
 			} catch (error) {
 				await fs.rm(tempPath, {force: true});
-				throw error;
+				throw localFault(error, finalPath, 'place') ?? error;
 			}
 
 			await deps.announce({name, md5: found.md5, size: found.size});

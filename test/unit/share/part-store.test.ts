@@ -4,10 +4,11 @@ import path from 'node:path';
 import test from 'ava';
 import {deterministicBytes} from '../../../fixtures/generate.js';
 import {partCount, partSpan} from '../../../source/core/part-geometry.js';
-import {PartStore, hasResumableParts} from '../../../source/share/part-store.js';
+import {PartStore, hasResumableParts, resumableBytes} from '../../../source/share/part-store.js';
 import {PartsCache} from '../../../source/serve/parts-endpoint.js';
 import {partialDir, preparePartialDir, resumableDir} from '../../../source/share/share-dir.js';
 import {shareDir} from '../../helpers/processes.js';
+import {mountTmpfs} from '../../helpers/tmpfs.js';
 
 const partSize = 64 * 1024;
 const content = deterministicBytes((5 * partSize) + 1000, 97);
@@ -114,4 +115,22 @@ test('the parts cache hashes one version of a file once, and again when it chang
 	t.is((await cache.md5s(file.name, again, partSize))[0], md5(changed.subarray(0, partSize)));
 	t.is(passes, 2);
 	await Promise.all([...handles, again].map(async handle => handle.close()));
+});
+
+test('a part that does not fit on the disk is an ENOSPC error and never goes on record', async t => {
+	const disk = await mountTmpfs(t, 1);
+	if (!disk) {
+		t.pass();
+		return;
+	}
+
+	await mkdir(partialDir(disk), {recursive: true});
+	const big = deterministicBytes(3 * 1024 * 1024, 5);
+	const store = await PartStore.open(disk, {name: 'big.bin', md5: md5(big), size: big.length});
+	t.teardown(async () => store.close());
+	// The first MiB fits in part (the tmpfs holds 1 MiB in all): a short write, then no room at all.
+	await t.throwsAsync(store.write({start: 0, end: 2 * 1024 * 1024}, big.subarray(0, 2 * 1024 * 1024)), {code: 'ENOSPC'});
+	const state = JSON.parse(await readFile(path.join(resumableDir(disk, 'big.bin', md5(big)), 'state.json'), 'utf8').catch(() => '{"verified":[]}')) as {verified: unknown[]};
+	t.deepEqual(state.verified, []);
+	t.is(await resumableBytes(disk, {name: 'big.bin', md5: md5(big), size: big.length}), 0);
 });
