@@ -3,11 +3,11 @@ import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
 import {HttpStatusError, requestJson} from '../common/http-client.js';
 import {SharedList} from '../share/shared-list.js';
 import {
-	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseObject, parsePeersReply, parseUpdateListReply,
-	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type PeerSummary, type UpdateListReply,
+	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePeersReply, parseUpdateListReply,
+	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type ListUpdateBody, type ListUpdateReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
 
-const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED']);
+const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH']);
 
 /**
  * How a call waits for a tracker that is down: `delay` gives the wait before attempt
@@ -29,10 +29,19 @@ export class TrackerClient {
 		this.#secret = secret;
 	}
 
-	/** UpdateList; a SharedList goes as the JSON text it holds, without serializing its entries again. */
-	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList, retry?: TrackerRetry): Promise<UpdateListReply> {
-		const list = files instanceof SharedList ? files : SharedList.of(files);
-		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)},"files":${list.json}}`, retry));
+	/**
+	 * UpdateList: the whole list, at `version` (incremental updates go on from it). A SharedList
+	 * or JSON text goes as it is, without serializing its entries again.
+	 */
+	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList | {json: string}, {version, retry}: {version?: number; retry?: TrackerRetry} = {}): Promise<UpdateListReply> {
+		const json = 'json' in files ? files.json : SharedList.of(files).json;
+		const versionField = version === undefined ? '' : `,"version":${version}`;
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)}${versionField},"files":${json}}`, retry));
+	}
+
+	/** An incremental update from the version the tracker holds; VERSION_MISMATCH asks for the whole list. */
+	async updateFiles(id: string, update: ListUpdateBody): Promise<ListUpdateReply> {
+		return parseListUpdateReply(await this.#request('PATCH', `/peers/${encodeURIComponent(id)}/files`, JSON.stringify(update)));
 	}
 
 	async health(): Promise<HealthReply> {
@@ -63,7 +72,7 @@ export class TrackerClient {
 		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
 	}
 
-	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, jsonText?: string, retry?: TrackerRetry): Promise<unknown> {
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH', path: string, jsonText?: string, retry?: TrackerRetry): Promise<unknown> {
 		const what = `${method} ${path}`;
 		try {
 			return await requestJson(`${this.url}${path}`, {

@@ -60,7 +60,7 @@ export class HttpStatusError extends Error {
 }
 
 export type JsonCall = {
-	method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+	method?: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
 	/** Sent as the body: JSON text, already serialized. */
 	jsonText?: string;
 	/** Each attempt's whole exchange, connecting included. */

@@ -20,11 +20,20 @@ export class ShareIndex {
 	readonly #pending = new Map<string, FileEntry | undefined>();
 	#version = 0;
 
-	/** A list of entries (sorted or not); their stamps, when known, let a later sight of an unchanged file be ignored. */
-	constructor(entries: Iterable<FileEntry> = [], stamps: ReadonlyMap<string, FileStamp> = new Map()) {
+	/**
+	 * A list of entries (sorted or not) at `version`; their stamps, when known, let a later sight of
+	 * an unchanged file be ignored.
+	 */
+	constructor(entries: Iterable<FileEntry> = [], stamps: ReadonlyMap<string, FileStamp> = new Map(), version = 0) {
 		for (const entry of entries) {
 			this.#files.set(entry.name, {entry, stamp: stamps.get(entry.name)});
 		}
+
+		this.#version = version;
+	}
+
+	stampOf(name: string): FileStamp | undefined {
+		return this.#files.get(name)?.stamp;
 	}
 
 	get version(): number {

@@ -10,7 +10,7 @@ import {TrackerDownError, XfsError} from '../common/errors.js';
 import {nextDelayWithin, trackerBackoff} from '../core/retry-policy.js';
 import {rejoinReason, TrackerLink, type TrackerStatus} from '../core/tracker-link.js';
 import type {TrackerClient, TrackerRetry} from '../clients/tracker-client.js';
-import type {SharedList} from '../share/shared-list.js';
+import type {ChangeCounts, ListChanges} from '../core/share-index.js';
 import {notices} from './notices.js';
 
 export type MembershipEvents = {
@@ -25,9 +25,17 @@ export type MembershipOptions = {
 	heartbeatMs: number;
 	/** How long a command waits for a tracker that is down (--tracker-wait). */
 	trackerWaitMs: number;
-	/** The list to send and the URL to send it under, read at each UpdateList. */
-	list: () => SharedList;
+	/** The list to send: whole, or as batches of changes; read at each call. */
+	list: () => PublishedList;
+	/** The URL to send it under. */
 	url: () => string;
+};
+
+/** What the membership publishes: the peer's own list, whole or as batches of changes (LocalShare). */
+export type PublishedList = {
+	wholeList: () => {json: string; version: number; count: number};
+	takeBatch: () => {from: number; to: number; changes: ListChanges; counts: ChangeCounts} | undefined;
+	readonly hasPending: boolean;
 };
 
 export class Membership extends EventEmitter<MembershipEvents> {
@@ -35,6 +43,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
 	readonly #tracker: TrackerClient;
 	readonly #options: MembershipOptions;
 	#syncing: Promise<void> = Promise.resolve();
+	/** How many files the last whole list held. */
+	#lastCount = 0;
 	#loop: Promise<void> | undefined;
 	readonly #stopping = new AbortController();
 
@@ -75,18 +85,74 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
 	/** Sends the whole list (waiting for the tracker as `retry` says, if given); serialised so lists never arrive out of order. */
 	async sendList(retry?: TrackerRetry): Promise<void> {
-		const run = this.#syncing.catch(() => {}).then(async () => {
-			try {
-				const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), this.#options.list(), retry);
-				this.#told(this.link.listAccepted(reply.epoch, Date.now()));
-			} catch (error) {
-				if (error instanceof TrackerDownError) {
-					this.link.listLost();
+		return this.#serially(async () => this.#sendWhole(retry));
+	}
+
+	/**
+	 * Sends what changed since the last list, as incremental updates of at most a batch each; a
+	 * tracker that holds another version (an update lost, a restart) gets the whole list instead.
+	 * Before the first list got through, changes simply wait for it. Says what was published.
+	 */
+	async publishChanges(): Promise<void> {
+		return this.#serially(async () => {
+			const list = this.#options.list();
+			const total: ChangeCounts = {added: 0, changed: 0, removed: 0};
+			let requests = 0;
+			while (this.link.registered && list.hasPending) {
+				const batch = list.takeBatch();
+				if (!batch) {
+					break;
 				}
 
-				throw error;
+				try {
+					requests++;
+					await this.#tracker.updateFiles(this.#options.id, {from: batch.from, to: batch.to, ...batch.changes});
+				} catch (error) {
+					if (error instanceof TrackerDownError) {
+						// Whether it arrived is unknown: the whole list goes once the tracker answers again.
+						this.link.listLost();
+						throw error;
+					}
+
+					if (!(error instanceof XfsError && error.code === 'VERSION_MISMATCH')) {
+						throw error;
+					}
+
+					// The tracker holds another version: the whole list, with these changes in it, replaces it.
+					await this.#sendWhole();
+					this.emit('notice', notices.published(total, batch.counts, requests, true));
+					return;
+				}
+
+				for (const key of ['added', 'changed', 'removed'] as const) {
+					total[key] += batch.counts[key];
+				}
+			}
+
+			if (requests > 0) {
+				this.emit('notice', notices.published(total, undefined, requests, false));
 			}
 		});
+	}
+
+	async #sendWhole(retry?: TrackerRetry): Promise<void> {
+		const whole = this.#options.list().wholeList();
+		try {
+			const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), whole, {version: whole.version, retry});
+			this.#lastCount = whole.count;
+			this.#told(this.link.listAccepted(reply.epoch, Date.now()));
+		} catch (error) {
+			if (error instanceof TrackerDownError) {
+				this.link.listLost();
+			}
+
+			throw error;
+		}
+	}
+
+	/** Lists and updates go one at a time, in order. */
+	async #serially(work: () => Promise<void>): Promise<void> {
+		const run = this.#syncing.catch(() => {}).then(work);
 		this.#syncing = run;
 		return run;
 	}
@@ -156,7 +222,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 				if (action === 'send-list') {
 					await this.sendList();
 					const reason = rejoinReason(epochBefore, this.link.epoch, reply?.known);
-					this.emit('retry', notices.rejoined(reason, this.#options.list().entries.length));
+					this.emit('retry', notices.rejoined(reason, this.#lastCount));
 				}
 
 				failures = 0;

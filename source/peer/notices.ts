@@ -1,5 +1,6 @@
 /** The wording of the peer's notices and retry lines (pure): what a user reads in the log, the TUI and on stderr. */
 import type {RejoinReason} from '../core/tracker-link.js';
+import type {ChangeCounts} from '../core/share-index.js';
 
 /** Milliseconds as seconds for a notice: 250 → "0.25", 5000 → "5". */
 export function seconds(ms: number): string {
@@ -12,7 +13,14 @@ const rejoinWords: Record<RejoinReason, string> = {
 	back: 'tracker reachable again',
 };
 
+function countsText({added, changed, removed}: ChangeCounts): string {
+	return `${added} new, ${changed} changed, ${removed} removed`;
+}
+
 export const notices = {
+	published: (sent: ChangeCounts, lost: ChangeCounts | undefined, requests: number, whole: boolean) => (whole
+		? `published ${countsText({added: sent.added + lost!.added, changed: sent.changed + lost!.changed, removed: sent.removed + lost!.removed})}: the tracker held another version of the list, so the whole list went`
+		: `published ${countsText(sent)} (${requests} update${requests === 1 ? '' : 's'})`),
 	scanned: (stats: {files: number; hashed: number; cached: number}, scanMs: number) =>
 		`shared ${stats.files} file(s): ${stats.hashed} hashed, ${stats.cached} from the hash cache, in ${scanMs} ms`,
 	cleaned: (count: number) => `removed ${count} unfinished download(s) from an earlier run`,

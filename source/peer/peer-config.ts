@@ -27,6 +27,9 @@ export type PeerConfig = {
 	heartbeatMs: number;
 	policy: Policy;
 	uploadLimit?: number;
+	settleMs: number;
+	rescanMs: number;
+	watch: boolean;
 	maxUploads: number;
 	uploadIdleMs: number;
 	maxSources: number;
@@ -58,6 +61,9 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'heartbeat-ms', kind: 'integer', env: 'XFS_HEARTBEAT_MS', default: 5000, description: 'how often to tell the tracker this peer is alive', check: checks.positive},
 	{name: 'policy', kind: 'string', env: 'XFS_POLICY', default: 'cost', valueName: policies.join('|'), description: 'how to choose a holder', check: (value: string) => (isPolicy(value) ? undefined : `expected one of ${policies.join(', ')}`)},
 	{name: 'upload-limit', kind: 'integer', env: 'XFS_UPLOAD_LIMIT', valueName: 'bytes/s', description: 'cap on this peer\'s total upload rate', check: checks.positive},
+	{name: 'settle-ms', kind: 'integer', env: 'XFS_SETTLE_MS', default: 1000, description: 'publish a changed file once its size and mtime have been still this long', check: checks.nonNegative},
+	{name: 'rescan-ms', kind: 'integer', env: 'XFS_RESCAN_MS', default: 60_000, description: 'rescan the whole share dir this often (0: never), for what a watch misses', check: checks.nonNegative},
+	{name: 'no-watch', kind: 'boolean', env: 'XFS_NO_WATCH', default: false, description: 'do not watch the share dir (the rescan still runs)'},
 	{name: 'max-uploads', kind: 'integer', env: 'XFS_MAX_UPLOADS', default: 32, description: 'uploads served at once; beyond them a request is 503 BUSY (Retry-After)', check: checks.positive},
 	{name: 'upload-idle-ms', kind: 'integer', env: 'XFS_UPLOAD_IDLE_MS', default: 20_000, description: 'end an upload whose reader has taken nothing for this long', check: checks.positive},
 	{name: 'max-sources', kind: 'integer', env: 'XFS_MAX_SOURCES', default: 4, description: 'holders one download reads parts from at once', check: checks.positive},
@@ -68,7 +74,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
-	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1> or stall-after=<bytes>'},
+	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1>, stall-after=<bytes> or watch-error=<errno>'},
 ];
 
 export const peerUsage = `Usage: xfs-peer --id <machID> --dir <share dir> [options]
@@ -124,6 +130,9 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		heartbeatMs: values['heartbeat-ms'] as number,
 		policy: values.policy as Policy,
 		uploadLimit: values['upload-limit'] as number | undefined,
+		settleMs: values['settle-ms'] as number,
+		rescanMs: values['rescan-ms'] as number,
+		watch: !(values['no-watch'] as boolean),
 		maxUploads: values['max-uploads'] as number,
 		uploadIdleMs: values['upload-idle-ms'] as number,
 		maxSources: values['max-sources'] as number,

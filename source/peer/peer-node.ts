@@ -6,7 +6,7 @@ import {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {networkInterfaces} from 'node:os';
-import {XfsError} from '../common/errors.js';
+import {LocalFaultError, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
 import type {FileEntry, LoadReply} from '../common/wire.js';
@@ -18,12 +18,12 @@ import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
 import {getLoad} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
-import {type PreparedShare, prepareShare, scanShare} from '../share/share-dir.js';
-import {SharedList} from '../share/shared-list.js';
+import {LocalShare, type WatchState} from '../share/local-share.js';
+import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download} from '../transfer/download.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
 import {HolderLookup} from './locate.js';
-import {Membership} from './membership.js';
+import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
 import type {PeerConfig} from './peer-config.js';
 
@@ -38,9 +38,18 @@ export type PeerEvents = {
 	notice: [string];
 	/** A line on waiting for the tracker or for holders, and on rejoining; the TUI shows the same from `tracker` and `download` events. */
 	retry: [string];
+	/** The share dir's watch started, failed, or stopped. */
+	watch: [WatchState];
 };
 
 export const getLoadTimeoutMs = 1000;
+
+/** What the membership publishes before the share dir is ready: nothing. */
+const nothingShared: PublishedList = {
+	wholeList: () => ({json: '[]', version: 0, count: 0}),
+	takeBatch: () => undefined,
+	hasPending: false,
+};
 
 export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly config: PeerConfig;
@@ -48,9 +57,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	logger: Logger | undefined;
 	readonly load = new LoadCounter();
 	readonly tracker: TrackerClient;
+	/** The share dir as the user named it (resolved once it is prepared). */
 	shareDir: string;
 	url = '';
-	#files = SharedList.of([]);
+	#share: LocalShare | undefined;
 	#server: Server | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
@@ -61,7 +71,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.shareDir = config.dir;
 		this.tracker = new TrackerClient(config.tracker, {secret: config.secret});
 		this.#membership = new Membership(this.tracker, {
-			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#files, url: () => this.url,
+			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#share ?? nothingShared, url: () => this.url,
 		});
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
@@ -71,7 +81,12 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	get files(): readonly FileEntry[] {
-		return this.#files.entries;
+		return this.#share?.entries ?? [];
+	}
+
+	/** Whether the share dir is watched, only rescanned, or neither. */
+	get watchState(): WatchState {
+		return this.#share?.watchState ?? {state: 'off'};
 	}
 
 	get trackerStatus(): TrackerStatus {
@@ -89,7 +104,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
-			shareDir: this.config.dir,
+			// Nothing is served before the share dir is pinned, nor while it is withdrawn.
+			shareDir: () => this.#share?.ioDir,
 			latency: this.config.latency,
 			latencyScale: this.config.latencyScale,
 			load: this.load,
@@ -117,8 +133,21 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			this.emit('notice', notices.cleaned(share.cleaned));
 		}
 
-		this.#files = share.files;
 		this.emit('notice', notices.scanned(share.stats, share.scanMs));
+		let local: LocalShare;
+		try {
+			local = await LocalShare.open(share, {settleMs: this.config.settleMs, rescanMs: this.config.rescanMs, watch: this.config.watch, watchFault: this.config.faults.watchError});
+		} catch (error) {
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
+		this.#share = local;
+		local.on('changed', () => {
+			this.#membership.publishChanges().catch(() => {});
+		});
+		local.on('notice', message => this.emit('notice', message));
+		local.on('watch', state => this.emit('watch', state));
 		this.#server = await serving;
 		const {port} = this.#server.address() as AddressInfo;
 		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
@@ -140,7 +169,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
 		await this.#membership.leave();
-		await Promise.all([this.#closeServer(), closeIdleHashingThreads()]);
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
 	}
 
 	async #closeServer(): Promise<void> {
@@ -152,9 +181,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** updatelist: rescans the share dir and sends the whole list. */
 	async updateList(): Promise<readonly FileEntry[]> {
-		this.#files = (await scanShare(this.shareDir)).files;
+		// A file written just now is listed once it has settled: the md5 of a half-written file never goes out.
+		await this.#share?.rescan({settled: true});
 		await this.#membership.withTracker('updatelist', async retry => this.#membership.sendList(retry));
-		return this.#files.entries;
+		return this.files;
 	}
 
 	async find(name: string): Promise<FindResult> {
@@ -180,9 +210,15 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	async download(name: string): Promise<DownloadResult> {
+		const ioDir = this.#share?.ioDir;
+		if (!ioDir) {
+			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
+		}
+
 		return download({
 			id: this.config.id,
-			shareDir: this.shareDir,
+			shareDir: ioDir,
+			shownDir: this.shareDir,
 			locate: async file => (await this.#lookup.locate(file)).reply,
 			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
@@ -238,10 +274,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		return this.config.latency.between(this.config.id, peerId);
 	}
 
-	/** A file just downloaded: add it to the list and send the list (the tracker may be down; membership catches up). */
+	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */
 	async #announce(file: FileEntry): Promise<void> {
-		this.#files = SharedList.of([...this.#files.entries.filter(entry => entry.name !== file.name), file].sort((a, b) => (a.name < b.name ? -1 : 1)));
-		await this.#membership.sendList().catch(() => {});
+		await this.#share?.placed(file);
+		await this.#membership.publishChanges().catch(() => {});
 	}
 }
 

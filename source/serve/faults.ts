@@ -1,8 +1,9 @@
-/** Fault injection for tests and benchmarks: `--fault corrupt=<0..1>`, `--fault stall-after=<bytes>`. Off by default. */
+/** Fault injection for tests and benchmarks: `--fault corrupt=<0..1>`, `stall-after=<bytes>`, `watch-error=<errno>`. Off by default. */
 import {Transform, type TransformCallback} from 'node:stream';
 import {UsageError} from '../common/errors.js';
 
-export type Faults = {corrupt: number; stallAfter?: number};
+/** `watchError`: the share dir's watch fails as that errno would (ENOSPC, EMFILE, …), to exercise the fallback to rescans. */
+export type Faults = {corrupt: number; stallAfter?: number; watchError?: string};
 export const noFaults: Faults = {corrupt: 0};
 
 export function parseFaults(specs: readonly string[]): Faults {
@@ -10,20 +11,40 @@ export function parseFaults(specs: readonly string[]): Faults {
 	for (const spec of specs) {
 		const [key, value = ''] = spec.split('=', 2);
 		const number = value.trim() === '' ? Number.NaN : Number(value);
-		if (key === 'corrupt') {
-			if (!(number >= 0 && number <= 1)) {
-				throw new UsageError(`xfs-peer: --fault corrupt=<p>: p must be in [0, 1], got "${value}"`);
+		switch (key) {
+			case 'corrupt': {
+				if (!(number >= 0 && number <= 1)) {
+					throw new UsageError(`xfs-peer: --fault corrupt=<p>: p must be in [0, 1], got "${value}"`);
+				}
+
+				faults.corrupt = number;
+
+				break;
 			}
 
-			faults.corrupt = number;
-		} else if (key === 'stall-after') {
-			if (!Number.isSafeInteger(number) || number < 0) {
-				throw new UsageError(`xfs-peer: --fault stall-after=<bytes>: expected a whole number, got "${value}"`);
+			case 'stall-after': {
+				if (!Number.isSafeInteger(number) || number < 0) {
+					throw new UsageError(`xfs-peer: --fault stall-after=<bytes>: expected a whole number, got "${value}"`);
+				}
+
+				faults.stallAfter = number;
+
+				break;
 			}
 
-			faults.stallAfter = number;
-		} else {
-			throw new UsageError(`xfs-peer: --fault: unknown fault "${spec}"; use corrupt=<0..1> or stall-after=<bytes>`);
+			case 'watch-error': {
+				if (!/^E[A-Z]+$/.test(value)) {
+					throw new UsageError(`xfs-peer: --fault watch-error=<errno>: expected a code such as ENOSPC, got "${value}"`);
+				}
+
+				faults.watchError = value;
+
+				break;
+			}
+
+			default: {
+				throw new UsageError(`xfs-peer: --fault: unknown fault "${spec}"; use corrupt=<0..1>, stall-after=<bytes> or watch-error=<errno>`);
+			}
 		}
 	}
 

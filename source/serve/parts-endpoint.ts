@@ -83,10 +83,11 @@ export async function hashParts(handle: FileHandle, size: number, partSize: numb
 }
 
 /** Same path rules as GET /files/:name: only a regular, non-hidden file directly in the share dir. */
-export function partsHandler({shareDir, partSize, cache}: {shareDir: string; partSize: number; cache: PartsCache}): RequestHandler {
+export function partsHandler({shareDir, partSize, cache}: {shareDir: () => string | undefined; partSize: number; cache: PartsCache}): RequestHandler {
 	return async (request, response) => {
 		const name = parseFileName(request.params.name);
-		const opened = await openShared(shareDir, name);
+		const dir = shareDir();
+		const opened = dir === undefined ? undefined : await openShared(dir, name);
 		if (!opened) {
 			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
 			return;

@@ -20,7 +20,8 @@ import {faultyStream, type Faults} from './faults.js';
 
 export type PeerServerContext = {
 	id: string;
-	shareDir: string;
+	/** Where the shared files are reached: a path, or a function giving it (undefined: serve nothing, the dir is withdrawn). */
+	shareDir: string | (() => string | undefined);
 	latency: LatencyTable;
 	latencyScale: number;
 	load: LoadCounter;
@@ -52,6 +53,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		maxUploads = defaultMaxUploads, uploadIdleMs = defaultUploadIdleMs,
 	} = context;
 	let uploads = 0;
+	const dirNow = typeof shareDir === 'function' ? shareDir : () => shareDir;
 	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now()});
 	const app = express();
 	app.disable('x-powered-by');
@@ -85,7 +87,8 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		});
 
 		const name = parseFileName(request.params.name);
-		const opened = await openShared(shareDir, name);
+		const dir = dirNow();
+		const opened = dir === undefined ? undefined : await openShared(dir, name);
 		if (!opened) {
 			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
 			return;
@@ -168,7 +171,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		}
 	});
 
-	app.get('/files/:name/parts', partsHandler({shareDir, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
+	app.get('/files/:name/parts', partsHandler({shareDir: dirNow, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 
 	app.use(notFoundRoute);
 	app.use(jsonErrorHandler(error => {

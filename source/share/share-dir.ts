@@ -94,6 +94,8 @@ export type ScanOptions = {
 	useHashCache?: boolean;
 	/** Told how many files were hashed and how many came from the caches. */
 	onStats?: (stats: ScanStats) => void;
+	/** md5s the caller already knows (a file hashed since the last scan), by name and stamp: consulted before the hash cache. */
+	known?: (name: string, stamp: FileStamp) => string | undefined;
 };
 
 export type ScanStats = {files: number; hashed: number; cached: number};
@@ -106,14 +108,15 @@ const syncSliceMs = 4;
 /** Files stat'ed per synchronous batch before the event loop gets a turn: a batch takes a few ms, and fewer turns cost less. */
 const statBatchSize = 1024;
 
-export type ScanResult = {files: SharedList; stats: ScanStats};
+/** The files found, each file's stamp as the scan saw it (in directory order), and the figures. */
+export type ScanResult = {files: SharedList; stamps: DirStamps; stats: ScanStats};
 
 /**
  * Lists and hashes every shared file, at most `concurrency` at a time; the list is sorted by name.
  * With the hash cache on, a dir whose files all have the stamps of the last saved listing gets
  * that listing back as it was, and any other file's md5 is looked up in the hash cache first.
  */
-export async function scanShare(shareDir: string, {concurrency = 8, useHashCache = true}: Omit<ScanOptions, 'onStats'> = {}): Promise<ScanResult> {
+export async function scanShare(shareDir: string, {concurrency = 8, useHashCache = true, known}: Omit<ScanOptions, 'onStats'> = {}): Promise<ScanResult> {
 	const scanStartedMs = Date.now();
 	const stateDir = path.join(shareDir, stateDirName);
 	// Names only: the lstat below tells files from the rest, so no Dirent objects are made for 10 000 entries.
@@ -144,18 +147,23 @@ export async function scanShare(shareDir: string, {concurrency = 8, useHashCache
 
 	const savedJson = savedListing === undefined ? undefined : matchListing(savedListing, found);
 	if (savedJson !== undefined) {
-		return {files: SharedList.fromJson(savedJson), stats: {files: found.count, hashed: 0, cached: found.count}};
+		return {files: SharedList.fromJson(savedJson), stamps: found, stats: {files: found.count, hashed: 0, cached: found.count}};
 	}
 
 	const cache = useHashCache ? await loadHashCache(stateDir) : new HashCache();
 	const files: FileEntry[] = [];
 	const toHash: Array<{name: string; stamp: FileStamp}> = [];
 	for (const [name, stamp] of found.entries()) {
-		const md5 = cache.lookup(name, stamp);
+		const fromCache = cache.lookup(name, stamp);
+		const md5 = fromCache ?? known?.(name, stamp);
 		if (md5 === undefined) {
 			toHash.push({name, stamp});
 		} else {
 			files.push({name, md5, size: stamp.size});
+			if (fromCache === undefined) {
+				// A file hashed since the last scan (by the watcher) goes into the cache too.
+				cache.record(name, stamp, md5, scanStartedMs);
+			}
 		}
 	}
 
@@ -203,7 +211,7 @@ export async function scanShare(shareDir: string, {concurrency = 8, useHashCache
 		}
 	}
 
-	return {files: list, stats: {files: files.length, hashed: files.length - cached, cached}};
+	return {files: list, stamps: found, stats: {files: files.length, hashed: files.length - cached, cached}};
 }
 
 /** scanShare's list as entries; `onStats` is told how many files were hashed and how many came from the caches. */

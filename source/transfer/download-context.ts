@@ -51,3 +51,9 @@ export type DownloaderDeps = {
 
 /** What one download keeps across its rounds: every attempt, and how often each holder sent bad bytes. */
 export type DownloadRecord = {attempts: Attempt[]; mismatches: Map<string, number>};
+
+/** A message or path with the share dir's I/O path (its pinned handle) written as the user names the dir. */
+export function shownText(deps: Pick<DownloaderDeps, 'shareDir' | 'shownDir'>, text: string): string {
+	return deps.shownDir === undefined ? text : text.replaceAll(deps.shareDir, deps.shownDir);
+}
+

@@ -9,7 +9,7 @@ import type {Attempt, DownloadResult} from '../core/transfer-types.js';
 import {ensureRoom} from '../share/free-space.js';
 import {resumableBytes} from '../share/part-store.js';
 import {exists} from '../share/share-dir.js';
-import {DownloadError, type DownloaderDeps, type DownloadRecord} from './download-context.js';
+import {DownloadError, shownText, type DownloaderDeps, type DownloadRecord} from './download-context.js';
 import {multiSourceDownload} from './multi-source.js';
 import {fromOneHolder} from './single-source.js';
 
@@ -19,6 +19,8 @@ export {DownloadError, type DownloaderDeps} from './download-context.js';
 export async function download(deps: DownloaderDeps, rawName: string): Promise<DownloadResult> {
 	const name = parseFileName(rawName);
 	const finalPath = path.join(deps.shareDir, name);
+	/** Where the file is, as the user names it (the I/O path may be the share dir's pinned handle). */
+	const shownPath = path.join(deps.shownDir ?? deps.shareDir, name);
 	if (await exists(finalPath)) {
 		throw new DownloadError('ALREADY_HAVE', `${name} is already in the share dir`, []);
 	}
@@ -59,7 +61,7 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 					deps.onEvent?.({type: 'holder-chosen', name, id: holder.id});
 					const outcome = await fromOneHolder(deps, found, holder, finalPath, record);
 					if (outcome === 'ok') {
-						return {name, path: finalPath, md5: found.md5, size: found.size, from: holder.id, attempts};
+						return {name, path: shownPath, md5: found.md5, size: found.size, from: holder.id, attempts};
 					}
 
 					deps.onEvent?.({type: 'holder-dropped', name, id: holder.id, why: outcome === 'checksum-mismatch' ? 'checksum' : 'down'});
@@ -85,7 +87,7 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 		}
 
 		if (error instanceof XfsError) {
-			throw new DownloadError(error.code, error.message, attempts, {cause: error});
+			throw new DownloadError(error.code, shownText(deps, error.message), attempts, {cause: error});
 		}
 
 		throw error;

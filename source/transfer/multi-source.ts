@@ -425,7 +425,7 @@ class MultiSourceRun {
 			outcome: 'ok',
 			result: {
 				name: found.name,
-				path: finalPath,
+				path: path.join(this.#deps.shownDir ?? this.#deps.shareDir, found.name),
 				md5: found.md5,
 				size: found.size,
 				from: contributors[0] ?? '',

@@ -52,7 +52,7 @@ export async function fromOneHolder(deps: DownloaderDeps, found: FindReply, hold
 				await placeFile(tempPath, finalPath);
 			} catch (error) {
 				await fs.rm(tempPath, {force: true});
-				throw localFault(error, finalPath, 'place') ?? error;
+				throw localFault(error, path.join(deps.shownDir ?? deps.shareDir, name), 'place') ?? error;
 			}
 
 			await deps.announce({name, md5: found.md5, size: found.size});

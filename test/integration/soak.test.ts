@@ -3,7 +3,7 @@
  * their uploads. XFS_SOAK_DOWNLOADS sets the count (npm run soak: 100).
  */
 import {createHash, randomBytes} from 'node:crypto';
-import {readdir, readFile, writeFile} from 'node:fs/promises';
+import {readdir, readlink, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {runCommand} from '../../source/commands/commands.js';
@@ -19,15 +19,18 @@ const peerIds = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'];
 /** P5 corrupts half its uploads and P6 stalls every upload after 4 KiB; every file also has a clean holder. */
 const faultsOf = (id: string) => (id === 'P5' ? {corrupt: 0.5} : (id === 'P6' ? {corrupt: 0, stallAfter: 4096} : {corrupt: 0}));
 
+/** Open fds, not counting the inotify instance libuv keeps for the whole process once a share dir was watched. */
 async function openFds(): Promise<number> {
-	return (await readdir('/proc/self/fd')).length;
+	const fds = await readdir('/proc/self/fd');
+	const targets = await Promise.all(fds.map(async fd => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+	return targets.filter(target => target !== 'anon_inode:inotify').length;
 }
 
 function config(id: string, dir: string, tracker: string): PeerConfig {
 	return {
 		id, dir, port: 0, host: '127.0.0.1', tracker,
 		latencyFile: 'soak', latency: parseLatencyCsv(`from,to,ms\n${peerIds.flatMap((from, index) => peerIds.slice(index + 1).map(to => `${from},${to},${100 + ((((index * 7) + to.charCodeAt(1)) % 9) * 100)}`)).join('\n')}\n`),
-		latencyScale: 0.01, k: 1000, heartbeatMs: 500, policy: 'cost', maxSources: 1, maxUploads: 32, uploadIdleMs: 20_000, json: true, serve: false,
+		latencyScale: 0.01, k: 1000, heartbeatMs: 500, policy: 'cost', maxSources: 1, settleMs: 1000, rescanMs: 60_000, watch: true, maxUploads: 32, uploadIdleMs: 20_000, json: true, serve: false,
 		trackerWaitMs: 5000, peerWaitMs: 15_000, faults: faultsOf(id), logLevel: 'silent',
 	};
 }

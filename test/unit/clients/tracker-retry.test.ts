@@ -37,7 +37,7 @@ async function closedPort(): Promise<string> {
 
 function membershipOf(url: string, trackerWaitMs: number) {
 	const membership = new Membership(new TrackerClient(url, {timeoutMs: 1000}), {
-		id: 'me', heartbeatMs: 5000, trackerWaitMs, list: () => SharedList.of([]), url: () => 'http://127.0.0.1:9',
+		id: 'me', heartbeatMs: 5000, trackerWaitMs, list: () => ({wholeList: () => ({json: '[]', version: 1, count: 0}), takeBatch: () => undefined, hasPending: false}), url: () => 'http://127.0.0.1:9',
 	});
 	/** What happened, in order: requests the tracker saw, status changes and retry lines. */
 	const log: string[] = [];
@@ -115,7 +115,7 @@ test('a 4xx is the tracker\'s answer: not retried, its code kept', async t => {
 	});
 	const {membership, log} = membershipOf(url, 10_000);
 	const client = new TrackerClient(url);
-	const error = await t.throwsAsync(membership.withTracker('updatelist', async retry => client.updateList('me', 'http://127.0.0.1:9', [], retry)), {instanceOf: XfsError});
+	const error = await t.throwsAsync(membership.withTracker('updatelist', async retry => client.updateList('me', 'http://127.0.0.1:9', [], {retry})), {instanceOf: XfsError});
 	t.is(error!.code, 'ID_IN_USE');
 	t.is(requests, 1);
 	t.deepEqual(log, []);
