@@ -108,6 +108,11 @@ export class ShareIndex {
 		return this.#pending.size > 0;
 	}
 
+	/** Names changed since the last batch (some may cancel out). */
+	get pendingCount(): number {
+		return this.#pending.size;
+	}
+
 	/**
 	 * Takes up to `max` pending changes as one batch, moving the version on by one. Returns the
 	 * versions it goes between (an incremental update from `from` to `to`), or undefined when

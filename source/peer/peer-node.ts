@@ -148,6 +148,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		});
 		local.on('notice', message => this.emit('notice', message));
 		local.on('watch', state => this.emit('watch', state));
+		local.start();
 		this.#server = await serving;
 		const {port} = this.#server.address() as AddressInfo;
 		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;

@@ -43,6 +43,10 @@ export type LocalShareOptions = {
 
 /** A batch of changes is sent once this many are waiting, even while more are being hashed. */
 export const maxChangesPerBatch = 1000;
+/** Changes wait for more that would settle within this long, so a burst is published in a few updates. */
+const coalesceMs = 250;
+/** No change waits longer than this to be published, however busy the dir is. */
+const maxWaitMs = 2000;
 /** Files hashed at once after they settle. */
 const hashConcurrency = 4;
 
@@ -68,6 +72,8 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 	#hashQueue: Array<{name: string; stamp: FileStamp}> = [];
 	#scanning: Promise<ChangeCounts> | undefined;
 	readonly #idleWaiters: Array<() => void> = [];
+	#pendingSince: number | undefined;
+	#publishTimer: NodeJS.Timeout | undefined;
 	#closed = false;
 
 	private constructor(shownDir: string, pin: PinnedDir, files: SharedList, options: LocalShareOptions) {
@@ -79,12 +85,10 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		this.#settle = new SettleTracker({settleMs: options.settleMs});
 	}
 
-	/** Pins the prepared share dir and starts watching it, rescanning it and checking its path. */
+	/** Pins the prepared share dir; start() then watches it, rescans it and checks its path. */
 	static async open(prepared: PreparedShare, options: LocalShareOptions): Promise<LocalShare> {
 		const pin = await PinnedDir.open(prepared.shareDir);
-		const share = new LocalShare(prepared.shareDir, pin, prepared.files, options);
-		share.#start();
-		return share;
+		return new LocalShare(prepared.shareDir, pin, prepared.files, options);
 	}
 
 	/** Where the share dir's files are reached: its pinned handle; undefined while it is withdrawn. */
@@ -212,6 +216,7 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		this.#closed = true;
 		this.#watch?.close();
 		clearTimeout(this.#settleTimer);
+		clearTimeout(this.#publishTimer);
 		for (const timer of this.#timers) {
 			clearInterval(timer);
 		}
@@ -221,7 +226,8 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		await this.#pin?.close();
 	}
 
-	#start(): void {
+	/** Starts the watch, the rescans and the checks of the path (once the caller listens to what they say). */
+	start(): void {
 		this.#startWatch();
 		if (this.#options.rescanMs > 0) {
 			this.#timers.push(setInterval(() => {
@@ -357,14 +363,36 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		this.#ensureIndex().set({name, md5, size: stamp.size}, stamp);
 	}
 
-	/** Tells the membership there is something to publish once a batch is full or nothing more is being hashed. */
+	/**
+	 * Tells the membership there is something to publish: at once when a batch is full; otherwise
+	 * once nothing is being hashed and nothing else settles within `coalesceMs` (a burst goes as a
+	 * few large updates, not one per file), and never later than `maxWaitMs` after the first change.
+	 */
 	#changedWhenReady(from: ChangeSource): void {
 		this.#wakeIdleWaiters();
 		const index = this.#ensureIndex();
-		const busy = this.#hashing.size > 0 || this.#hashQueue.length > 0;
-		if (index.hasPending && (!busy || this.#hashQueue.length >= maxChangesPerBatch)) {
-			this.emit('changed', from);
+		if (!index.hasPending) {
+			this.#pendingSince = undefined;
+			return;
 		}
+
+		const now = Date.now();
+		this.#pendingSince ??= now;
+		const busy = this.#hashing.size > 0 || this.#hashQueue.length > 0;
+		const soon = this.#settle.nextDueIn(now);
+		const waitedLong = now - this.#pendingSince >= maxWaitMs;
+		if (index.pendingCount >= maxChangesPerBatch || waitedLong || (!busy && (soon === undefined || soon > coalesceMs))) {
+			this.#pendingSince = undefined;
+			clearTimeout(this.#publishTimer);
+			this.emit('changed', from);
+			return;
+		}
+
+		// Asked again when the next file settles or is hashed; this timer bounds the wait.
+		clearTimeout(this.#publishTimer);
+		this.#publishTimer = setTimeout(() => {
+			this.#changedWhenReady(from);
+		}, Math.max(1, this.#pendingSince + maxWaitMs - now));
 	}
 
 	async #scanNow(): Promise<ChangeCounts> {
