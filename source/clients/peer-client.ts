@@ -22,6 +22,11 @@ export async function getLoad(url: string, {timeoutMs = 1000, secret}: {timeoutM
 	return parseLoadReply(body);
 }
 
+/** Tells a holder that its bytes of `name` did not match the md5 it lists, so it hashes the file again (best effort). */
+export async function reportMismatch(url: string, name: string, {secret}: {secret?: string} = {}): Promise<void> {
+	await requestJson(`${url}/files/${encodeURIComponent(name)}/verify`, {method: 'POST', timeoutMs: 2000, maxBytes: 64 * 1024, agent: freshConnections, secret});
+}
+
 export type {Outcome} from '../core/retry-policy.js';
 
 export class TransferError extends Error {

@@ -15,7 +15,7 @@ import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
-import {getLoad} from '../clients/peer-client.js';
+import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
@@ -106,6 +106,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			id: this.config.id,
 			// Nothing is served before the share dir is pinned, nor while it is withdrawn.
 			shareDir: () => this.#share?.ioDir,
+			listed: name => this.#share?.listedWithStamp(name),
+			onStale: name => {
+				void this.#share?.verify(name);
+			},
+			onMismatchReport: name => this.#share?.reportMismatch(name) ?? false,
 			latency: this.config.latency,
 			latencyScale: this.config.latencyScale,
 			load: this.load,
@@ -229,6 +234,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			load: this.load,
 			suspect: peerId => {
 				this.tracker.suspect(peerId).catch(() => {});
+			},
+			reportMismatch: (holder, file) => {
+				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
 			},
 			announce: async file => this.#announce(file),
 			allDownWaitMs: this.config.peerWaitMs,
