@@ -99,9 +99,10 @@ export class HashingFileSink extends Writable {
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
 	#received = 0;
-	#produced = 0n;
-	#notified = 0n;
-	#wakeBatch = 0n;
+	/** Bytes put in the ring, and as of the last wake-up of the thread. */
+	#produced = 0;
+	#notified = 0;
+	#wakeBatch = 0;
 	#syncedUpTo = 0;
 	#backgroundSync: Promise<void> | undefined;
 	#failure: Error | undefined;
@@ -137,7 +138,7 @@ export class HashingFileSink extends Writable {
 			const ring = new SharedArrayBuffer(this.#ringBytes);
 			const control = new SharedArrayBuffer(controlSlots * BigInt64Array.BYTES_PER_ELEMENT);
 			this.#ring = new Uint8Array(ring);
-			this.#wakeBatch = BigInt(Math.max(1, Math.floor(this.#ringBytes / 4)));
+			this.#wakeBatch = Math.max(1, Math.floor(this.#ringBytes / 4));
 			this.#state = new BigInt64Array(control);
 			let worker: Worker;
 			try {
@@ -206,12 +207,16 @@ export class HashingFileSink extends Writable {
 		}, callback);
 	}
 
+	/** Copies the chunk into the ring: synchronously while there is room, after the hashing thread frees some when it is full. */
 	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-		this.#put([chunk], callback);
-	}
+		this.#received += chunk.length;
+		const refused = this.#onChunk?.(chunk, this.#received);
+		if (refused) {
+			callback(refused);
+			return;
+		}
 
-	override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
-		this.#put(chunks.map(({chunk}) => chunk), callback);
+		this.#copy(chunk, 0, callback);
 	}
 
 	override _final(callback: (error?: Error | null) => void): void {
@@ -243,37 +248,19 @@ export class HashingFileSink extends Writable {
 			});
 	}
 
-	/** Copies chunks into the ring; synchronous while there is room, waiting for the hashing thread when it is full. */
-	#put(chunks: Buffer[], callback: (error?: Error | null) => void): void {
-		for (const chunk of chunks) {
-			this.#received += chunk.length;
-			const refused = this.#onChunk?.(chunk, this.#received);
-			if (refused) {
-				callback(refused);
+	#copy(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
+		while (offset < chunk.length) {
+			if (this.#failure) {
+				callback(this.#failure);
 				return;
 			}
-		}
 
-		this.#copy(chunks, 0, 0, callback);
-	}
-
-	#copy(chunks: Buffer[], index: number, offset: number, callback: (error?: Error | null) => void): void {
-		for (; index < chunks.length; index++, offset = 0) {
-			const chunk = chunks[index]!;
-			while (offset < chunk.length) {
-				if (this.#failure) {
-					callback(this.#failure);
-					return;
-				}
-
-				const taken = this.#take(chunk.subarray(offset));
-				offset += taken;
-				if (offset < chunk.length) {
-					void this.#room().then(() => {
-						this.#copy(chunks, index, offset, callback);
-					});
-					return;
-				}
+			offset = this.#take(chunk, offset);
+			if (offset < chunk.length) {
+				void this.#room().then(() => {
+					this.#copy(chunk, offset, callback);
+				});
+				return;
 			}
 		}
 
@@ -284,7 +271,7 @@ export class HashingFileSink extends Writable {
 	/** Resolves once the hashing thread has freed room in the ring, or has failed. */
 	async #room(): Promise<void> {
 		const done = Atomics.load(this.#state, consumed);
-		if (this.#failure || Number(this.#produced - done) < this.#ring.length) {
+		if (this.#failure || this.#produced - Number(done) < this.#ring.length) {
 			return;
 		}
 
@@ -295,22 +282,27 @@ export class HashingFileSink extends Writable {
 		}
 	}
 
-	/** Copies into the ring what fits now; wakes the thread per batch, and when the ring is full. */
-	#take(bytes: Uint8Array): number {
+	/**
+	 * Copies into the ring what fits now of `bytes` from `from` on, and returns where it stopped;
+	 * wakes the thread per batch, and when the ring is full. Counts in numbers (exact up to 2^53
+	 * bytes) and allocates nothing but the BigInt the control array takes.
+	 */
+	#take(bytes: Buffer, from: number): number {
 		const capacity = this.#ring.length;
-		let offset = 0;
+		let offset = from;
 		while (offset < bytes.length) {
-			const free = capacity - Number(this.#produced - Atomics.load(this.#state, consumed));
+			const free = capacity - (this.#produced - Number(Atomics.load(this.#state, consumed)));
 			if (free === 0) {
 				break;
 			}
 
-			const start = Number(this.#produced % BigInt(capacity));
+			const start = this.#produced % capacity;
 			const length = Math.min(free, bytes.length - offset, capacity - start);
-			this.#ring.set(bytes.subarray(offset, offset + length), start);
+			// The thread reads only below `produced`: this span is the main thread's until the store below.
+			bytes.copy(this.#ring, start, offset, offset + length);
 			offset += length;
-			this.#produced += BigInt(length);
-			Atomics.store(this.#state, produced, this.#produced);
+			this.#produced += length;
+			Atomics.store(this.#state, produced, BigInt(this.#produced));
 		}
 
 		// Wake the thread per batch, not per chunk: fewer context switches, larger hash and write calls.
