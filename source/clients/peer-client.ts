@@ -64,7 +64,6 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 		throw cancelled();
 	}
 
-	// The file is opened and a hashing thread taken while the request goes out.
 	const sink = new HashingFileSink(options.tempPath, {
 		highWaterMark,
 		onChunk(_chunk, received) {
@@ -76,11 +75,13 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 			return undefined;
 		},
 	});
-	// A sink that fails to open fails the pipeline below; until then its error has no other listener.
+	// A sink that fails to open rejects opened() below; its error event has no other listener then.
 	sink.once('error', () => {});
 	const stalls: StallTimeouts = {firstByteMs: options.firstByteTimeoutMs, idleMs: options.idleTimeoutMs};
 	let download: Request | undefined;
 	try {
+		// The request goes out once the file is open and a hashing thread is ready: the first bytes never wait for a thread to load.
+		await sink.opened();
 		download = requestFile({...options, stalls, agent: freshConnections});
 		const response = await responseOf(download);
 		const refused = refusal(url, name, response, expectedSize);

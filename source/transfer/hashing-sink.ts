@@ -55,7 +55,8 @@ export function hashingThreadsStarted(): number {
 	return threadsStarted;
 }
 
-function takeThread(): Worker {
+/** An idle thread, or a new one once it has loaded its module (from source that takes a while: tsx loads first). */
+async function takeThread(): Promise<Worker> {
 	const idle = idleThreads.pop();
 	if (idle) {
 		idle.ref();
@@ -70,6 +71,38 @@ function takeThread(): Worker {
 			idleThreads.splice(index, 1);
 		}
 	});
+	try {
+		await new Promise<void>((resolve, reject) => {
+			const settle = (error?: Error) => {
+				worker.off('message', onMessage);
+				worker.off('error', settle);
+				worker.off('exit', onExit);
+				if (error) {
+					reject(error);
+				} else {
+					resolve();
+				}
+			};
+
+			const onMessage = (message: HashingReply) => {
+				if (message.ready) {
+					settle();
+				}
+			};
+
+			const onExit = (code: number) => {
+				settle(new Error(`the hashing thread exited with code ${code} before it was ready`));
+			};
+
+			worker.on('message', onMessage);
+			worker.on('error', settle);
+			worker.on('exit', onExit);
+		});
+	} catch (error) {
+		await worker.terminate().catch(() => {});
+		throw error;
+	}
+
 	return worker;
 }
 
@@ -107,11 +140,24 @@ export class HashingFileSink extends Writable {
 	#backgroundSync: Promise<void> | undefined;
 	#failure: Error | undefined;
 	#result: Promise<string> | undefined;
+	readonly #opened: Promise<void>;
+	#markOpened!: (error?: Error) => void;
 	#md5: string | undefined;
 
 	/** Creates `file` exclusively (it must not exist). */
 	constructor(file: string, {highWaterMark = 256 * 1024, ringBytes = 2 * 1024 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
 		super({highWaterMark});
+		this.#opened = new Promise((resolve, reject) => {
+			this.#markOpened = error => {
+				if (error) {
+					reject(error);
+				} else {
+					resolve();
+				}
+			};
+		});
+		// A failure to open also fails the stream, where it is reported.
+		this.#opened.catch(() => {});
 		this.#file = file;
 		this.#ringBytes = ringBytes;
 		this.#syncEveryBytes = syncEveryBytes;
@@ -123,6 +169,11 @@ export class HashingFileSink extends Writable {
 		return this.#received;
 	}
 
+	/** Resolves once the file is open and a hashing thread is ready for it; a receiver sends its request then, so no byte waits for a thread to load. */
+	async opened(): Promise<void> {
+		return this.#opened;
+	}
+
 	/** The md5 of every byte written, once the stream has finished. */
 	get md5(): string {
 		if (this.#md5 === undefined) {
@@ -132,24 +183,35 @@ export class HashingFileSink extends Writable {
 		return this.#md5;
 	}
 
-	override _construct(callback: (error?: Error | null) => void): void {
-		fs.open(this.#file, 'wx').then(handle => {
+	override _construct(done: (error?: Error | null) => void): void {
+		const callback = (error?: Error) => {
+			this.#markOpened(error);
+			done(error);
+		};
+
+		// The file is opened while a thread is taken (or started and loaded).
+		void Promise.allSettled([fs.open(this.#file, 'wx'), takeThread()]).then(([opened, taken]) => {
+			if (opened.status === 'rejected' || taken.status === 'rejected') {
+				if (opened.status === 'fulfilled') {
+					void opened.value.close().catch(() => {});
+				}
+
+				if (taken.status === 'fulfilled') {
+					releaseThread(taken.value);
+				}
+
+				callback((opened.status === 'rejected' ? opened.reason : (taken as PromiseRejectedResult).reason) as Error);
+				return;
+			}
+
+			const handle = opened.value;
+			const worker = taken.value;
 			this.#handle = handle;
 			const ring = new SharedArrayBuffer(this.#ringBytes);
 			const control = new SharedArrayBuffer(controlSlots * BigInt64Array.BYTES_PER_ELEMENT);
 			this.#ring = new Uint8Array(ring);
 			this.#wakeBatch = Math.max(1, Math.floor(this.#ringBytes / 4));
 			this.#state = new BigInt64Array(control);
-			let worker: Worker;
-			try {
-				worker = takeThread();
-			} catch (error) {
-				this.#handle = undefined;
-				void handle.close().catch(() => {});
-				callback(error as Error);
-				return;
-			}
-
 			let threadDone!: () => void;
 			this.#threadDone = new Promise(resolve => {
 				threadDone = resolve;
@@ -204,7 +266,7 @@ export class HashingFileSink extends Writable {
 			const job: HashingJob = {fd: handle.fd, ring, control};
 			worker.postMessage(job);
 			callback();
-		}, callback);
+		});
 	}
 
 	/** Copies the chunk into the ring: synchronously while there is room, after the hashing thread frees some when it is full. */
