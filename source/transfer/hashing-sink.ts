@@ -7,6 +7,8 @@
  */
 import fs from 'node:fs/promises';
 import {Writable} from 'node:stream';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
 import {Worker} from 'node:worker_threads';
 import {aborted, consumed, controlSlots, ended, type HashingJob, type HashingReply, produced} from './hashing-ring.js';
 
@@ -26,23 +28,39 @@ type WaitAsync = (array: BigInt64Array, index: number, value: bigint, timeoutMs:
 const waitAsync = (Atomics as unknown as {waitAsync: WaitAsync}).waitAsync.bind(Atomics);
 
 /**
- * The hashing thread's module (hashing-thread.ts): from source the thread first registers tsx
- * and imports the .ts beside this file; built, it is dist/source/hashing-thread.js (build.ts).
+ * The hashing thread's module (hashing-thread.ts). Built, it is dist/source/hashing-thread.js
+ * (build.ts). From source it is bundled once into plain JavaScript by esbuild, as build.ts bundles
+ * it (and as tsx transpiles it): registering tsx in every thread, as the one share-dir thread does,
+ * costs each new thread about 0.3 s and an esbuild process of its own, and a peer may start many.
  */
 const fromSource = import.meta.url.endsWith('.ts');
 const threadModule = new URL(fromSource ? './hashing-thread.ts' : './hashing-thread.js', import.meta.url);
-const loadFromSource = `
-const {workerData} = require('node:worker_threads');
-(async () => {
-	(await import(workerData.tsx)).register();
-	await import(workerData.module);
-})();
-`;
+let bundledThread: Promise<string> | undefined;
 
-function startThread(): Worker {
-	return fromSource
-		? new Worker(loadFromSource, {eval: true, workerData: {tsx: import.meta.resolve('tsx/esm/api'), module: threadModule.href}})
-		: new Worker(threadModule);
+async function bundleThread(): Promise<string> {
+	// Required by name at run time: the built programs never load esbuild (a devDependency).
+	const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+	try {
+		const {outputFiles} = await esbuild.build({
+			entryPoints: [fileURLToPath(threadModule)], bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'silent',
+		});
+		return outputFiles[0]!.text;
+	} finally {
+		// Its service process is not needed again: nothing of it stays open.
+		await esbuild.stop();
+	}
+}
+
+async function startThread(): Promise<Worker> {
+	if (!fromSource) {
+		return new Worker(threadModule);
+	}
+
+	bundledThread ??= bundleThread();
+	bundledThread.catch(() => {
+		bundledThread = undefined;
+	});
+	return new Worker(await bundledThread, {eval: true});
 }
 
 /** Hashing threads kept for the next download: starting one takes tens of ms, taking an idle one nothing. */
@@ -55,7 +73,7 @@ export function hashingThreadsStarted(): number {
 	return threadsStarted;
 }
 
-/** An idle thread, or a new one once it has loaded its module (from source that takes a while: tsx loads first). */
+/** An idle thread, or a new one once it has loaded its module. */
 async function takeThread(): Promise<Worker> {
 	const idle = idleThreads.pop();
 	if (idle) {
@@ -63,7 +81,7 @@ async function takeThread(): Promise<Worker> {
 		return idle;
 	}
 
-	const worker = startThread();
+	const worker = await startThread();
 	threadsStarted++;
 	worker.once('exit', () => {
 		const index = idleThreads.indexOf(worker);
