@@ -105,9 +105,10 @@ async function main(): Promise<number | undefined> {
 	});
 	process.stderr.on('error', () => {});
 
+	const advertised = node.url === node.listeningUrl ? undefined : node.url;
 	process.stdout.write(config.json
-		? `${JSON.stringify({event: 'ready', id: config.id, url: node.url})}\n`
-		: `peer ${config.id} listening on ${node.url}\n`);
+		? `${JSON.stringify({event: 'ready', id: config.id, url: node.listeningUrl, ...(advertised ? {advertised} : {})})}\n`
+		: `peer ${config.id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}\n`);
 
 	if (signalled) {
 		await signalled;

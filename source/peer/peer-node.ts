@@ -59,7 +59,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly tracker: TrackerClient;
 	/** The share dir as the user named it (resolved once it is prepared). */
 	shareDir: string;
+	/** The URL this peer tells the tracker (others reach it at), and the one it really listens at. */
 	url = '';
+	listeningUrl = '';
 	#share: LocalShare | undefined;
 	#server: Server | undefined;
 	readonly #membership: Membership;
@@ -156,7 +158,14 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		local.start();
 		this.#server = await serving;
 		const {port} = this.#server.address() as AddressInfo;
-		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		// On every interface (0.0.0.0), the first non-loopback address is as real as any.
+		this.listeningUrl = `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		this.url = this.config.advertise?.replace(/\/+$/, '') ?? this.listeningUrl;
+		if (this.url !== this.listeningUrl) {
+			// Others use the advertised URL: say at once if it does not lead here.
+			void this.#checkAdvertised();
+		}
+
 		try {
 			await this.#membership.join();
 		} catch (error) {
@@ -281,6 +290,17 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	latencyTo(peerId: string): number {
 		return this.config.latency.between(this.config.id, peerId);
+	}
+
+	async #checkAdvertised(): Promise<void> {
+		try {
+			const {id} = await getLoad(this.url, {timeoutMs: 2000, secret: this.config.secret});
+			if (id !== this.config.id) {
+				this.emit('notice', notices.advertisedMismatch(this.url, `it answers as ${id}`));
+			}
+		} catch (error) {
+			this.emit('notice', notices.advertisedMismatch(this.url, (error as Error).message));
+		}
 	}
 
 	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */
