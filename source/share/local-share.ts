@@ -9,14 +9,14 @@ import {lstatSync, type Stats} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type {FileEntry} from '../common/wire.js';
-import {SettleTracker, type FileStamp} from '../core/settle.js';
+import {SettleTracker, type FileStamp, type WatchState} from '../core/settle.js';
 import {ShareIndex, type ChangeCounts, type ListChanges} from '../core/share-index.js';
 import {quietFileSystem, watchDir, watchFailure, type DirWatch} from './dir-watch.js';
 import {PinnedDir} from './pinned-dir.js';
 import {isSharedName, md5OfShared, scanShare, type PreparedShare} from './share-dir.js';
 import type {SharedList} from './shared-list.js';
 
-export type WatchState = {state: 'watching'; rescanMs: number} | {state: 'rescanning'; rescanMs: number} | {state: 'off'};
+export type {WatchState} from '../core/settle.js';
 
 /** What found a change: the watch (after settling), a rescan, a download placing a file, a verification, the dir withdrawn. */
 export type ChangeSource = 'watch' | 'rescan' | 'placed' | 'verify' | 'withdrawn';

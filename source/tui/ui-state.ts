@@ -5,6 +5,7 @@ import {costOf} from '../core/cost.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
+import type {WatchState} from '../core/settle.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import {completeLine} from './completion.js';
 
@@ -66,6 +67,8 @@ export type UiState = {
 	peer: PeerIdentity;
 	tracker: TrackerStatus;
 	load: number;
+	/** How the share dir's changes are found (the status line says it). */
+	watch: WatchState;
 	panel?: CandidatePanel;
 	transfers: TransferRow[];
 	pending: PendingCommand[];
@@ -88,6 +91,7 @@ export type UiAction =
 	| {type: 'download-event'; event: DownloadEvent; at: number}
 	| {type: 'tracker-changed'; status: TrackerStatus}
 	| {type: 'load-changed'; load: number}
+	| {type: 'watch-changed'; watch: WatchState}
 	| {type: 'notice'; message: string}
 	| {type: 'live-load'; id: string; load?: number}
 	| {type: 'tracker-files'; names: string[]}
@@ -95,11 +99,12 @@ export type UiAction =
 
 export const historyLimit = 100;
 
-export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = []): UiState {
+export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = [], watch: WatchState = {state: 'off'}): UiState {
 	return {
 		peer,
 		tracker,
 		load,
+		watch,
 		transfers: [],
 		pending: [],
 		log: banner.map((text, index) => ({id: index, kind: 'banner', text})),
@@ -196,6 +201,10 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
 
 		case 'load-changed': {
 			return {...state, load: action.load};
+		}
+
+		case 'watch-changed': {
+			return {...state, watch: action.watch};
 		}
 
 		case 'notice': {

@@ -1,6 +1,7 @@
 /** Feeds the peer's events (tracker state, load, download progress, notices) into the UI state. */
 import {useEffect} from 'react';
 import type {DownloadEvent} from '../../core/transfer-types.js';
+import type {WatchState} from '../../core/settle.js';
 import type {TrackerStatus} from '../../core/tracker-link.js';
 import type {PeerNode} from '../../peer/peer-node.js';
 import type {UiDispatch} from './use-ui-state.js';
@@ -30,6 +31,10 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 			dispatch({type: 'load-changed', load});
 		};
 
+		const onWatch = (watch: WatchState) => {
+			dispatch({type: 'watch-changed', watch});
+		};
+
 		const onDownload = (event: DownloadEvent) => {
 			// A multi-source download's per-holder figures are a snapshot too: the latest one is enough.
 			if (event.type === 'progress' || event.type === 'sources') {
@@ -49,15 +54,18 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 
 		node.on('tracker', onTracker);
 		node.on('load', onLoad);
+		node.on('watch', onWatch);
 		node.on('download', onDownload);
 		node.on('notice', onNotice);
 		// Whatever changed between the first render and this subscription.
 		onTracker(node.trackerStatus);
 		onLoad(node.load.load);
+		onWatch(node.watchState);
 		return () => {
 			clearTimeout(progressTimer);
 			node.off('tracker', onTracker);
 			node.off('load', onLoad);
+			node.off('watch', onWatch);
 			node.off('download', onDownload);
 			node.off('notice', onNotice);
 		};
