@@ -7,6 +7,7 @@
 
 /** How the share dir's changes are found: a watch (and the rescan), the rescan alone, or neither (updatelist only). */
 export type WatchState = {state: 'watching'; rescanMs: number} | {state: 'rescanning'; rescanMs: number} | {state: 'off'};
+export const watchOff: WatchState = {state: 'off'};
 
 /** What identifies one version of a file on disk. */
 export type FileStamp = {size: number; mtimeMs: number; ino: number};

@@ -5,7 +5,7 @@ import {costOf} from '../core/cost.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
-import type {WatchState} from '../core/settle.js';
+import {watchOff, type WatchState} from '../core/settle.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import {completeLine} from './completion.js';
 
@@ -99,7 +99,7 @@ export type UiAction =
 
 export const historyLimit = 100;
 
-export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = [], watch: WatchState = {state: 'off'}): UiState {
+export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = [], watch: WatchState = watchOff): UiState {
 	return {
 		peer,
 		tracker,

@@ -1,7 +1,7 @@
 /** Who and where this peer is, and how it stands with the tracker: two lines at the top of the live area. */
 import {Box, Text} from 'ink';
 import {usePalette, type Palette} from '../hooks/use-palette.js';
-import type {WatchState} from '../../core/settle.js';
+import {watchOff, type WatchState} from '../../core/settle.js';
 import type {TrackerStatus} from '../../core/tracker-link.js';
 import {fitEnd, fitStart} from '../ui-text.js';
 import type {PeerIdentity} from '../ui-state.js';
@@ -15,7 +15,7 @@ type Props = {
 	readonly width: number;
 };
 
-export function StatusLine({peer, tracker, load, watch = {state: 'off'}, now, width}: Props) {
+export function StatusLine({peer, tracker, load, watch = watchOff, now, width}: Props) {
 	const palette = usePalette();
 	const head = `peer ${peer.id}  `;
 	const url = fitEnd(peer.url, Math.max(12, width - head.length - 14)).trimEnd();
