@@ -9,7 +9,7 @@ import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePartialBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
 import {Prober} from './prober.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
@@ -161,6 +161,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	app.patch('/peers/:id/files', (request, response) => {
 		const id = parsePeerId(request.params.id);
 		response.json(state.updateFiles(id, parseListUpdateBody(request.body), now()));
+	});
+
+	app.put('/peers/:id/partial', (request, response) => {
+		const id = parsePeerId(request.params.id);
+		response.json(state.setPartial(id, parsePartialBody(request.body).files, now()));
 	});
 
 	app.post('/peers/:id/heartbeat', (request, response) => {

@@ -4,7 +4,7 @@
  */
 import {XfsError} from '../source/common/errors.js';
 import type {
-	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PeerSummary, UpdateListBody, UpdateListReply,
+	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
 
 /** What holders report for one name; holders that agree share one object (and its strings). */
@@ -59,6 +59,8 @@ export class TrackerState {
 	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
+	/** Swarm: peer id → the files it is downloading by parts (name → entry); Find lists them beside the holders. */
+	readonly #partial = new Map<string, Map<string, PartialEntry>>();
 
 	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000}: TrackerStateOptions) {
 		this.epoch = epoch;
@@ -110,6 +112,55 @@ export class TrackerState {
 		record.version = to;
 		record.lastSeen = now;
 		return {epoch: this.epoch, version: to};
+	}
+
+	/**
+	 * Swarm: the files a peer is downloading by parts now, replacing what it said before (one small
+	 * request per batch of verified parts). A peer unknown or expired sends its whole list first.
+	 */
+	setPartial(id: string, files: readonly PartialEntry[], now: number): PartialReply {
+		const record = this.#peers.get(id);
+		if (!record || !this.#isLive(record, now)) {
+			throw new ListVersionError(id, undefined, 0);
+		}
+
+		this.#clearPartial(id);
+		if (files.length > 0) {
+			this.#partial.set(id, new Map(files.map(file => [file.name, file])));
+			for (const {name} of files) {
+				this.#findCache.delete(name);
+			}
+		}
+
+		record.lastSeen = now;
+		return {epoch: this.epoch, files: files.length};
+	}
+
+	/** Swarm: the live, reachable peers downloading this version of a file that do not hold it whole, sorted by id. */
+	partialHolders(name: string, md5: string, size: number, now: number): {holders: PartialHolderRef[]; validUntil: number} {
+		const holders: PartialHolderRef[] = [];
+		let validUntil = Number.POSITIVE_INFINITY;
+		for (const [id, files] of this.#partial) {
+			const entry = files.get(name);
+			const record = this.#peers.get(id);
+			if (entry?.md5 !== md5 || entry.size !== size || !record || !this.#isLive(record, now) || !record.reachable || record.files.has(name)) {
+				continue;
+			}
+
+			validUntil = Math.min(validUntil, record.lastSeen + this.ttlMs);
+			holders.push({id, url: record.url, have: entry.have, of: entry.of});
+		}
+
+		holders.sort((a, b) => (a.id < b.id ? -1 : (a.id > b.id ? 1 : 0)));
+		return {holders: holders.slice(0, this.maxPeersPerFind), validUntil};
+	}
+
+	#clearPartial(id: string): void {
+		for (const name of this.#partial.get(id)?.keys() ?? []) {
+			this.#findCache.delete(name);
+		}
+
+		this.#partial.delete(id);
 	}
 
 	/** O(1): refreshes lastSeen; `known: false` asks the peer to send its whole list. */
@@ -187,9 +238,17 @@ export class TrackerState {
 	/** Find: the md5 most live holders report, and only those holders, sorted by id. */
 	find(name: string, now: number): FindReply | undefined {
 		const majority = this.#majority(name, now);
-		return majority && {
-			name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url})),
-		};
+		if (!majority) {
+			return undefined;
+		}
+
+		const reply: FindReply = {name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url}))};
+		const partial = this.partialHolders(name, majority.md5, majority.size, now).holders;
+		if (partial.length > 0) {
+			reply.partial = partial;
+		}
+
+		return reply;
 	}
 
 	/**
@@ -209,12 +268,14 @@ export class TrackerState {
 		}
 
 		const peers = this.#listed(majority).map(record => record.holderJson).join(',');
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]}`);
+		const partial = this.partialHolders(name, majority.md5, majority.size, now);
+		const partialField = partial.holders.length > 0 ? `,"partial":${JSON.stringify(partial.holders)}` : '';
+		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]${partialField}}`);
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
 
-		this.#findCache.set(name, {body, validUntil: majority.validUntil});
+		this.#findCache.set(name, {body, validUntil: Math.min(majority.validUntil, partial.validUntil)});
 		return body;
 	}
 
@@ -361,6 +422,7 @@ export class TrackerState {
 	}
 
 	#drop(record: PeerRecord): void {
+		this.#clearPartial(record.id);
 		this.#unindex(record);
 		this.#peers.delete(record.id);
 	}

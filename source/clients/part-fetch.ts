@@ -6,10 +6,15 @@ import type {ByteSpan} from '../core/part-geometry.js';
 import {parsePartsReply, type PartsReply} from '../common/wire.js';
 import {requestFile, responseOf, statusError, transferError, TransferError} from './peer-client.js';
 
-export async function getPartsList(url: string, name: string, {timeoutMs, secret}: {timeoutMs: number; secret?: string}): Promise<PartsReply> {
+/**
+ * A holder's parts list. With `after` (swarm), a peer still downloading the file answers once it
+ * has more than that many parts, or after `waitMs`: a downloader learns of each new part as it lands.
+ */
+export async function getPartsList(url: string, name: string, {timeoutMs, secret, after, waitMs = 0, signal}: {timeoutMs: number; secret?: string; after?: number; waitMs?: number; signal?: AbortSignal}): Promise<PartsReply> {
 	let body: unknown;
+	const query = after === undefined ? '' : `?after=${after}&wait=${waitMs}`;
 	try {
-		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/parts`, {secret, timeoutMs, agent: freshConnections});
+		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/parts${query}`, {secret, timeoutMs: timeoutMs + waitMs, agent: freshConnections, signal});
 	} catch (error) {
 		throw new PeerDownError(`no parts list from ${url}: ${(error as Error).message}`, {cause: error});
 	}

@@ -3,8 +3,8 @@ import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
 import {HttpStatusError, requestJson} from '../common/http-client.js';
 import {SharedList} from '../share/shared-list.js';
 import {
-	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePeersReply, parseUpdateListReply,
-	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type ListUpdateBody, type ListUpdateReply, type PeerSummary, type UpdateListReply,
+	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePartialReply, parsePeersReply, parseUpdateListReply,
+	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type ListUpdateBody, type ListUpdateReply, type PartialEntry, type PartialReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
 
 const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH']);
@@ -42,6 +42,11 @@ export class TrackerClient {
 	/** An incremental update from the version the tracker holds; VERSION_MISMATCH asks for the whole list. */
 	async updateFiles(id: string, update: ListUpdateBody): Promise<ListUpdateReply> {
 		return parseListUpdateReply(await this.#request('PATCH', `/peers/${encodeURIComponent(id)}/files`, JSON.stringify(update)));
+	}
+
+	/** Swarm: every file this peer is downloading by parts, with how many parts it has (replaces the last such list). */
+	async setPartial(id: string, files: readonly PartialEntry[]): Promise<PartialReply> {
+		return parsePartialReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}/partial`, JSON.stringify({files})));
 	}
 
 	async health(): Promise<HealthReply> {

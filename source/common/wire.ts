@@ -14,12 +14,21 @@ export type ListUpdateReply = {epoch: string; version: number};
 /** `reachable: false`: the tracker's probe of the peer's URL failed, so it is not offered in Find. */
 export type HeartbeatReply = {epoch: string; known: boolean; reachable?: false};
 export type HolderRef = {id: string; url: string};
-export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]};
+/** A peer still downloading a file by parts: it serves the `have` parts of `of` it has verified. */
+export type PartialHolderRef = HolderRef & {have: number; of: number};
+/** `partial`: peers still downloading this version of the file (present when there are any). */
+export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]; partial?: PartialHolderRef[]};
+/** One file a peer is downloading by parts, as it tells the tracker: `have` of `of` parts verified. */
+export type PartialEntry = FileEntry & {have: number; of: number};
+/** PUT /peers/:id/partial: every file this peer is downloading by parts now (an empty list: none); it replaces the last one. */
+export type PartialBody = {files: PartialEntry[]};
+export type PartialReply = {epoch: string; files: number};
 export type FileSummary = {name: string; md5: string; size: number; holders: number};
 export type FilesReply = {files: FileSummary[]};
 export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo: number};
 export type PeersReply = {peers: PeerSummary[]};
-export type LoadReply = {id: string; load: number};
+/** `uploaded`: bytes this peer has sent in file uploads since it started. */
+export type LoadReply = {id: string; load: number; uploaded?: number};
 export type HealthReply = {ok: true; epoch: string; peers: number; files: number};
 export type SuspectReply = {dropped: boolean};
 
@@ -265,12 +274,68 @@ export function parseFindReply(value: unknown): FindReply {
 		throw new BadInputError('reply.peers: expected an array');
 	}
 
-	return {
+	const reply: FindReply = {
 		name: parseFileName(object.name, 'reply.name'),
 		md5: parseMd5(object.md5, 'reply.md5'),
 		size: parseSize(object.size, 'reply.size'),
 		peers: object.peers.map((peer: unknown, index: number) => parseHolderRef(peer, `reply.peers[${index}]`)),
 	};
+	if (object.partial !== undefined) {
+		if (!Array.isArray(object.partial)) {
+			throw new BadInputError('reply.partial: expected an array');
+		}
+
+		reply.partial = object.partial.map((entry: unknown, index: number) => {
+			const where = `reply.partial[${index}]`;
+			const {have, of} = parseHaveOf(parseObject(entry, where), where);
+			return {...parseHolderRef(entry, where), have, of};
+		});
+	}
+
+	return reply;
+}
+
+/** Most files one peer may list as downloading at once. */
+export const maxPartialFilesPerPeer = 64;
+
+function parseHaveOf(object: Record<string, unknown>, where: string): {have: number; of: number} {
+	const of = parseSize(object.of, `${where}.of`);
+	const have = parseSize(object.have, `${where}.have`);
+	if (of === 0 || of > maxPartsPerFile || have > of) {
+		throw new BadInputError(`${where}: expected 0 <= have <= of, 1 <= of <= ${maxPartsPerFile}; got have ${have}, of ${of}`);
+	}
+
+	return {have, of};
+}
+
+export function parsePartialBody(value: unknown): PartialBody {
+	const object = parseObject(value, 'body');
+	if (!Array.isArray(object.files)) {
+		throw new BadInputError('body.files: expected an array of {name, md5, size, have, of}');
+	}
+
+	if (object.files.length > maxPartialFilesPerPeer) {
+		throw new XfsError('TOO_LARGE', `body.files: ${object.files.length} files, the limit is ${maxPartialFilesPerPeer} downloads in progress per peer`);
+	}
+
+	const names = new Set<string>();
+	return {
+		files: object.files.map((entry: unknown, index: number) => {
+			const where = `body.files[${index}]`;
+			const file = parseFileEntry(entry, where);
+			if (names.has(file.name)) {
+				throw new BadInputError(`${where}.name: "${file.name}" is listed twice`);
+			}
+
+			names.add(file.name);
+			return {...file, ...parseHaveOf(entry as Record<string, unknown>, where)};
+		}),
+	};
+}
+
+export function parsePartialReply(value: unknown): PartialReply {
+	const object = parseObject(value, 'reply');
+	return {epoch: parseString(object.epoch, 'reply.epoch'), files: parseSize(object.files, 'reply.files')};
 }
 
 export function parseHolderRef(value: unknown, where: string): HolderRef {
@@ -347,8 +412,11 @@ function describe(value: unknown): string {
 	return value === null ? 'null' : (Array.isArray(value) ? 'an array' : typeof value);
 }
 
-/** GET /files/:name/parts on a peer: the md5 of each fixed-size part of a file. */
-export type PartsReply = {name: string; size: number; partSize: number; md5s: string[]};
+/**
+ * GET /files/:name/parts on a peer: the md5 of each fixed-size part of a file. A peer still
+ * downloading the file adds `partial`: the parts it has verified and serves (`bitmap`, see part-map.ts).
+ */
+export type PartsReply = {name: string; size: number; partSize: number; md5s: string[]; partial?: {have: number; of: number; bitmap: string}};
 /** A parts list longer than this is refused (1 TiB in 1 MiB parts). */
 export const maxPartsPerFile = 1 << 20;
 
@@ -363,10 +431,21 @@ export function parsePartsReply(value: unknown): PartsReply {
 		throw new BadInputError(`reply.md5s: expected an array of at most ${maxPartsPerFile} md5s`);
 	}
 
-	return {
+	const reply: PartsReply = {
 		name: parseFileName(object.name, 'reply.name'),
 		size: parseSize(object.size, 'reply.size'),
 		partSize,
 		md5s: object.md5s.map((md5: unknown, index: number) => parseMd5(md5, `reply.md5s[${index}]`)),
 	};
+	if (object.partial !== undefined) {
+		const partial = parseObject(object.partial, 'reply.partial');
+		const {have, of} = parseHaveOf(partial, 'reply.partial');
+		if (of !== reply.md5s.length || typeof partial.bitmap !== 'string' || partial.bitmap.length > maxPartsPerFile) {
+			throw new BadInputError('reply.partial: expected {have, of, bitmap} with of = the number of md5s');
+		}
+
+		reply.partial = {have, of, bitmap: partial.bitmap};
+	}
+
+	return reply;
 }

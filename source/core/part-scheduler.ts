@@ -1,6 +1,8 @@
 /**
  * The part scheduler (pure): hands parts to holders by measured speed, keeps a slow holder
  * from taking a part the others would finish sooner, and races or splits the last parts.
+ * In a swarm, a source may hold only some parts (its part map): it is given only those, the
+ * rarest among the sources first, ties broken at random.
  */
 
 /** A raced part is fetched by at most this many holders at once. */
@@ -41,7 +43,8 @@ export type Assignment = {part: number; race: boolean; from?: number; with?: str
 
 export type SourceState = 'fetching' | 'racing' | 'idle' | 'done' | 'failed' | 'corrupt';
 
-export type SourceSnapshot = {id: string; state: SourceState; parts: number; received: number};
+/** `have`/`of`: a partial holder's part map (swarm); absent for a holder of the whole file. */
+export type SourceSnapshot = {id: string; state: SourceState; parts: number; received: number; have?: number; of?: number};
 
 type Fetch = {part: number; race: boolean; from: number; with?: string; startedAt: number; firstByteAt?: number; lastByteAt?: number; received: number};
 
@@ -55,6 +58,8 @@ type HolderState = {
 	bytesPerMs?: number;
 	parts: number;
 	received: number;
+	/** The parts this source holds; undefined: all of them (a holder of the whole file). */
+	has?: ReadonlySet<number>;
 };
 
 type PartState = {bytes: number; done: boolean; racers: Set<string>; badFrom: Set<string>; noSplit: boolean};
@@ -77,14 +82,17 @@ export class PartScheduler {
 	readonly #parts: PartState[];
 	readonly #holders = new Map<string, HolderState>();
 	readonly #maxRacers: number;
+	/** Rarest-first with this tie-break (swarm); without it, the lowest pending part first. */
+	readonly #random: (() => number) | undefined;
 
-	constructor(partBytes: readonly number[], verified: Iterable<number> = [], {maxRacers = defaultMaxRacers} = {}) {
+	constructor(partBytes: readonly number[], verified: Iterable<number> = [], {maxRacers = defaultMaxRacers, random}: {maxRacers?: number; random?: () => number} = {}) {
 		this.#parts = partBytes.map(bytes => ({bytes, done: false, racers: new Set(), badFrom: new Set(), noSplit: false}));
 		for (const index of verified) {
 			this.#parts[index]!.done = true;
 		}
 
 		this.#maxRacers = maxRacers;
+		this.#random = random;
 	}
 
 	get finished(): boolean {
@@ -120,10 +128,26 @@ export class PartScheduler {
 		return total;
 	}
 
-	join(id: string): void {
-		if (!this.#holders.has(id)) {
-			this.#holders.set(id, {id, parts: 0, received: 0});
+	/** A source joins with its part map (none: it holds every part); one that left (retired) joins again, keeping its credit. */
+	join(id: string, has?: ReadonlySet<number>): void {
+		const holder = this.#holders.get(id);
+		if (holder) {
+			holder.retired = undefined;
+			holder.has = has;
+		} else {
+			this.#holders.set(id, {id, parts: 0, received: 0, has});
 		}
+	}
+
+	/** A source's part map changed (undefined: it holds every part now). */
+	setHas(id: string, has: ReadonlySet<number> | undefined): void {
+		this.#holder(id).has = has;
+	}
+
+	/** Whether this source holds a part not yet verified here that it could be given now or later. */
+	hasUseful(id: string): boolean {
+		const holder = this.#holder(id);
+		return !holder.retired && this.#parts.some((part, index) => !part.done && this.#holds(holder, index) && !this.#excluded(id, part));
 	}
 
 	/**
@@ -141,7 +165,14 @@ export class PartScheduler {
 			return undefined;
 		}
 
-		const pending = this.#parts.flatMap((part, index) => (!part.done && part.racers.size === 0 && !this.#excluded(id, part) ? [index] : []));
+		let pending = this.#ordered(this.#parts.flatMap((part, index) => (!part.done && part.racers.size === 0 && this.#holds(holder, index) && !this.#excluded(id, part) ? [index] : [])));
+		if (this.#random && holder.has === undefined && pending.length > 0 && this.busy) {
+			// Swarm: a holder of the whole file (a seed) is asked for parts no partial source has; the
+			// others come from the partial sources, so the seed's upload goes to parts the crowd lacks.
+			const partial = this.#live().filter(other => other.has !== undefined);
+			pending = pending.filter(index => !partial.some(other => this.#holds(other, index)));
+		}
+
 		if (pending.length > 0) {
 			return !this.busy || this.#worthTaking(holder, pending, now) ? this.#assign(holder, pending[0]!, false, now) : undefined;
 		}
@@ -274,6 +305,7 @@ export class PartScheduler {
 			state: holder.retired ?? (holder.assignment ? (holder.assignment.race ? 'racing' : 'fetching') : (this.finished ? 'done' : 'idle')),
 			parts: holder.parts,
 			received: holder.received,
+			...(holder.has ? {have: holder.has.size, of: this.#parts.length} : {}),
 		}));
 	}
 
@@ -313,6 +345,26 @@ export class PartScheduler {
 		return rate <= 0 ? Number.POSITIVE_INFINITY : (bytes - assignment.received) / rate;
 	}
 
+	#holds(holder: HolderState, index: number): boolean {
+		return holder.has === undefined || holder.has.has(index);
+	}
+
+	/**
+	 * Swarm order: the parts the fewest live sources hold first (rarest first, Legout et al. 2006),
+	 * ties in random order, so a crowd starting together asks a lone seed for different parts.
+	 */
+	#ordered(pending: number[]): number[] {
+		const random = this.#random;
+		if (!random || pending.length < 2) {
+			return pending;
+		}
+
+		const live = this.#live();
+		const rarity = new Map(pending.map(index => [index, live.filter(holder => this.#holds(holder, index)).length]));
+		const key = new Map(pending.map(index => [index, random()]));
+		return pending.sort((a, b) => rarity.get(a)! - rarity.get(b)! || key.get(a)! - key.get(b)!);
+	}
+
 	#holder(id: string): HolderState {
 		const holder = this.#holders.get(id);
 		if (!holder) {
@@ -350,7 +402,8 @@ export class PartScheduler {
 
 		const others: Array<{freeAtMs: number; fetchMs: (bytes: number) => number}> = [];
 		for (const other of this.#live()) {
-			if (other.id === holder.id || other.bytesPerMs === undefined) {
+			// A source without this part cannot take it instead (swarm).
+			if (other.id === holder.id || other.bytesPerMs === undefined || !this.#holds(other, pending[0]!)) {
 				continue;
 			}
 
@@ -379,7 +432,7 @@ export class PartScheduler {
 	#raceCandidate(holder: HolderState, now: number): {index: number; from?: number; with?: string} | undefined {
 		let best: {index: number; from?: number; with?: string; remaining: number} | undefined;
 		for (const [index, part] of this.#parts.entries()) {
-			if (part.done || part.racers.size === 0 || part.racers.size >= this.#maxRacers || part.racers.has(holder.id) || this.#excluded(holder.id, part)) {
+			if (part.done || part.racers.size === 0 || part.racers.size >= this.#maxRacers || part.racers.has(holder.id) || !this.#holds(holder, index) || this.#excluded(holder.id, part)) {
 				continue;
 			}
 

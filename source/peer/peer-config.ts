@@ -33,6 +33,8 @@ export type PeerConfig = {
 	maxUploads: number;
 	uploadIdleMs: number;
 	maxSources: number;
+	/** Swarm (default on): a download by parts serves its verified parts and uses other partial holders; --no-swarm turns it off. */
+	swarm: boolean;
 	/** Part size of multi-source downloads, served in GET /files/:name/parts. */
 	partSize?: number;
 	json: boolean;
@@ -67,6 +69,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'max-uploads', kind: 'integer', env: 'XFS_MAX_UPLOADS', default: 32, description: 'uploads served at once; beyond them a request is 503 BUSY (Retry-After)', check: checks.positive},
 	{name: 'upload-idle-ms', kind: 'integer', env: 'XFS_UPLOAD_IDLE_MS', default: 20_000, description: 'end an upload whose reader has taken nothing for this long', check: checks.positive},
 	{name: 'max-sources', kind: 'integer', env: 'XFS_MAX_SOURCES', default: 4, description: 'holders one download reads parts from at once', check: checks.positive},
+	{name: 'no-swarm', kind: 'boolean', env: 'XFS_NO_SWARM', default: false, description: 'do not share parts while downloading, nor fetch parts from peers still downloading'},
 	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
 	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
@@ -136,6 +139,7 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		maxUploads: values['max-uploads'] as number,
 		uploadIdleMs: values['upload-idle-ms'] as number,
 		maxSources: values['max-sources'] as number,
+		swarm: !(values['no-swarm'] as boolean),
 		partSize: values['part-size'] as number,
 		json: values.json as boolean,
 		serve: values.serve as boolean,

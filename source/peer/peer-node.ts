@@ -19,12 +19,14 @@ import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
+import {PartialHoldings} from '../share/partial-holdings.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download} from '../transfer/download.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
 import {HolderLookup} from './locate.js';
 import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
+import {PartialAnnouncer} from './partial-announce.js';
 import type {PeerConfig} from './peer-config.js';
 
 export type {TrackerStatus} from '../core/tracker-link.js';
@@ -66,6 +68,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	#server: Server | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
+	/** Swarm: the files downloading by parts, served from their verified parts and announced in batches (none with --no-swarm). */
+	readonly #partial: PartialHoldings | undefined;
+	#announcer: PartialAnnouncer | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -80,6 +85,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#membership.on('retry', message => this.emit('retry', message));
 		this.#lookup = new HolderLookup(this.tracker, this.#membership, message => this.emit('notice', message));
 		this.load.onChange(load => this.emit('load', load));
+		this.#partial = config.swarm ? new PartialHoldings() : undefined;
 	}
 
 	get files(): readonly FileEntry[] {
@@ -123,6 +129,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			uploadLimit: this.config.uploadLimit,
 			maxUploads: this.config.maxUploads,
 			uploadIdleMs: this.config.uploadIdleMs,
+			partial: this.#partial && (name => this.#partial?.get(name)),
+			waitForMore: this.#partial && (async (name, count, timeoutMs, signal) => this.#partial?.waitForMore(name, count, timeoutMs, signal)),
 			log: message => this.emit('notice', message),
 		}, this.config.port, this.config.host);
 		serving.catch(() => {});
@@ -166,6 +174,12 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			void this.#checkAdvertised();
 		}
 
+		if (this.#partial) {
+			this.#announcer = new PartialAnnouncer(this.tracker, {
+				id: this.config.id, holdings: this.#partial, refreshMs: Math.max(1000, this.config.heartbeatMs), registered: () => this.#membership.link.registered,
+			});
+		}
+
 		try {
 			await this.#membership.join();
 		} catch (error) {
@@ -183,6 +197,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
+		this.#announcer?.stop();
 		await this.#membership.leave();
 		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
 	}
@@ -260,6 +275,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			maxSources: this.config.maxSources,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
+			partial: this.#partial,
 		}, name);
 	}
 

@@ -5,6 +5,8 @@ import type {RequestHandler} from 'express';
 import {sendError} from '../common/express-json.js';
 import type {OpenShared} from '../share/share-dir.js';
 import {parseFileName, type PartsReply} from '../common/wire.js';
+import type {PartialFile} from '../share/partial-holdings.js';
+import {partialSummary} from './partial-serving.js';
 
 /** Versions of files whose parts are remembered; the oldest is forgotten first. */
 const maxCachedFiles = 1024;
@@ -82,11 +84,45 @@ export async function hashParts(handle: FileHandle, size: number, partSize: numb
 	return md5s;
 }
 
+function wholeNumber(value: unknown): number | undefined {
+	const number = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+	return number;
+}
+
 /** Same path rules as GET /files/:name: only a regular, non-hidden file directly in the share dir. */
-export function partsHandler({open, partSize, cache}: {open: (name: string) => Promise<OpenShared | 'stale' | undefined>; partSize: number; cache: PartsCache}): RequestHandler {
+/** The longest a parts request may wait for a new part. */
+export const maxWaitMs = 10_000;
+
+export function partsHandler({open, partial, waitForMore, partSize, cache}: {
+	open: (name: string) => Promise<OpenShared | 'stale' | undefined>;
+	/** Swarm: a file still downloading answers with its parts list and the parts it has verified. */
+	partial?: (name: string) => PartialFile | undefined;
+	/** Swarm: `?after=<n>&wait=<ms>` waits (up to maxWaitMs) until the file has more than n parts. */
+	waitForMore?: (name: string, count: number, timeoutMs: number, signal: AbortSignal) => Promise<void>;
+	partSize: number;
+	cache: PartsCache;
+}): RequestHandler {
 	return async (request, response) => {
 		const name = parseFileName(request.params.name);
-		const opened = await open(name);
+		let opened = await open(name);
+		let downloading = opened ? undefined : partial?.(name);
+		const after = wholeNumber(request.query.after);
+		if (downloading && waitForMore && after !== undefined && downloading.have.size <= after) {
+			const gone = new AbortController();
+			response.once('close', () => {
+				gone.abort();
+			});
+			await waitForMore(name, after, Math.min(maxWaitMs, wholeNumber(request.query.wait) ?? 0), gone.signal);
+			downloading = partial?.(name);
+			// Finished meanwhile: the whole file's list is answered below.
+			opened = downloading ? undefined : await open(name);
+		}
+
+		if (downloading) {
+			response.json({name, size: downloading.size, partSize: downloading.partSize, md5s: [...downloading.md5s], partial: partialSummary(downloading)} satisfies PartsReply);
+			return;
+		}
+
 		if (!opened || opened === 'stale') {
 			sendError(response, 'NOT_FOUND', opened ? `${name} changed since it was listed here; it is being hashed again` : `no file "${name}" here`);
 			return;

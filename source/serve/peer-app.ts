@@ -12,12 +12,14 @@ import {requestLog, type Logger} from '../common/log.js';
 import type {LoadCounter} from '../core/load-counter.js';
 import {defaultPartSize} from '../core/part-geometry.js';
 import {openShared, type OpenShared} from '../share/share-dir.js';
+import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
-import {throttledStream} from './throttled-stream.js';
+import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {faultyStream, type Faults} from './faults.js';
+import {holdsSpan, openPartial, sendPartsMissing} from './partial-serving.js';
 
 export type PeerServerContext = {
 	id: string;
@@ -47,6 +49,10 @@ export type PeerServerContext = {
 	/** An upload whose reader takes nothing for this long is ended (--upload-idle-ms). */
 	uploadIdleMs?: number;
 	random?: () => number;
+	/** Swarm: a file this peer is still downloading by parts (served only from its verified parts); none with --no-swarm. */
+	partial?: (name: string) => PartialFile | undefined;
+	/** Swarm: resolves once a file downloading has more than `count` parts (or after timeoutMs). */
+	waitForMore?: (name: string, count: number, timeoutMs: number, signal: AbortSignal) => Promise<void>;
 	/** Shared secret that downloads must carry (GET /load stays open). */
 	secret?: string;
 	log?: (message: string) => void;
@@ -63,6 +69,8 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		maxUploads = defaultMaxUploads, uploadIdleMs = defaultUploadIdleMs,
 	} = context;
 	let uploads = 0;
+	/** Bytes sent in file uploads since the start (GET /load says it: the swarm bench measures a seed with it). */
+	let uploaded = 0;
 	const dirNow = typeof shareDir === 'function' ? shareDir : () => shareDir;
 	/** A shared file opened for serving, 'stale' when it is not what was listed (and is hashed again), or undefined. */
 	const openListed = async (name: string): Promise<OpenShared | 'stale' | undefined> => {
@@ -98,7 +106,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 	app.use('/files', requireSecret(secret));
 
 	app.get('/load', (_request, response) => {
-		response.json({id, load: load.load} satisfies LoadReply);
+		response.json({id, load: load.load, uploaded} satisfies LoadReply);
 	});
 
 	app.get('/files/:name', async (request, response) => {
@@ -120,7 +128,12 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		});
 
 		const name = parseFileName(request.params.name);
-		const opened = await openListed(name);
+		let opened = await openListed(name);
+		const partial = opened ? undefined : context.partial?.(name);
+		if (partial) {
+			opened = await openPartial(partial);
+		}
+
 		if (!opened) {
 			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
 			return;
@@ -134,6 +147,13 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		const {handle, size, mtimeMs} = opened;
 		const lastModified = new Date(mtimeMs).toUTCString();
 		const range = rangeToSend(request, size, lastModified);
+		if (partial && (range === undefined || range === 'unsatisfiable' || !holdsSpan(partial, range))) {
+			// A part never verified is never sent: only ranges inside verified parts.
+			await handle.close();
+			sendPartsMissing(response, partial, range === undefined || range === 'unsatisfiable' ? 'the whole file' : `bytes ${range.start}-${range.end}`);
+			return;
+		}
+
 		if (range === 'unsatisfiable') {
 			await handle.close();
 			response.status(416).set('Content-Range', `bytes */${size}`)
@@ -194,6 +214,10 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 				stages.push(throttledStream(limiter));
 			}
 
+			stages.push(countingStream(bytes => {
+				uploaded += bytes;
+			}));
+
 			await pipeline([source, ...stages, response]);
 		} catch (error) {
 			// A receiver that goes away mid-transfer is normal; anything else is worth a line.
@@ -214,7 +238,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		response.status(202).json({name, queued});
 	});
 
-	app.get('/files/:name/parts', partsHandler({open: openListed, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
+	app.get('/files/:name/parts', partsHandler({open: openListed, partial: context.partial, waitForMore: context.waitForMore, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 
 	app.use(notFoundRoute);
 	app.use(jsonErrorHandler(error => {

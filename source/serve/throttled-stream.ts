@@ -1,4 +1,4 @@
-/** The stream side of --upload-limit: a pass-through that sends each slice only when the shared UploadLimiter allows. */
+/** The stream side of --upload-limit: a pass-through that sends each slice only when the shared UploadLimiter allows (and one that counts what passes). */
 import {Transform, type TransformCallback} from 'node:stream';
 import {setTimeout as sleep} from 'node:timers/promises';
 import type {UploadLimiter} from '../core/upload-limiter.js';
@@ -34,6 +34,16 @@ export function throttledStream(limiter: UploadLimiter, clock: Clock = realClock
 		destroy(error, callback) {
 			destroyed = true;
 			callback(error);
+		},
+	});
+}
+
+/** A pass-through that reports the bytes that go through it. */
+export function countingStream(onBytes: (bytes: number) => void): Transform {
+	return new Transform({
+		transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+			onBytes(chunk.length);
+			callback(null, chunk);
 		},
 	});
 }

@@ -5,6 +5,7 @@ import type {Policy} from '../core/cost.js';
 import type {LoadCounter} from '../core/load-counter.js';
 import type {BackoffOptions} from '../core/retry-policy.js';
 import type {Attempt, DownloadEvent} from '../core/transfer-types.js';
+import type {PartialHoldings} from '../share/partial-holdings.js';
 
 export class DownloadError extends XfsError {
 	readonly attempts: Attempt[];
@@ -49,6 +50,11 @@ export type DownloaderDeps = {
 	partSize?: number;
 	/** Shared secret of the network, if any. */
 	secret?: string;
+	/**
+	 * Swarm (absent with --no-swarm): a download by parts lists its verified parts here (they are
+	 * served and announced at once) and takes parts from the partial holders Find lists.
+	 */
+	partial?: PartialHoldings;
 };
 
 /** What one download keeps across its rounds: every attempt, and how often each holder sent bad bytes. */

@@ -2,13 +2,15 @@
  * Multi-source download: parts of one file from several holders at once, each part checked
  * against the parts list most holders agree on, written in place and recorded so that a
  * later download resumes from it; the whole file is checked against the tracker's md5 last.
+ * In a swarm, each verified part is served at once, and peers still downloading the file
+ * are sources for the parts they have (their part maps re-read as they grow).
  */
 import http from 'node:http';
 import path from 'node:path';
 import https from 'node:https';
 import type {Agents} from 'got';
 import type {ScoredHolder} from '../core/cost.js';
-import {fetchPart} from '../clients/part-fetch.js';
+import {fetchPart, getPartsList} from '../clients/part-fetch.js';
 import {chooseManifest, type ManifestVote, type PartsManifest} from '../core/manifest-vote.js';
 import {defaultPartSize, partCount, partSpan, type ByteSpan} from '../core/part-geometry.js';
 import {PartScheduler, type Assignment} from '../core/part-scheduler.js';
@@ -19,7 +21,9 @@ import {TransferError} from '../clients/peer-client.js';
 import {isSuspect, maxMismatchesPerHolder, stallTimeouts} from '../core/retry-policy.js';
 import type {DownloadResult, DropReason, Outcome} from '../core/transfer-types.js';
 import {localFault, LocalFaultError} from '../common/errors.js';
-import type {FindReply} from '../common/wire.js';
+import type {FindReply, PartialHolderRef} from '../common/wire.js';
+import {decodePartMap} from '../core/part-map.js';
+import type {PartialHandle} from '../share/partial-holdings.js';
 import type {DownloaderDeps, DownloadRecord} from './download-context.js';
 import {askPartsLists} from './parts-lists.js';
 import {partMatches, SplitParts} from './split-parts.js';
@@ -44,6 +48,24 @@ const reconsiderMs = 200;
 /** Least time between two progress events. */
 const eventIntervalMs = 100;
 
+/** Swarm: how often the tracker is asked again for partial holders during a download (a bound on Find traffic): often while there is room for more sources. */
+const refindMs = 500;
+const refindFullMs = 2000;
+/** Swarm: a source's part map is asked for again as soon as it answers, to wait up to this long for its next part (a long poll, BitTorrent's HAVE). */
+const mapWaitMs = 5000;
+/** Swarm: least time between two reads of one source's part map (a source that answers at once). */
+const minPollMs = 200;
+/** Swarm: a partial source with nothing useful this long gives its place to another candidate. */
+const uselessForMs = 3000;
+/** Swarm: with every source out of useful parts and no holder of the whole file, how long to wait for parts to appear. */
+const swarmWaitMs = 10_000;
+/** A holder that answers BUSY is asked again after its Retry-After (1 s); this many BUSYs in a row and it is out. */
+const busyPauseMs = 1000;
+const maxBusyInARow = 30;
+
+/** Swarm: a partial source's part map as this run reads it; `full` once it holds the whole file (no more reads). */
+type MapState = {polledAt: number; polling: boolean; have: number; full: boolean; uselessSince?: number};
+
 /** Resumable state dirs in use by a download of this process. */
 const running = new Set<string>();
 
@@ -55,7 +77,8 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 		return {outcome: 'not-used'};
 	}
 
-	if (job.holders.length < 2 && !await hasResumableParts(deps.shareDir, found.name, found.md5)) {
+	// In a swarm a download by parts pays even from one holder: its parts are served as they arrive.
+	if (job.holders.length < 2 && !deps.partial && !await hasResumableParts(deps.shareDir, found.name, found.md5)) {
 		return {outcome: 'not-used'};
 	}
 
@@ -94,17 +117,26 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 			throw localFault(error, resumableDir(deps.shownDir ?? deps.shareDir, found.name, found.md5), 'prepare') ?? error;
 		}
 
+		let shared: PartialHandle | undefined;
 		try {
 			const reused = await store.reusableParts(choice.manifest);
-			return await new MultiSourceRun(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources)).run();
+			// Swarm: the parts verified so far are served (and announced) at once, the ones kept from an earlier run too.
+			shared = shareParts(deps, found, choice.manifest, {dataPath: store.dataPath, reused});
+			return await new MultiSourceRun(deps, job, choice.manifest, store, reused, usable.slice(0, maxSources), usable.slice(maxSources), shared).run();
 		} catch (error) {
 			throw await asLocalFault(error, store, deps, found);
 		} finally {
+			shared?.close();
 			await store.close();
 		}
 	} finally {
 		running.delete(lock);
 	}
+}
+
+/** Swarm: lists the download's parts for serving, the ones kept from an earlier run at once. */
+function shareParts(deps: DownloaderDeps, found: FindReply, manifest: PartsManifest, {dataPath, reused}: {dataPath: string; reused: number[]}): PartialHandle | undefined {
+	return deps.partial?.open({name: found.name, md5: found.md5, size: found.size, partSize: manifest.partSize, md5s: manifest.md5s, dataPath}, reused);
 }
 
 /**
@@ -147,8 +179,22 @@ class MultiSourceRun {
 	#wake: (() => void) | undefined;
 	readonly #reused: number[];
 	#lastEvent = 0;
+	/** Swarm: where verified parts are listed for serving; undefined with --no-swarm. */
+	readonly #shared: PartialHandle | undefined;
+	/** Swarm: peers still downloading the file, known from Find; in use or waiting for a place. */
+	readonly #pool = new Map<string, PartialHolderRef>();
+	/** Swarm: sources whose part map is read (partial holders in use), with when it was last read and since when it has had nothing useful. */
+	readonly #mapped = new Map<string, MapState>();
+	/** Holders out of this run, never taken again. */
+	readonly #out = new Set<string>();
+	/** Holders that answered BUSY: paused until then, and how many BUSYs in a row. */
+	readonly #paused = new Map<string, {until: number; inARow: number}>();
+	#lastFind = 0;
+	#finding = false;
+	/** Swarm: when every source last ran out of useful parts (no holder of the whole file left). */
+	#starvedSince: number | undefined;
 
-	constructor(deps: DownloaderDeps, job: MultiSourceJob, manifest: PartsManifest, store: PartStore, reused: number[], inUse: ScoredHolder[], spares: ScoredHolder[]) {
+	constructor(deps: DownloaderDeps, job: MultiSourceJob, manifest: PartsManifest, store: PartStore, reused: number[], inUse: ScoredHolder[], spares: ScoredHolder[], shared?: PartialHandle) {
 		this.#deps = deps;
 		this.#job = job;
 		this.#manifest = manifest;
@@ -161,7 +207,14 @@ class MultiSourceRun {
 			return span.end - span.start;
 		});
 		this.#reused = reused;
-		this.#scheduler = new PartScheduler(bytes, reused);
+		this.#shared = shared;
+		// Swarm: rarest first, random ties (a random first part); otherwise parts in file order.
+		this.#scheduler = new PartScheduler(bytes, reused, {random: shared ? (deps.random ?? Math.random) : undefined});
+		for (const ref of shared ? job.found.partial ?? [] : []) {
+			this.#offer(ref);
+		}
+
+		this.#lastFind = Date.now();
 	}
 
 	async run(): Promise<MultiSourceOutcome> {
@@ -175,8 +228,9 @@ class MultiSourceRun {
 		this.#deps.onEvent?.({type: 'start', name: found.name, from: [...this.#holders.keys()].join('+'), size: found.size});
 		try {
 			for (;;) {
+				this.#swarm(Date.now());
 				this.#dispatch();
-				if (this.#fatal || !scheduler.busy) {
+				if (this.#fatal || scheduler.finished || (!scheduler.busy && !this.#waitingForMore(Date.now()))) {
 					break;
 				}
 
@@ -212,8 +266,13 @@ class MultiSourceRun {
 
 	#dispatch(): void {
 		const scheduler = this.#scheduler;
+		const now = Date.now();
 		for (const id of scheduler.idleHolders()) {
-			const assignment = scheduler.next(id, Date.now());
+			if ((this.#paused.get(id)?.until ?? 0) > now) {
+				continue;
+			}
+
+			const assignment = scheduler.next(id, now);
 			if (assignment) {
 				this.#track(this.#fetch(this.#holders.get(id)!, assignment));
 			}
@@ -230,6 +289,7 @@ class MultiSourceRun {
 
 		const cancel = new AbortController();
 		this.#fetches.set(holder.id, cancel);
+
 		const timeouts = stallTimeouts(holder.latencyMs * this.#deps.latencyScale, this.#deps.idleFloorMs);
 		try {
 			await fetchPart({
@@ -271,6 +331,7 @@ class MultiSourceRun {
 				return;
 			}
 
+			this.#paused.delete(holder.id);
 			this.#completed(holder.id, part, into);
 		} catch (error) {
 			if (cancel.signal.aborted || this.#stop.signal.aborted) {
@@ -287,7 +348,13 @@ class MultiSourceRun {
 				return;
 			}
 
+			if (error.outcome === 'busy' && this.#pause(holder.id)) {
+				return;
+			}
+
 			this.#cancel(scheduler.retire(holder.id, 'failed'));
+			this.#out.add(holder.id);
+			this.#mapped.delete(holder.id);
 			record(this.#deps, this.#job, holder.id, error.outcome);
 			if (isSuspect(error.outcome)) {
 				this.#deps.suspect(holder.id);
@@ -312,7 +379,10 @@ class MultiSourceRun {
 		// The holder is free now: its next request need not wait for this part to reach the disk.
 		this.#wake?.();
 		if (won) {
+			const index = Math.floor(span.start / this.#manifest.partSize);
 			this.#track(this.#store.write(span, bytes).then(() => {
+				// On disk and on record: served from now on.
+				this.#shared?.add(index);
 				this.#emitProgress(true);
 			}, (error: unknown) => {
 				this.#fail(error);
@@ -363,16 +433,20 @@ class MultiSourceRun {
 	#corrupt(id: string): void {
 		const scheduler = this.#scheduler;
 		const holder = this.#holders.get(id);
-		if (holder) {
+		const partialSource = this.#mapped.has(id) || this.#pool.has(id);
+		if (holder && !partialSource) {
 			this.#deps.reportMismatch?.(holder, this.#job.found.name);
 		}
 
 		this.#cancel(scheduler.corrupt(id));
 		record(this.#deps, this.#job, id, 'checksum-mismatch');
 		const {mismatches} = this.#job.record;
-		const count = (mismatches.get(id) ?? 0) + 1;
+		// A partial holder's parts are second-hand: one bad part and it is not asked again, in this round or the next.
+		const count = partialSource ? maxMismatchesPerHolder : (mismatches.get(id) ?? 0) + 1;
 		mismatches.set(id, count);
 		if (count >= maxMismatchesPerHolder) {
+			this.#out.add(id);
+			this.#mapped.delete(id);
 			scheduler.retire(id, 'corrupt');
 			this.#replace(id, 'checksum');
 		} else {
@@ -385,7 +459,8 @@ class MultiSourceRun {
 		const scheduler = this.#scheduler;
 		const {name} = this.#job.found;
 		this.#deps.onEvent?.({type: 'holder-dropped', name, id, why});
-		const spare = this.#spares.shift();
+		// A partial source's place goes to the next partial holder (swarm), not to a spare holder of the whole file.
+		const spare = this.#pool.has(id) ? undefined : this.#spares.shift();
 		if (spare) {
 			this.#holders.set(spare.id, spare);
 			scheduler.join(spare.id);
@@ -393,6 +468,157 @@ class MultiSourceRun {
 		}
 
 		this.#emitProgress(true);
+	}
+
+	/** A holder answered BUSY: it is asked again after a pause (its part goes to others meanwhile); false once it has been busy too often. */
+	#pause(id: string): boolean {
+		const inARow = (this.#paused.get(id)?.inARow ?? 0) + 1;
+		if (inARow > maxBusyInARow) {
+			return false;
+		}
+
+		this.#paused.set(id, {until: Date.now() + busyPauseMs, inARow});
+		this.#cancel(this.#scheduler.release(id));
+		return true;
+	}
+
+	/** Whether an idle run should wait rather than end: a holder paused for BUSY, or (swarm) sources whose part maps may still grow. */
+	#waitingForMore(now: number): boolean {
+		if ([...this.#paused.values()].some(pause => pause.until > now) || this.#finding) {
+			return true;
+		}
+
+		if (!this.#shared) {
+			return false;
+		}
+
+		this.#starvedSince ??= now;
+		return now - this.#starvedSince < swarmWaitMs;
+	}
+
+	/** Swarm: a peer still downloading the file, from Find; taken as a source when there is a place for it. */
+	#offer(ref: PartialHolderRef): void {
+		const trusted = (this.#job.record.mismatches.get(ref.id) ?? 0) < maxMismatchesPerHolder;
+		if (ref.id !== this.#deps.id && trusted && !this.#out.has(ref.id) && !this.#holders.has(ref.id)) {
+			this.#pool.set(ref.id, ref);
+		}
+	}
+
+	/**
+	 * Swarm upkeep, on each turn of the loop: asks the tracker again for partial holders (at most
+	 * every refindMs), gives free places to them (up to --max-sources besides the holders of the
+	 * whole file), swaps out one that has had nothing useful for a while when others wait, and
+	 * keeps a long poll of each partial source's part map open.
+	 */
+	#swarm(now: number): void {
+		if (!this.#shared || this.#stop.signal.aborted) {
+			return;
+		}
+
+		const scheduler = this.#scheduler;
+		if (scheduler.busy) {
+			this.#starvedSince = undefined;
+		}
+
+		this.#refind(now);
+		const maxPartial = this.#deps.maxSources ?? 1;
+		const waiting = [...this.#pool.values()].filter(ref => !this.#mapped.has(ref.id) && !this.#out.has(ref.id));
+		for (const [id, entry] of this.#mapped) {
+			if (waiting.length > 0 && entry.uselessSince !== undefined && now - entry.uselessSince >= uselessForMs && !entry.polling) {
+				// Its place goes to another; it may come back later with more parts.
+				this.#cancel(scheduler.retire(id, 'failed'));
+				this.#mapped.delete(id);
+				this.#holders.delete(id);
+				this.#pool.delete(id);
+			}
+		}
+
+		while (this.#mapped.size < maxPartial && waiting.length > 0) {
+			const ref = waiting.shift()!;
+			const holder: ScoredHolder = {id: ref.id, url: ref.url, latencyMs: this.#deps.latencyTo(ref.id), load: 0, cost: 0};
+			this.#holders.set(ref.id, holder);
+			scheduler.join(ref.id, new Set());
+			this.#mapped.set(ref.id, {polledAt: 0, polling: false, have: -1, full: false});
+			this.#deps.onEvent?.({type: 'holder-chosen', name: this.#job.found.name, id: ref.id});
+		}
+
+		for (const [id, entry] of this.#mapped) {
+			const useful = scheduler.hasUseful(id);
+			if (useful) {
+				entry.uselessSince = undefined;
+			} else {
+				entry.uselessSince ??= now;
+			}
+
+			if (!entry.polling && !entry.full && now - entry.polledAt >= minPollMs) {
+				this.#poll(id, entry);
+			}
+		}
+	}
+
+	/** Asks the tracker again for partial holders, at most every refindMs. */
+	#refind(now: number): void {
+		const room = this.#mapped.size < (this.#deps.maxSources ?? 1);
+		if (this.#finding || now - this.#lastFind < (room ? refindMs : refindFullMs)) {
+			return;
+		}
+
+		this.#finding = true;
+		this.#lastFind = now;
+		this.#track(this.#deps.locate(this.#job.found.name).then(found => {
+			if (found.md5 === this.#job.found.md5 && found.size === this.#job.found.size) {
+				for (const ref of found.partial ?? []) {
+					this.#offer(ref);
+				}
+			}
+		}, () => {}).finally(() => {
+			this.#finding = false;
+		}));
+	}
+
+	/** Re-reads a source's part map; a map that disagrees with the parts list in use puts the source out. */
+	#poll(id: string, entry: MapState): void {
+		const holder = this.#holders.get(id);
+		if (!holder) {
+			return;
+		}
+
+		entry.polling = true;
+		const {found} = this.#job;
+		// The first read answers at once; later ones wait for the source's next part.
+		const wait = entry.have < 0 ? {} : {after: entry.have, waitMs: mapWaitMs};
+		this.#track(getPartsList(holder.url, found.name, {timeoutMs: 5000, secret: this.#deps.secret, signal: this.#stop.signal, ...wait}).then(reply => {
+			if (this.#mapped.get(id) !== entry) {
+				return;
+			}
+
+			const same = reply.size === found.size && reply.partSize === this.#manifest.partSize && reply.md5s.length === this.#manifest.md5s.length
+				&& reply.md5s.every((md5, index) => md5 === this.#manifest.md5s[index]);
+			const has = reply.partial ? decodePartMap(reply.partial.bitmap, reply.md5s.length) : undefined;
+			if (!same || (reply.partial && !has)) {
+				this.#drop(id, 'checksum');
+				return;
+			}
+
+			entry.have = has?.size ?? reply.md5s.length;
+			entry.full = !has;
+			this.#scheduler.setHas(id, has);
+			this.#wake?.();
+		}, () => {
+			if (this.#mapped.get(id) === entry && !this.#stop.signal.aborted) {
+				this.#drop(id, 'down');
+			}
+		}).finally(() => {
+			entry.polling = false;
+			entry.polledAt = Date.now();
+		}));
+	}
+
+	#drop(id: string, why: DropReason): void {
+		this.#cancel(this.#scheduler.retire(id, why === 'checksum' ? 'corrupt' : 'failed'));
+		this.#out.add(id);
+		this.#mapped.delete(id);
+		this.#replace(id, why);
 	}
 
 	async #finish(): Promise<MultiSourceOutcome> {

@@ -30,7 +30,7 @@ function config(id: string, dir: string, tracker: string): PeerConfig {
 	return {
 		id, dir, port: 0, host: '127.0.0.1', tracker,
 		latencyFile: 'soak', latency: parseLatencyCsv(`from,to,ms\n${peerIds.flatMap((from, index) => peerIds.slice(index + 1).map(to => `${from},${to},${100 + ((((index * 7) + to.charCodeAt(1)) % 9) * 100)}`)).join('\n')}\n`),
-		latencyScale: 0.01, k: 1000, heartbeatMs: 500, policy: 'cost', maxSources: 1, settleMs: 1000, rescanMs: 60_000, watch: true, maxUploads: 32, uploadIdleMs: 20_000, json: true, serve: false,
+		latencyScale: 0.01, k: 1000, heartbeatMs: 500, policy: 'cost', maxSources: 1, swarm: true, settleMs: 1000, rescanMs: 60_000, watch: true, maxUploads: 32, uploadIdleMs: 20_000, json: true, serve: false,
 		trackerWaitMs: 5000, peerWaitMs: 15_000, faults: faultsOf(id), logLevel: 'silent',
 	};
 }

@@ -281,3 +281,52 @@ test('no split with a head that has gone quiet or crawls: the part is raced whol
 	// B moves at about a fifth of A's rate: A takes the whole part rather than wait on B for a head.
 	t.deepEqual(crawling.next('A', 1900), {part: 1, race: true});
 });
+
+test('swarm: a source is given only parts it holds, the rarest first', t => {
+	// Parts 0-3: the seed holds all; P holds 1 and 2; Q holds 2.
+	const scheduler = new PartScheduler([10, 10, 10, 10], [], {random: () => 0.5});
+	scheduler.join('P', new Set([1, 2]));
+	scheduler.join('Q', new Set([2]));
+	t.is(scheduler.next('Q', 0)?.part, 2);
+	// Part 1 (held by the seed-less P alone) before anything else P holds.
+	t.is(scheduler.next('P', 0)?.part, 1);
+	scheduler.complete('P', 5);
+	scheduler.complete('Q', 5);
+	// P has nothing left that is not done.
+	t.is(scheduler.next('P', 5), undefined);
+	t.false(scheduler.hasUseful('P'));
+	scheduler.setHas('P', new Set([0, 1, 2]));
+	t.true(scheduler.hasUseful('P'));
+	t.is(scheduler.next('P', 6)?.part, 0);
+	t.deepEqual(scheduler.snapshot().find(source => source.id === 'P'), {id: 'P', state: 'fetching', parts: 1, received: 0, have: 3, of: 4});
+});
+
+test('swarm: ties are broken at random, so a crowd does not all start on part 0', t => {
+	const firsts = new Set<number>();
+	let seed = 1;
+	const random = () => {
+		seed = (seed * 16_807) % 2_147_483_647;
+		return seed / 2_147_483_647;
+	};
+
+	for (let downloader = 0; downloader < 8; downloader++) {
+		const scheduler = new PartScheduler(Array.from({length: 16}, () => 10), [], {random});
+		scheduler.join('seed');
+		firsts.add(scheduler.next('seed', 0)!.part);
+	}
+
+	t.true(firsts.size >= 4, `first parts ${[...firsts].join(',')}`);
+	// Without a random source (--no-swarm), parts go in file order.
+	const inOrder = new PartScheduler([10, 10, 10]);
+	inOrder.join('seed');
+	t.is(inOrder.next('seed', 0)!.part, 0);
+});
+
+test('swarm: while a download is busy, a holder of the whole file is asked only for parts no partial source has', t => {
+	const scheduler = new PartScheduler([10, 10, 10, 10], [], {random: () => 0.5});
+	scheduler.join('seed');
+	scheduler.join('P', new Set([0, 1, 2]));
+	t.is(scheduler.next('P', 0)!.part, 0);
+	// Parts 1 and 2 are P's to send; the seed gets part 3.
+	t.is(scheduler.next('seed', 0)!.part, 3);
+});

@@ -1,0 +1,146 @@
+/**
+ * npm run bench:swarm [-- --size-mib 64] [--upload-limit 4194304] [--part-size 1048576] [--crowd 8] [--scaling 2,4,8,16] [--quick]
+ *
+ * Flash crowd: one seed capped at --upload-limit, N downloaders (each capped the same) start the
+ * same file at once; the time until the last one is done, with the swarm (the default) and with
+ * --no-swarm, in the same run, against one download alone measured first. Also the bytes the seed
+ * sent for the whole crowd (from its GET /load), against the file size. Writes
+ * bench/results/swarm.csv, swarm-chart.json (a vega-lite spec) and swarm.svg; --quick (a 16 MiB
+ * file, 2, 4 and 8 downloaders) writes them under bench/results/quick/.
+ */
+import {createHash} from 'node:crypto';
+import {mkdir, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import * as vega from 'vega';
+import {compile, type TopLevelSpec} from 'vega-lite';
+import {deterministicBytes} from '../fixtures/generate.js';
+import {assertBuilt, benchTempDir, benchFlags, describeMachine, MiB, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, type PeerProc} from './lib.js';
+
+const flags = benchFlags({'size-mib': '', 'upload-limit': String(4 * MiB), 'part-size': String(MiB), crowd: '8', scaling: '', quick: 'false'});
+const quick = flags.quick === 'true';
+const sizeMib = Number(flags['size-mib'] || (quick ? 16 : 64));
+const uploadLimit = Number(flags['upload-limit']);
+const partSize = Number(flags['part-size']);
+const crowd = Number(flags.crowd);
+const scaling = (flags.scaling || (quick ? '2,4,8' : '2,4,8,16')).split(',').map(Number);
+const counts = [...new Set([...scaling, crowd])].sort((a, b) => a - b);
+const fileName = 'crowd.bin';
+assertBuilt();
+
+type Mode = 'swarm' | 'no-swarm';
+type Row = {downloaders: number; mode: Mode; lastMs: number; firstMs: number; meanMs: number; seedBytes: number};
+
+const {dir: root, remove} = await benchTempDir('xfs-bench-swarm-');
+const content = deterministicBytes(sizeMib * MiB, 97);
+const md5 = createHash('md5').update(content).digest('hex');
+
+/** Common flags: no emulated latency (the upload limits are what is measured), a tracker heartbeat of 1 s. */
+const peerArgs = (mode: Mode) => ['--latency-scale', '0', '--heartbeat-ms', '1000', '--part-size', String(partSize), '--upload-limit', String(uploadLimit), ...(mode === 'no-swarm' ? ['--no-swarm'] : [])];
+
+async function crowdRun(downloaders: number, mode: Mode): Promise<Row> {
+	const runDir = path.join(root, `${mode}-${downloaders}`);
+	await mkdir(path.join(runDir, 'seed'), {recursive: true});
+	await writeFile(path.join(runDir, 'seed', fileName), content);
+	const tracker = await startTrackerProcess();
+	const seed = await startPeerProcess({id: 'seed', dir: path.join(runDir, 'seed'), tracker: tracker.url, args: [...peerArgs(mode), '--serve']});
+	// The seed hashes its parts list once, before the crowd arrives (as a long-running holder has).
+	await (await fetch(`${seed.url}/files/${fileName}/parts`)).arrayBuffer();
+	const peers: PeerProc[] = [];
+	for (let index = 0; index < downloaders; index++) {
+		const dir = path.join(runDir, `d${index}`);
+		await mkdir(dir);
+		peers.push(await startPeerProcess({id: `d${index}`, dir, tracker: tracker.url, args: peerArgs(mode)}));
+	}
+
+	for (;;) {
+		const found = await (await fetch(`${tracker.url}/files/${fileName}`)).json() as {peers?: unknown[]};
+		if (found.peers?.length === 1) {
+			break;
+		}
+
+		await new Promise(resolve => {
+			setTimeout(resolve, 100);
+		});
+	}
+
+	const started = performance.now();
+	const times = await Promise.all(peers.map(async peer => {
+		const result = await peer.run(`download ${fileName}`, 1_200_000);
+		if (process.env.SWARM_DEBUG) {
+			process.stdout.write(`${JSON.stringify({t: Math.round(performance.now() - started), sources: result.sources, attempts: result.attempts?.length})}\n`);
+		}
+
+		if (!result.ok || result.md5 !== md5) {
+			throw new Error(`${mode} ${downloaders}: ${JSON.stringify(result)}`);
+		}
+
+		return performance.now() - started;
+	}));
+	const {uploaded} = await (await fetch(`${seed.url}/load`)).json() as {uploaded: number};
+	await stopAll();
+	const row: Row = {
+		downloaders, mode, lastMs: Math.round(Math.max(...times)), firstMs: Math.round(Math.min(...times)),
+		meanMs: Math.round(times.reduce((sum, time) => sum + time, 0) / times.length), seedBytes: uploaded,
+	};
+	process.stdout.write(`  ${mode.padEnd(8)} ${String(downloaders).padStart(2)} downloaders: last ${(row.lastMs / 1000).toFixed(1)} s, first ${(row.firstMs / 1000).toFixed(1)} s, seed sent ${(uploaded / content.length).toFixed(2)}x the file\n`);
+	return row;
+}
+
+function chartSpec(rows: readonly Row[], aloneMs: number): TopLevelSpec {
+	const values = rows.map(row => ({downloaders: row.downloaders, mode: row.mode === 'swarm' ? 'swarm (default)' : '--no-swarm', seconds: row.lastMs / 1000}));
+	const x = {field: 'downloaders', type: 'quantitative' as const, title: 'downloaders starting at once', axis: {values: counts, format: 'd'}, scale: {type: 'log' as const, base: 2}};
+	return {
+		$schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+		title: {text: 'Flash crowd on one seed: time until the last downloader is done', subtitle: `${sizeMib} MiB file, ${partSize / MiB} MiB parts, every peer capped at ${uploadLimit / MiB} MiB/s upload; one download alone: ${(aloneMs / 1000).toFixed(1)} s`},
+		width: 480,
+		height: 300,
+		background: 'white',
+		layer: [
+			{
+				data: {values},
+				mark: {type: 'line', point: true, strokeWidth: 2},
+				encoding: {
+					x,
+					y: {field: 'seconds', type: 'quantitative', title: 'seconds until all are done', scale: {type: 'log'}},
+					color: {field: 'mode', type: 'nominal', title: null, legend: {orient: 'top-left'}, scale: {range: ['#1b7837', '#b2182b']}},
+				},
+			},
+			{
+				data: {values: [{seconds: (aloneMs * 1.5) / 1000, label: '1.5x one download alone'}]},
+				mark: {type: 'rule', strokeDash: [4, 3], color: 'gray'},
+				encoding: {y: {field: 'seconds', type: 'quantitative'}},
+			},
+		],
+	};
+}
+
+try {
+	process.stdout.write(`${describeMachine()}\nfile ${sizeMib} MiB in ${partSize / MiB} MiB parts, every peer --upload-limit ${uploadLimit} B/s\n`);
+	const alone = await crowdRun(1, 'swarm');
+	const rows: Row[] = [alone];
+	for (const downloaders of counts) {
+		// Both modes side by side at each size; the order alternates.
+		const modes: Mode[] = downloaders % 4 === 0 ? ['swarm', 'no-swarm'] : ['no-swarm', 'swarm'];
+		for (const mode of modes) {
+			rows.push(await crowdRun(downloaders, mode));
+		}
+	}
+
+	const outDir = quick ? path.join(resultsDir, 'quick') : resultsDir;
+	await mkdir(outDir, {recursive: true});
+	const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone'];
+	const table = rows.map(row => [row.downloaders, row.mode, row.lastMs, row.firstMs, row.meanMs, row.seedBytes, (row.seedBytes / content.length).toFixed(2), (row.lastMs / alone.lastMs).toFixed(2)]);
+	const csvPath = await saveCsv(path.join(path.relative(resultsDir, outDir), 'swarm.csv'), header, table, describeMachine());
+	const spec = chartSpec(rows.filter(row => row !== alone), alone.lastMs);
+	await writeFile(path.join(outDir, 'swarm-chart.json'), `${JSON.stringify(spec, undefined, '\t')}\n`);
+	const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
+	await writeFile(path.join(outDir, 'swarm.svg'), `${await view.toSVG()}\n`);
+	view.finalize();
+	const at = (mode: Mode) => rows.find(row => row.downloaders === crowd && row.mode === mode && row !== alone)!;
+	const swarm = at('swarm');
+	const noSwarm = at('no-swarm');
+	process.stdout.write(`\none alone ${(alone.lastMs / 1000).toFixed(1)} s; ${crowd} at once: swarm ${(swarm.lastMs / 1000).toFixed(1)} s (${(swarm.lastMs / alone.lastMs).toFixed(2)}x alone, target <= 1.5x), --no-swarm ${(noSwarm.lastMs / 1000).toFixed(1)} s (${(noSwarm.lastMs / swarm.lastMs).toFixed(2)}x the swarm's, target >= 4x); seed sent ${(swarm.seedBytes / content.length).toFixed(2)}x the file\nwrote ${path.relative(process.cwd(), csvPath)}, swarm-chart.json, swarm.svg\n`);
+} finally {
+	await stopAll();
+	await remove();
+}

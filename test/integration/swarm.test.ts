@@ -1,0 +1,158 @@
+import {createHash} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import test, {type ExecutionContext} from 'ava';
+import {deterministicBytes} from '../../fixtures/generate.js';
+import {decodePartMap} from '../../source/core/part-map.js';
+import {eventually, getJson, latencyFile, peerEntry, shareDir, startChild, startTracker, type Child} from '../helpers/processes.js';
+
+const partSize = 256 * 1024;
+const fileName = 'crowd.bin';
+/** 16 parts of 256 KiB. */
+const parts = 16;
+const content = deterministicBytes(parts * partSize, 71);
+const contentMd5 = createHash('md5').update(content).digest('hex');
+/** The seed sends 512 KiB/s: two parts a second, the whole file in 8 s alone. */
+const seedLimit = String(512 * 1024);
+
+type Peer = Child & {id: string; url: string; dir: string; run: (line: string) => Promise<Record<string, any>>; send: (line: string) => void};
+
+async function startPeer(t: ExecutionContext, options: {id: string; dir: string; tracker: string; serve?: boolean; args?: string[]}): Promise<Peer> {
+	const {id, dir, tracker, serve = false, args = []} = options;
+	const child = startChild(t, peerEntry, [
+		'--id', id, '--dir', dir, '--tracker', tracker, '--json', '--heartbeat-ms', '200',
+		'--latency', latencyFile, '--latency-scale', '0.01', '--part-size', String(partSize),
+		...(serve ? ['--serve'] : []), ...args,
+	]);
+	const ready = JSON.parse(await child.stdout.next(line => line.includes('"event":"ready"'))) as {url: string};
+	return {
+		...child,
+		id,
+		url: ready.url,
+		dir,
+		send(line) {
+			child.child.stdin.write(`${line}\n`);
+		},
+		async run(line) {
+			child.child.stdin.write(`${line}\n`);
+			return JSON.parse(await child.stdout.next(candidate => candidate.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
+		},
+	};
+}
+
+async function seed(t: ExecutionContext, tracker: string, id = 'S', args: string[] = []): Promise<Peer> {
+	const dir = await shareDir(t);
+	await writeFile(path.join(dir, fileName), content);
+	const peer = await startPeer(t, {id, dir, tracker, serve: true, args: ['--upload-limit', seedLimit, ...args]});
+	await eventually(async () => ((await getJson(`${tracker}/files/${fileName}`)).body?.peers?.some((holder: {id: string}) => holder.id === id) ? true : undefined));
+	return peer;
+}
+
+type Found = {peers: Array<{id: string}>; partial?: Array<{id: string; url: string; have: number; of: number}>};
+
+async function find(tracker: string): Promise<Found> {
+	return (await getJson(`${tracker}/files/${fileName}`)).body as Found;
+}
+
+/** Waits until the tracker lists `id` as a partial holder with at least `have` parts. */
+async function partialEntry(tracker: string, id: string, have = 1) {
+	return eventually(async () => (await find(tracker)).partial?.find(entry => entry.id === id && entry.have >= have), {timeoutMs: 60_000});
+}
+
+async function partsOf(url: string) {
+	const {body} = await getJson(`${url}/files/${fileName}/parts`);
+	return body as {md5s: string[]; partSize: number; partial?: {have: number; of: number; bitmap: string}};
+}
+
+async function range(url: string, start: number, end: number) {
+	const response = await fetch(`${url}/files/${fileName}`, {headers: {range: `bytes=${start}-${end}`}});
+	return {status: response.status, bytes: Buffer.from(await response.arrayBuffer()), contentRange: response.headers.get('content-range')};
+}
+
+test('a downloader is listed as a partial holder and serves only its verified parts (416 outside them)', async t => {
+	const tracker = await startTracker(t);
+	await seed(t, tracker.url);
+	const d = await startPeer(t, {id: 'D', dir: await shareDir(t), tracker: tracker.url});
+	d.send(`download ${fileName}`);
+	const entry = await partialEntry(tracker.url, 'D');
+	t.is(entry.of, parts);
+	t.is(entry.url, d.url);
+
+	const list = await partsOf(d.url);
+	t.is(list.partSize, partSize);
+	t.is(list.md5s.length, parts);
+	const have = decodePartMap(list.partial!.bitmap, parts)!;
+	t.is(have.size, list.partial!.have);
+	t.true(have.size > 0 && have.size < parts);
+	const held = [...have][0]!;
+	const missing = Array.from({length: parts}, (_, index) => index).find(index => !have.has(index))!;
+
+	const inside = await range(d.url, held * partSize, ((held + 1) * partSize) - 1);
+	t.is(inside.status, 206);
+	t.true(inside.bytes.equals(content.subarray(held * partSize, (held + 1) * partSize)));
+
+	const outside = await range(d.url, missing * partSize, (missing * partSize) + 10);
+	t.is(outside.status, 416);
+	const refusal = JSON.parse(outside.bytes.toString()) as {error: {code: string}; partial: {have: number; of: number; bitmap: string}};
+	t.is(refusal.error.code, 'BAD_INPUT');
+	t.is(refusal.partial.of, parts);
+	t.false(decodePartMap(refusal.partial.bitmap, parts)!.has(missing));
+	t.is(outside.contentRange, `bytes */${content.length}`);
+
+	// Across a held part into a missing one: refused as a whole.
+	const across = await range(d.url, held * partSize, content.length - 1);
+	t.is(across.status, 416);
+	const whole = await fetch(`${d.url}/files/${fileName}`);
+	t.is(whole.status, 416);
+	await whole.arrayBuffer();
+
+	const result = JSON.parse(await d.stdout.next(line => line.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
+	t.true(result.ok, JSON.stringify(result));
+	t.is(result.md5, contentMd5);
+	// Published whole: a holder now, no longer partial.
+	const after = await eventually(async () => {
+		const found = await find(tracker.url);
+		return found.peers.some(peer => peer.id === 'D') && !found.partial ? found : undefined;
+	});
+	t.deepEqual(after.peers.map(peer => peer.id), ['D', 'S']);
+	t.is((await partsOf(d.url)).partial, undefined);
+});
+
+/** Two downloaders, one after the other: the second takes parts from the first while the first is still downloading. */
+test('a downloader takes parts from a partial holder, which the seed need not send again', async t => {
+	const tracker = await startTracker(t);
+	const s = await seed(t, tracker.url);
+	const d = await startPeer(t, {id: 'D', dir: await shareDir(t), tracker: tracker.url, args: ['--upload-limit', String(4 * 1024 * 1024)]});
+	d.send(`download ${fileName}`);
+	await partialEntry(tracker.url, 'D', 4);
+	const e = await startPeer(t, {id: 'E', dir: await shareDir(t), tracker: tracker.url});
+	const result = await e.run(`download ${fileName}`);
+	t.true(result.ok, JSON.stringify(result));
+	t.is(result.md5, contentMd5);
+	const fromD = (result.sources as Array<{id: string; parts: number}>).find(source => source.id === 'D');
+	t.true((fromD?.parts ?? 0) > 0, JSON.stringify(result.sources));
+	const first = JSON.parse(await d.stdout.next(line => line.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
+	t.true(first.ok);
+	// The seed sent less than the file twice over: E's parts from D cost the seed nothing.
+	const {body} = await getJson(`${s.url}/load`);
+	t.true(body.uploaded < 2 * content.length, `seed sent ${body.uploaded}`);
+});
+
+test('--no-swarm: no partial entry, no part served while downloading, no parts taken from partial holders', async t => {
+	const tracker = await startTracker(t);
+	await seed(t, tracker.url);
+	const d = await startPeer(t, {id: 'D', dir: await shareDir(t), tracker: tracker.url, args: ['--no-swarm', '--max-sources', '4']});
+	const e = await startPeer(t, {id: 'E', dir: await shareDir(t), tracker: tracker.url});
+	e.send(`download ${fileName}`);
+	await partialEntry(tracker.url, 'E', 2);
+	d.send(`download ${fileName}`);
+	// D's download runs (from the seed alone): it never appears as partial, and serves nothing of the file meanwhile.
+	await eventually(async () => ((await getJson(`${d.url}/load`)).body.load > 0 ? true : undefined));
+	t.is((await find(tracker.url)).partial?.some(entry => entry.id === 'D'), false);
+	t.is((await getJson(`${d.url}/files/${fileName}/parts`)).status, 404);
+	t.is((await range(d.url, 0, 10)).status, 404);
+	const result = JSON.parse(await d.stdout.next(line => line.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
+	t.true(result.ok, JSON.stringify(result));
+	t.is(result.from, 'S');
+	t.deepEqual((result.sources as Array<{id: string}> | undefined)?.map(source => source.id) ?? ['S'], ['S']);
+});
