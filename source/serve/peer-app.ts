@@ -15,6 +15,7 @@ import {openShared, type OpenShared} from '../share/share-dir.js';
 import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
+import {UploadSlots} from '../core/upload-slots.js';
 import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
 import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
@@ -68,7 +69,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		id, shareDir, latency, latencyScale, load, faults, uploadLimit, highWaterMark = 1024 * 1024, random = Math.random, secret, log = () => {}, logger,
 		maxUploads = defaultMaxUploads, uploadIdleMs = defaultUploadIdleMs,
 	} = context;
-	let uploads = 0;
+	const slots = new UploadSlots(maxUploads);
 	/** Bytes sent in file uploads since the start (GET /load says it: the swarm bench measures a seed with it). */
 	let uploaded = 0;
 	const dirNow = typeof shareDir === 'function' ? shareDir : () => shareDir;
@@ -110,20 +111,22 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 	});
 
 	app.get('/files/:name', async (request, response) => {
-		if (uploads >= maxUploads) {
-			// Full: a cheap refusal, not a queue (a reader that never reads would hold its place).
+		// Who asks: its machID, or its address when it names none (a stranger).
+		const asker = request.get(requesterHeader);
+		const requesterKey = asker && isValidPeerId(asker) ? `id:${asker}` : `ip:${request.socket.remoteAddress ?? ''}`;
+		if (!slots.take(requesterKey, Date.now())) {
+			// Full: a cheap refusal, not a queue (a reader that never reads would hold its place); a slot that frees is kept for one who waited.
 			response.set('Retry-After', '1');
 			sendError(response, 'BUSY', `all ${maxUploads} upload slots of ${id} are taken; try again shortly`);
 			return;
 		}
 
 		// Counted from the moment the request arrives: a downloader choosing a holder right now must see it.
-		uploads++;
 		const release = load.startUpload();
 		let closed = false;
 		response.once('close', () => {
 			closed = true;
-			uploads--;
+			slots.release(requesterKey, Date.now());
 			release();
 		});
 

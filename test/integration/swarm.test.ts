@@ -1,73 +1,7 @@
-import {createHash} from 'node:crypto';
-import {writeFile} from 'node:fs/promises';
-import path from 'node:path';
-import test, {type ExecutionContext} from 'ava';
-import {deterministicBytes} from '../../fixtures/generate.js';
+import test from 'ava';
 import {decodePartMap} from '../../source/core/part-map.js';
-import {eventually, getJson, latencyFile, peerEntry, shareDir, startChild, startTracker, type Child} from '../helpers/processes.js';
-
-const partSize = 256 * 1024;
-const fileName = 'crowd.bin';
-/** 16 parts of 256 KiB. */
-const parts = 16;
-const content = deterministicBytes(parts * partSize, 71);
-const contentMd5 = createHash('md5').update(content).digest('hex');
-/** The seed sends 512 KiB/s: two parts a second, the whole file in 8 s alone. */
-const seedLimit = String(512 * 1024);
-
-type Peer = Child & {id: string; url: string; dir: string; run: (line: string) => Promise<Record<string, any>>; send: (line: string) => void};
-
-async function startPeer(t: ExecutionContext, options: {id: string; dir: string; tracker: string; serve?: boolean; args?: string[]}): Promise<Peer> {
-	const {id, dir, tracker, serve = false, args = []} = options;
-	const child = startChild(t, peerEntry, [
-		'--id', id, '--dir', dir, '--tracker', tracker, '--json', '--heartbeat-ms', '200',
-		'--latency', latencyFile, '--latency-scale', '0.01', '--part-size', String(partSize),
-		...(serve ? ['--serve'] : []), ...args,
-	]);
-	const ready = JSON.parse(await child.stdout.next(line => line.includes('"event":"ready"'))) as {url: string};
-	return {
-		...child,
-		id,
-		url: ready.url,
-		dir,
-		send(line) {
-			child.child.stdin.write(`${line}\n`);
-		},
-		async run(line) {
-			child.child.stdin.write(`${line}\n`);
-			return JSON.parse(await child.stdout.next(candidate => candidate.startsWith('{"cmd"'), 90_000)) as Record<string, any>;
-		},
-	};
-}
-
-async function seed(t: ExecutionContext, tracker: string, id = 'S', args: string[] = []): Promise<Peer> {
-	const dir = await shareDir(t);
-	await writeFile(path.join(dir, fileName), content);
-	const peer = await startPeer(t, {id, dir, tracker, serve: true, args: ['--upload-limit', seedLimit, ...args]});
-	await eventually(async () => ((await getJson(`${tracker}/files/${fileName}`)).body?.peers?.some((holder: {id: string}) => holder.id === id) ? true : undefined));
-	return peer;
-}
-
-type Found = {peers: Array<{id: string}>; partial?: Array<{id: string; url: string; have: number; of: number}>};
-
-async function find(tracker: string): Promise<Found> {
-	return (await getJson(`${tracker}/files/${fileName}`)).body as Found;
-}
-
-/** Waits until the tracker lists `id` as a partial holder with at least `have` parts. */
-async function partialEntry(tracker: string, id: string, have = 1) {
-	return eventually(async () => (await find(tracker)).partial?.find(entry => entry.id === id && entry.have >= have), {timeoutMs: 60_000});
-}
-
-async function partsOf(url: string) {
-	const {body} = await getJson(`${url}/files/${fileName}/parts`);
-	return body as {md5s: string[]; partSize: number; partial?: {have: number; of: number; bitmap: string}};
-}
-
-async function range(url: string, start: number, end: number) {
-	const response = await fetch(`${url}/files/${fileName}`, {headers: {range: `bytes=${start}-${end}`}});
-	return {status: response.status, bytes: Buffer.from(await response.arrayBuffer()), contentRange: response.headers.get('content-range')};
-}
+import {eventually, getJson, shareDir, startTracker} from '../helpers/processes.js';
+import {content, contentMd5, fileName, find, partialEntry, parts, partSize, partsOf, range, seed, startPeer} from '../helpers/swarm.js';
 
 test('a downloader is listed as a partial holder and serves only its verified parts (416 outside them)', async t => {
 	const tracker = await startTracker(t);
@@ -155,4 +89,23 @@ test('--no-swarm: no partial entry, no part served while downloading, no parts t
 	t.true(result.ok, JSON.stringify(result));
 	t.is(result.from, 'S');
 	t.deepEqual((result.sources as Array<{id: string}> | undefined)?.map(source => source.id) ?? ['S'], ['S']);
+});
+
+async function rangeAs(url: string, requester: string, start: number, end: number): Promise<number> {
+	const response = await fetch(`${url}/files/${fileName}`, {headers: {range: `bytes=${start}-${end}`, 'x-xfs-peer': requester}});
+	await response.arrayBuffer();
+	return response.status;
+}
+
+test('one upload slot: a slot that frees is kept for the downloader that was refused, not taken by the one that just finished', async t => {
+	const tracker = await startTracker(t);
+	const s = await seed(t, tracker.url, 'S', ['--max-uploads', '1']);
+	// F holds the slot for a part (half a second at the seed's limit); W is refused meanwhile.
+	const fast = rangeAs(s.url, 'F', 0, partSize - 1);
+	await eventually(async () => ((await getJson(`${s.url}/load`)).body.load > 0 ? true : undefined), {intervalMs: 10});
+	t.is(await rangeAs(s.url, 'W', 0, 10), 503);
+	t.is(await fast, 206);
+	// F asks again at once: refused, the slot is W's.
+	t.is(await rangeAs(s.url, 'F', partSize, (2 * partSize) - 1), 503);
+	t.is(await rangeAs(s.url, 'W', 0, partSize - 1), 206);
 });
