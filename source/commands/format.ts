@@ -26,7 +26,8 @@ export function formatResult(result: CommandResult): string {
 				+ (result.stale ? ' (last known holders: tracker down)' : '')
 				+ (result.down.length > 0 ? `; down: ${result.down.join(', ')}` : '');
 			const rows = result.peers.map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} latency ${String(peer.latencyMs).padStart(5)} ms  load ${String(peer.load).padStart(2)}  cost ${String(peer.cost).padStart(6)}`);
-			return [head, ...rows].join('\n');
+			const partial = (result.partial ?? []).map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} partial: ${peer.have}/${peer.of} parts`);
+			return [head, ...rows, ...partial].join('\n');
 		}
 
 		case 'download': {

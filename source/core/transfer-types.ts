@@ -1,5 +1,5 @@
 /** What the download engine reports (pure types): how an attempt at a holder ended, its events and its result. */
-import type {HolderRef} from '../common/wire.js';
+import type {HolderRef, PartialHolderRef} from '../common/wire.js';
 import type {ScoredHolder} from './cost.js';
 import type {SourceSnapshot} from './part-scheduler.js';
 
@@ -23,7 +23,9 @@ export type DownloadEvent =
 	| {type: 'progress'; name: string; from: string; received: number; size: number}
 	| {type: 'attempt'; name: string; attempt: Attempt}
 	| {type: 'waiting'; name: string; retryInMs: number; reason: string}
-	| {type: 'sources'; name: string; sources: SourceSnapshot[]};
+	| {type: 'sources'; name: string; sources: SourceSnapshot[]}
+	/** Swarm: peers still downloading the file, as Find lists them (with the parts they had then). */
+	| {type: 'partial-holders'; name: string; holders: PartialHolderRef[]};
 
 export type DownloadResult = {
 	name: string; path: string; md5: string; size: number; from: string; attempts: Attempt[];

@@ -9,7 +9,7 @@ import {networkInterfaces} from 'node:os';
 import {LocalFaultError, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, LoadReply} from '../common/wire.js';
+import type {FileEntry, LoadReply, PartialHolderRef} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -31,7 +31,8 @@ import type {PeerConfig} from './peer-config.js';
 
 export type {TrackerStatus} from '../core/tracker-link.js';
 
-export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean};
+/** `partial`: peers still downloading the file (swarm), with the parts they have; absent when there are none. */
+export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean; partial?: PartialHolderRef[]};
 
 export type PeerEvents = {
 	tracker: [TrackerStatus];
@@ -227,6 +228,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				return {...peer, load: undefined};
 			}
 		}));
+		const partial = reply.partial?.filter(peer => peer.id !== this.config.id) ?? [];
 		const up = probed.flatMap(peer => (peer.load === undefined ? [] : [{id: peer.id, url: peer.url, load: peer.load, latencyMs: this.latencyTo(peer.id)}]));
 		return {
 			name: reply.name,
@@ -236,6 +238,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			down: probed.filter(peer => peer.load === undefined).map(peer => peer.id),
 			local: reply.peers.some(peer => peer.id === this.config.id),
 			stale,
+			...(partial.length > 0 ? {partial} : {}),
 		};
 	}
 

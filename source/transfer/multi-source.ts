@@ -500,7 +500,11 @@ class MultiSourceRun {
 	#offer(ref: PartialHolderRef): void {
 		const trusted = (this.#job.record.mismatches.get(ref.id) ?? 0) < maxMismatchesPerHolder;
 		if (ref.id !== this.#deps.id && trusted && !this.#out.has(ref.id) && !this.#holders.has(ref.id)) {
+			const known = this.#pool.has(ref.id);
 			this.#pool.set(ref.id, ref);
+			if (!known) {
+				this.#deps.onEvent?.({type: 'partial-holders', name: this.#job.found.name, holders: [ref]});
+			}
 		}
 	}
 

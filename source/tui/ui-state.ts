@@ -25,6 +25,8 @@ export type PanelRow = {
 	mark: RowMark;
 	/** False once a live GetLoad went unanswered. */
 	answering: boolean;
+	/** Swarm: a peer still downloading the file, with the parts it had when listed. */
+	partial?: {have: number; of: number};
 };
 
 export type CandidatePanel = {name: string; origin: 'find' | 'download'; rows: PanelRow[]};
@@ -289,6 +291,7 @@ function finished(state: UiState, key: number, result: CommandResult): UiState {
 			rows: [
 				...result.peers.map(peer => ({id: peer.id, url: peer.url, latencyMs: peer.latencyMs, load: peer.load, cost: peer.cost, mark: 'candidate' as const, answering: true})),
 				...result.down.map(id => ({id, url: '', mark: 'down' as const, answering: false})),
+				...(result.partial ?? []).map(peer => ({id: peer.id, url: peer.url, mark: 'candidate' as const, answering: true, partial: {have: peer.have, of: peer.of}})),
 			],
 		}};
 	}
@@ -334,6 +337,19 @@ function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiStat
 
 		case 'sources': {
 			return {...state, transfers: update(transfer => ({...transfer, sources: event.sources}))};
+		}
+
+		case 'partial-holders': {
+			const {panel} = state;
+			if (panel?.origin !== 'download' || panel.name !== event.name) {
+				return state;
+			}
+
+			const fresh = event.holders.filter(holder => !panel.rows.some(row => row.id === holder.id));
+			return {...state, panel: {...panel, rows: [
+				...panel.rows,
+				...fresh.map(holder => ({id: holder.id, url: holder.url, latencyMs: undefined, mark: 'candidate' as const, answering: true, partial: {have: holder.have, of: holder.of}})),
+			]}};
 		}
 
 		case 'progress': {

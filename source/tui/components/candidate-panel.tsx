@@ -1,4 +1,4 @@
-/** One row per holder of a file: machID, URL, latency, live load, cost and how the download treated it; best first. */
+/** One row per holder of a file: machID, URL, latency, live load, cost and how the download treated it; best first; then the partial holders (swarm), marked with their parts. */
 import {Box, Text} from 'ink';
 import {usePalette, type Palette} from '../hooks/use-palette.js';
 import {fitEnd} from '../ui-text.js';
@@ -38,6 +38,7 @@ export function CandidatePanel({panel, width}: Props) {
 							row.cost === undefined ? '-' : String(row.cost),
 						)}
 						{label ? `  ${label}` : ''}
+						{row.partial ? `  partial ${row.partial.have}/${row.partial.of}` : ''}
 					</Text>
 				);
 			})}
@@ -60,6 +61,10 @@ function markOf(row: PanelRow, palette: Palette): {symbol: string; label: string
 		}
 
 		case 'candidate': {
+			if (row.partial) {
+				return {symbol: '◐', label: ''};
+			}
+
 			return row.answering ? {symbol: ' ', label: ''} : {symbol: '✗', label: 'down', color: palette.bad};
 		}
 	}

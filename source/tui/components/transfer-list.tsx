@@ -54,7 +54,7 @@ function ReceivingFigures({transfer, barWidth}: {readonly transfer: TransferRow;
 	);
 }
 
-/** One holder of a multi-source download: what it is doing, the parts it delivered and the bytes it sent. */
+/** One holder of a multi-source download: what it is doing, the parts it delivered and the bytes it sent; for a partial holder (swarm), the parts it has. */
 function SourceRow({source}: {readonly source: SourceSnapshot}) {
 	const palette = usePalette();
 	const color = source.state === 'failed' || source.state === 'corrupt' ? palette.bad : undefined;
@@ -64,6 +64,7 @@ function SourceRow({source}: {readonly source: SourceSnapshot}) {
 			{`  ${fitEnd(source.id, nameWidth - 2)} `}
 			<Text color={color}>{source.state.padEnd(8)}</Text>
 			{` ${parts} ${formatBytes(source.received).padStart(9)}`}
+			{source.have === undefined ? '' : `  has ${source.have}/${source.of ?? 0}`}
 		</Text>
 	);
 }

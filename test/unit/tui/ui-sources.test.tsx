@@ -1,5 +1,6 @@
 import test from 'ava';
 import {render} from 'ink-testing-library';
+import {CandidatePanel} from '../../../source/tui/components/candidate-panel.js';
 import {TransferList} from '../../../source/tui/components/transfer-list.js';
 import {createUiState, reduceUi, type TransferRow, type UiAction, type UiState} from '../../../source/tui/ui-state.js';
 
@@ -47,4 +48,23 @@ test('transfer list: one row per holder under a multi-source download', t => {
 		'  B          racing     0 parts   1.0 MiB',
 		'  C          corrupt    0 parts   2.0 MiB',
 	].join('\n'));
+});
+
+test('swarm: partial holders join the candidate panel marked with their parts, and a partial source shows what it has', t => {
+	const state = run([
+		{type: 'command-submitted', key: 0, line: 'download big.bin', command: {cmd: 'download', name: 'big.bin'}},
+		{type: 'download-event', at: 0, event: {type: 'holders-ranked', name: 'big.bin', ranked: [{id: 'S', url: 'http://127.0.0.1:4001', latencyMs: 100, load: 0, cost: 100}], down: []}},
+		{type: 'download-event', at: 1, event: {type: 'partial-holders', name: 'big.bin', holders: [{id: 'P', url: 'http://127.0.0.1:4002', have: 3, of: 16}]}},
+		{type: 'download-event', at: 2, event: {type: 'holder-chosen', name: 'big.bin', id: 'P'}},
+	]);
+	t.deepEqual(state.panel!.rows.map(row => [row.id, row.mark, row.partial]), [['S', 'candidate', undefined], ['P', 'chosen', {have: 3, of: 16}]]);
+	const {lastFrame} = render(<CandidatePanel panel={state.panel!} width={100}/>);
+	t.regex(lastFrame()!, /▶ P +http:\/\/127\.0\.0\.1:4002 .* chosen {2}partial 3\/16/);
+	const transfers: TransferRow[] = [{
+		key: 0, name: 'big.bin', phase: 'receiving', from: 'S', size: 4_194_304, received: 1_048_576, firstSampleAt: 0, firstSampleBytes: 0,
+		sources: [{id: 'S', state: 'fetching', parts: 2, received: 786_432}, {id: 'P', state: 'fetching', parts: 1, received: 262_144, have: 5, of: 16}],
+	}];
+	const list = render(<TransferList transfers={transfers} now={0} width={100}/>).lastFrame()!;
+	t.regex(list, /P +fetching +1 part .*has 5\/16/);
+	t.notRegex(list, /S +fetching.*has/);
 });
