@@ -64,7 +64,9 @@ const busyPauseMs = 1000;
 const maxBusyInARow = 30;
 
 /** Swarm: a partial source's part map as this run reads it; `full` once it holds the whole file (no more reads). */
-type MapState = {polledAt: number; polling: boolean; have: number; full: boolean; uselessSince?: number};
+type MapState = {polledAt: number; polling: boolean; have: number; full: boolean; failures: number; uselessSince?: number};
+/** Swarm: a source whose part map cannot be read this many times in a row is out. */
+const maxPollFailures = 3;
 
 /** Resumable state dirs in use by a download of this process. */
 const running = new Set<string>();
@@ -528,8 +530,9 @@ class MultiSourceRun {
 		const maxPartial = this.#deps.maxSources ?? 1;
 		const waiting = [...this.#pool.values()].filter(ref => !this.#mapped.has(ref.id) && !this.#out.has(ref.id));
 		for (const [id, entry] of this.#mapped) {
-			if (waiting.length > 0 && entry.uselessSince !== undefined && now - entry.uselessSince >= uselessForMs && !entry.polling) {
+			if (waiting.length > 0 && entry.uselessSince !== undefined && now - entry.uselessSince >= uselessForMs) {
 				// Its place goes to another; it may come back later with more parts.
+				this.#fetches.get(id)?.abort();
 				this.#cancel(scheduler.retire(id, 'failed'));
 				this.#mapped.delete(id);
 				this.#holders.delete(id);
@@ -542,7 +545,7 @@ class MultiSourceRun {
 			const holder: ScoredHolder = {id: ref.id, url: ref.url, latencyMs: this.#deps.latencyTo(ref.id), load: 0, cost: 0};
 			this.#holders.set(ref.id, holder);
 			scheduler.join(ref.id, new Set());
-			this.#mapped.set(ref.id, {polledAt: 0, polling: false, have: -1, full: false});
+			this.#mapped.set(ref.id, {polledAt: 0, polling: false, have: -1, full: false, failures: 0});
 			this.#deps.onEvent?.({type: 'holder-chosen', name: this.#job.found.name, id: ref.id});
 		}
 
@@ -604,12 +607,13 @@ class MultiSourceRun {
 				return;
 			}
 
+			entry.failures = 0;
 			entry.have = has?.size ?? reply.md5s.length;
 			entry.full = !has;
 			this.#scheduler.setHas(id, has);
 			this.#wake?.();
 		}, () => {
-			if (this.#mapped.get(id) === entry && !this.#stop.signal.aborted) {
+			if (this.#mapped.get(id) === entry && !this.#stop.signal.aborted && ++entry.failures >= maxPollFailures) {
 				this.#drop(id, 'down');
 			}
 		}).finally(() => {
@@ -619,6 +623,7 @@ class MultiSourceRun {
 	}
 
 	#drop(id: string, why: DropReason): void {
+		this.#fetches.get(id)?.abort();
 		this.#cancel(this.#scheduler.retire(id, why === 'checksum' ? 'corrupt' : 'failed'));
 		this.#out.add(id);
 		this.#mapped.delete(id);
