@@ -66,10 +66,6 @@ async function crowdRun(downloaders: number, mode: Mode): Promise<Row> {
 	const started = performance.now();
 	const times = await Promise.all(peers.map(async peer => {
 		const result = await peer.run(`download ${fileName}`, 1_200_000);
-		if (process.env.SWARM_DEBUG) {
-			process.stdout.write(`${JSON.stringify({t: Math.round(performance.now() - started), sources: result.sources, attempts: result.attempts?.length})}\n`);
-		}
-
 		if (!result.ok || result.md5 !== md5) {
 			throw new Error(`${mode} ${downloaders}: ${JSON.stringify(result)}`);
 		}
@@ -114,23 +110,30 @@ function chartSpec(rows: readonly Row[], aloneMs: number): TopLevelSpec {
 	};
 }
 
+const outDir = quick ? path.join(resultsDir, 'quick') : resultsDir;
+const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone'];
+
+/** Saved after every run: a run cut short keeps what it measured. */
+async function save(rows: readonly Row[], alone: Row): Promise<string> {
+	await mkdir(outDir, {recursive: true});
+	const table = rows.map(row => [row.downloaders, row.mode, row.lastMs, row.firstMs, row.meanMs, row.seedBytes, (row.seedBytes / content.length).toFixed(2), (row.lastMs / alone.lastMs).toFixed(2)]);
+	return saveCsv(path.join(path.relative(resultsDir, outDir), 'swarm.csv'), header, table, describeMachine());
+}
+
 try {
 	process.stdout.write(`${describeMachine()}\nfile ${sizeMib} MiB in ${partSize / MiB} MiB parts, every peer --upload-limit ${uploadLimit} B/s\n`);
 	const alone = await crowdRun(1, 'swarm');
 	const rows: Row[] = [alone];
+	let csvPath = await save(rows, alone);
 	for (const downloaders of counts) {
 		// Both modes side by side at each size; the order alternates.
 		const modes: Mode[] = downloaders % 4 === 0 ? ['swarm', 'no-swarm'] : ['no-swarm', 'swarm'];
 		for (const mode of modes) {
 			rows.push(await crowdRun(downloaders, mode));
+			csvPath = await save(rows, alone);
 		}
 	}
 
-	const outDir = quick ? path.join(resultsDir, 'quick') : resultsDir;
-	await mkdir(outDir, {recursive: true});
-	const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone'];
-	const table = rows.map(row => [row.downloaders, row.mode, row.lastMs, row.firstMs, row.meanMs, row.seedBytes, (row.seedBytes / content.length).toFixed(2), (row.lastMs / alone.lastMs).toFixed(2)]);
-	const csvPath = await saveCsv(path.join(path.relative(resultsDir, outDir), 'swarm.csv'), header, table, describeMachine());
 	const spec = chartSpec(rows.filter(row => row !== alone), alone.lastMs);
 	await writeFile(path.join(outDir, 'swarm-chart.json'), `${JSON.stringify(spec, undefined, '\t')}\n`);
 	const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
