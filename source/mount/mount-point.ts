@@ -39,14 +39,17 @@ export function isFuseMounted(dir: string, mounts = readMounts()): boolean | und
 	return mounts?.some(mount => mount.mountPoint === dir && mount.fsType.startsWith('fuse'));
 }
 
-/** Whether `dir` answers a stat: 'stale' is a FUSE mount whose server is gone (ENOTCONN). */
+/**
+ * Whether `dir` answers: 'stale' is a FUSE mount whose server is gone (ENOTCONN). statfs, because
+ * the kernel always asks the server for it, where a stat may be answered from its attribute cache.
+ */
 async function probe(dir: string, timeoutMs: number): Promise<'ok' | 'stale' | 'missing' | 'silent' | NodeJS.ErrnoException> {
 	let timer: NodeJS.Timeout | undefined;
 	const silent = new Promise<'silent'>(resolve => {
 		timer = setTimeout(resolve, timeoutMs, 'silent');
 	});
 	try {
-		return await Promise.race([fs.stat(dir).then(() => 'ok' as const, (error: unknown) => {
+		return await Promise.race([fs.statfs(dir).then(() => 'ok' as const, (error: unknown) => {
 			const {code} = error as NodeJS.ErrnoException;
 			if (code === 'ENOTCONN' || code === 'ECONNABORTED') {
 				return 'stale' as const;

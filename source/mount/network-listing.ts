@@ -28,6 +28,8 @@ export type NetworkListingOptions = {
 	ttlMs?: number;
 	/** A name not found in a snapshot older than this waits for a fresh one (it may have just been published). */
 	missRefreshMs?: number;
+	/** Told once when refreshes start failing (the last listing serves meanwhile), and once when they work again. */
+	notice?: (message: string) => void;
 	now?: () => number;
 };
 
@@ -42,10 +44,11 @@ export class NetworkListing {
 	/** First sight of each name's current version: name → [md5, time]. */
 	readonly #seen = new Map<string, [string, number]>();
 	#refresh: Promise<void> | undefined;
+	#failing = false;
 	#closed = false;
 
 	constructor(options: NetworkListingOptions) {
-		this.#options = {ttlMs: listingTtlMs, missRefreshMs: 250, now: Date.now, ...options};
+		this.#options = {ttlMs: listingTtlMs, missRefreshMs: 250, now: Date.now, notice() {}, ...options};
 		this.#freshness = new ListingFreshness({ttlMs: this.#options.ttlMs});
 	}
 
@@ -126,10 +129,19 @@ export class NetworkListing {
 				this.#network = await this.#options.networkFiles();
 				this.#rebuild();
 				freshness.succeeded(this.#options.now());
-			} catch {
+				if (this.#failing) {
+					this.#failing = false;
+					this.#options.notice('mount: the tracker answers again: the listing is fresh');
+				}
+			} catch (error) {
 				// The last network listing stays; this peer's own files are listed whatever the tracker says.
+				const age = freshness.ageMs(this.#options.now());
 				this.#rebuild();
 				freshness.failed(this.#options.now(), {fallback: true});
+				if (!this.#failing) {
+					this.#failing = true;
+					this.#options.notice(`mount: no file list from the tracker (${(error as Error).message}): ${age === undefined ? 'only this peer\'s own files are listed' : `the listing of ${(age / 1000).toFixed(1)} s ago serves`} until it answers`);
+				}
 			}
 		})();
 		this.#refresh = run;

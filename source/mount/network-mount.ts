@@ -102,7 +102,7 @@ export class NetworkMount {
 	private constructor(options: NetworkMountOptions) {
 		this.dir = options.dir;
 		this.#options = options;
-		this.#listing = new NetworkListing({networkFiles: options.networkFiles, localFiles: options.localFiles});
+		this.#listing = new NetworkListing({networkFiles: options.networkFiles, localFiles: options.localFiles, notice: options.notice});
 	}
 
 	/** This peer's own list changed: the listing follows at once. */
@@ -130,7 +130,7 @@ export class NetworkMount {
 		await Promise.allSettled([...new Set([...this.#remote.values(), ...this.#lingering.keys()])].map(async file => file.close()));
 		await this.#hasher.close();
 		if (outcome === 'lazily') {
-			return `mount ${this.dir} was busy (${message || 'a file there is open'}): unmounted lazily; it goes once nothing uses it`;
+			return `mount ${this.dir} was busy (a file or directory there is in use): unmounted lazily; it goes once nothing uses it`;
 		}
 
 		return outcome === 'failed' ? `mount ${this.dir} could not be unmounted (${message}); run fusermount -uz ${this.dir}` : undefined;

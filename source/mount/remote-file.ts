@@ -367,6 +367,10 @@ export class RemoteFile {
 			} catch (error) {
 				const failure = error instanceof MountError ? error : new MountError('EIO', (error as Error).message, {cause: error});
 				this.#failWaiters(failure);
+				if (!this.#closed) {
+					this.#ctx.notice(`mount: ${failure.message}: its reads fail (EIO)`);
+				}
+
 				this.#end('failed', failure.message);
 				throw failure;
 			} finally {
@@ -723,7 +727,10 @@ export class RemoteFile {
 			await deps.announce({name: this.name, md5: this.md5, size: this.size});
 			this.#phase = 'placed';
 			this.#ctx.onPlaced(this.name);
-			this.#end('placed', `${this.name} read whole through the mount, checked (md5 ${this.md5}) and placed in ${deps.shownDir ?? deps.shareDir}: now shared`);
+			const from = [...this.#contributors].sort().join(', ');
+			const message = `${this.name} read whole through the mount${from ? ` (parts from ${from})` : ''}, checked (md5 ${this.md5}) and placed in ${deps.shownDir ?? deps.shareDir}: now shared`;
+			this.#ctx.notice(`mount: ${message}`);
+			this.#end('placed', message);
 		} catch (error) {
 			await store.discard().catch(() => {});
 			this.#phase = 'fetching';

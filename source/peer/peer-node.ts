@@ -191,12 +191,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			networkFiles: async () => this.tracker.files(),
 			localFiles: () => this.files,
 			announce: async file => this.#announce(file),
-			onEvent: event => {
-				this.emit('mount', event);
-				if (event.type === 'read-end' && event.outcome !== 'closed') {
-					this.emit('notice', `mount: ${event.message}`);
-				}
-			},
+			onEvent: event => this.emit('mount', event),
 			notice: message => this.emit('notice', message),
 			peerWaitMs: this.config.peerWaitMs,
 		});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {allowed, parseMountPath, type MountOperation, type NameState} from '../../../source/core/mount-rules.js';
+import {allowed, parseMountPath, type Errno, type MountOperation, type NameState} from '../../../source/core/mount-rules.js';
 
 test('paths: the root, a shared name, an invalid or hidden name, anything nested', t => {
 	t.deepEqual(parseMountPath('/'), {kind: 'root'});
@@ -11,7 +11,7 @@ test('paths: the root, a shared name, an invalid or hidden name, anything nested
 });
 
 const name = parseMountPath('/notes.md');
-const table: Array<[MountOperation, NameState, string]> = [
+const table: Array<[MountOperation, NameState, 'ok' | Errno]> = [
 	['lookup', 'listed', 'ok'],
 	['open-read', 'listed', 'ok'],
 	['open-write', 'listed', 'EROFS'],
