@@ -1,7 +1,7 @@
 /** What the benches share: the built programs as real processes, their peak memory, test data, tables and CSV. */
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process';
 import {randomFillSync} from 'node:crypto';
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,32 @@ export function cpuMsOf(pid: number): number {
 	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
 	// Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks of 10 ms.
 	return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time (user + system) of each thread of a live process so far, in ms, by thread id. */
+export function threadCpuMsOf(pid: number): Map<number, number> {
+	const threads = new Map<number, number>();
+	for (const tid of readdirSync(`/proc/${pid}/task`)) {
+		try {
+			const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+			threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+		} catch {
+			// The thread ended meanwhile.
+		}
+	}
+
+	return threads;
+}
+
+/**
+ * Where a peer's CPU went between two threadCpuMsOf readings: its main thread, its busiest other
+ * thread (a downloader's hashing thread) and the rest (V8's GC helpers, libuv's pool, other workers).
+ */
+export function splitThreadCpu(pid: number, before: Map<number, number>, after: Map<number, number>): {main: number; busiest: number; rest: number} {
+	const spent = [...after].map(([tid, ms]) => ({tid, ms: ms - (before.get(tid) ?? 0)}));
+	const main = spent.find(thread => thread.tid === pid)?.ms ?? 0;
+	const others = spent.filter(thread => thread.tid !== pid).map(thread => thread.ms).sort((a, b) => b - a);
+	return {main, busiest: others[0] ?? 0, rest: others.slice(1).reduce((sum, ms) => sum + ms, 0)};
 }
 
 /** CPU time this process has used so far, in ms. */

@@ -165,11 +165,12 @@ async function main(): Promise<number | undefined> {
 function readyLine(json: boolean, node: PeerNode): string {
 	const {id} = node.config;
 	const mount = node.mountDir;
+	const advertised = node.url === node.listeningUrl ? undefined : node.url;
 	if (json) {
-		return `${JSON.stringify({event: 'ready', id, url: node.url, ...(mount ? {mount} : {})})}\n`;
+		return `${JSON.stringify({event: 'ready', id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(mount ? {mount} : {})})}\n`;
 	}
 
-	return `peer ${id} listening on ${node.url}${mount ? `, network mounted at ${mount}` : ''}\n`;
+	return `peer ${id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${mount ? `, network mounted at ${mount}` : ''}\n`;
 }
 
 /** FUSE found and the mount point ready (a stale mount cleared), or a UsageError naming what is missing and how to install it. */

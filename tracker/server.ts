@@ -11,6 +11,7 @@ import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
 	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
+import {Prober} from './prober.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
 
 export type TrackerOptions = {
@@ -21,8 +22,10 @@ export type TrackerOptions = {
 	bodyLimit?: string | number;
 	maxFilesPerPeer?: number;
 	maxPeersPerFind?: number;
-	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts). */
+	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts, a peer that joins). */
 	probeTimeoutMs?: number;
+	/** Probe each peer that joins (or moves to a new URL): one whose URL does not answer as it is not offered (default true). */
+	probeOnJoin?: boolean;
 	/**
 	 * How long after its start a Find that would be NOT_FOUND is answered 503 WARMING_UP with
 	 * Retry-After instead: the live peers have not all re-sent their lists yet (soft state).
@@ -47,7 +50,7 @@ export type RunningTracker = {url: string; state: TrackerState; server: Server; 
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
 	const {
 		port = 7000, host = '127.0.0.1', ttlMs = 15_000, bodyLimit = defaultBodyLimit,
-		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500, warmupMs = defaultWarmupMs,
+		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500, warmupMs = defaultWarmupMs, probeOnJoin = true,
 		secret, now = Date.now, log = () => {}, logger,
 	} = options;
 	const startedAt = now();
@@ -61,6 +64,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		} catch {
 			return false;
 		}
+	}
+
+	// Reachability (a peer that joins, or is not reachable) and reports of dead peers are probed apart: a report after a peer died must not get the answer of a probe from before.
+	const reachability = new Prober(answersAs, {now, minIntervalMs: 5000});
+	const reports = new Prober(answersAs, {now, minIntervalMs: 2000});
+	/** Probes a peer's URL (at most once per URL every few seconds) and records whether it answers; says when that changes. */
+	function probeReachability(id: string, url: string): void {
+		void reachability.check(id, url).then(({alive}) => {
+			if (state.setReachable(id, url, alive)) {
+				log(alive ? `peer ${id} at ${url} answers again` : `peer ${id} at ${url} does not answer as itself: not offered in Find`);
+			}
+		});
 	}
 
 	/** A Find reply is JSON already, cached per name: no per-request serialization. */
@@ -122,9 +137,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		const id = parsePeerId(request.params.id);
 		const body = parseUpdateListBody(request.body, {maxFilesPerPeer});
 		try {
+			const before = state.urlOf(id, now());
 			response.json(state.updateList(id, body, now()));
+			if (before !== body.url && probeOnJoin) {
+				// A new peer, or one at a new URL: is it reachable there, as itself?
+				probeReachability(id, body.url);
+			}
 		} catch (error) {
-			if (!(error instanceof IdInUseError) || await answersAs(id, error.url)) {
+			if (!(error instanceof IdInUseError) || (await reports.check(id, error.url, {maxAgeMs: 0})).alive) {
 				throw error;
 			}
 
@@ -132,6 +152,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			state.leave(id);
 			log(`peer ${id} moved from ${error.url} to ${body.url}`);
 			response.json(state.updateList(id, body, now()));
+			if (probeOnJoin) {
+				probeReachability(id, body.url);
+			}
 		}
 	});
 
@@ -141,7 +164,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	});
 
 	app.post('/peers/:id/heartbeat', (request, response) => {
-		response.json(state.heartbeat(parsePeerId(request.params.id), now()));
+		const id = parsePeerId(request.params.id);
+		const reply = state.heartbeat(id, now());
+		const url = state.urlOf(id, now());
+		if (reply.reachable === false && url) {
+			// Asked again (rate-limited): a peer whose link came back is offered again.
+			probeReachability(id, url);
+		}
+
+		response.json(reply);
 	});
 
 	app.delete('/peers/:id', (request, response) => {
@@ -155,19 +186,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		response.status(204).end();
 	});
 
-	/** Suspect checks in flight, by peer id and URL: many downloaders reporting one dead holder cost one probe. */
-	const suspectChecks = new Map<string, {startedAt: number; alive: Promise<boolean>}>();
-	function checkSuspect(id: string, url: string): {startedAt: number; alive: Promise<boolean>} {
-		const key = `${id} ${url}`;
-		let check = suspectChecks.get(key);
-		if (!check) {
-			check = {startedAt: now(), alive: answersAs(id, url).finally(() => suspectChecks.delete(key))};
-			suspectChecks.set(key, check);
-		}
-
-		return check;
-	}
-
 	app.post('/peers/:id/suspect', async (request, response) => {
 		const id = parsePeerId(request.params.id);
 		const url = state.urlOf(id, now());
@@ -176,11 +194,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			return;
 		}
 
-		const check = checkSuspect(id, url);
-		// A peer heard from since the check began (it came back and re-registered) is kept even if the probe failed.
-		const dropped = !await check.alive && state.dropIfSilentSince(id, check.startedAt);
+		// Reports about one holder share a probe, and an answer up to 2 s old: a flood of reports costs one request every 2 s.
+		const check = await reports.check(id, url);
+		// A peer heard from since the check began (it came back and re-registered) is kept even if the probe failed,
+		// but while its URL does not answer it is not offered (its heartbeats may come from behind a wrong --advertise).
+		const dropped = !check.alive && state.dropIfSilentSince(id, check.startedAt);
 		if (dropped) {
 			log(`peer ${id} at ${url} reported down and dropped`);
+		} else if (!check.alive && state.setReachable(id, url, false)) {
+			log(`peer ${id} at ${url} does not answer as itself: not offered in Find`);
 		}
 
 		response.json({dropped});

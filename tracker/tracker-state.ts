@@ -16,7 +16,7 @@ type CachedFind = {body: Buffer; validUntil: number};
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
  */
-type PeerRecord = {id: string; url: string; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number};
+type PeerRecord = {id: string; url: string; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -78,7 +78,9 @@ export class TrackerState {
 			this.#unindex(existing);
 		}
 
-		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now};
+		// A peer that re-registers at the same URL keeps what its last probe found; a new URL is assumed reachable until probed.
+		const reachable = existing?.url === url ? existing.reachable : true;
+		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
 		this.#peers.set(id, record);
 		this.#index(record, files);
 		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
@@ -122,7 +124,7 @@ export class TrackerState {
 		}
 
 		record.lastSeen = now;
-		return {epoch: this.epoch, known: true};
+		return record.reachable ? {epoch: this.epoch, known: true} : {epoch: this.epoch, known: true, reachable: false};
 	}
 
 	leave(id: string): boolean {
@@ -147,6 +149,29 @@ export class TrackerState {
 
 		this.#drop(record);
 		return true;
+	}
+
+	/**
+	 * What a probe of the peer's URL found: a peer whose URL does not answer as it is not offered in
+	 * Find (its heartbeats may still arrive) and is told so; a later probe that answers restores it.
+	 * Returns whether this changed anything. A record at another URL by now is left alone.
+	 */
+	setReachable(id: string, url: string, reachable: boolean): boolean {
+		const record = this.#peers.get(id);
+		if (record?.url !== url || record.reachable === reachable) {
+			return false;
+		}
+
+		record.reachable = reachable;
+		for (const name of record.files.keys()) {
+			this.#findCache.delete(name);
+		}
+
+		return true;
+	}
+
+	isReachable(id: string): boolean | undefined {
+		return this.#peers.get(id)?.reachable;
 	}
 
 	has(id: string, now: number): boolean {
@@ -252,7 +277,7 @@ export class TrackerState {
 		let validUntil = Number.POSITIVE_INFINITY;
 		for (const [id, held] of holders) {
 			const record = this.#peers.get(id);
-			if (!record || !this.#isLive(record, now)) {
+			if (!record || !this.#isLive(record, now) || !record.reachable) {
 				continue;
 			}
 

@@ -22,6 +22,11 @@ export async function getLoad(url: string, {timeoutMs = 1000, secret}: {timeoutM
 	return parseLoadReply(body);
 }
 
+/** Tells a holder that its bytes of `name` did not match the md5 it lists, so it hashes the file again (best effort). */
+export async function reportMismatch(url: string, name: string, {secret}: {secret?: string} = {}): Promise<void> {
+	await requestJson(`${url}/files/${encodeURIComponent(name)}/verify`, {method: 'POST', timeoutMs: 2000, maxBytes: 64 * 1024, agent: freshConnections, secret});
+}
+
 export type {Outcome} from '../core/retry-policy.js';
 
 export class TransferError extends Error {
@@ -63,7 +68,6 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 		throw cancelled();
 	}
 
-	// The file is opened and a hashing thread taken while the request goes out.
 	const sink = new HashingFileSink(options.tempPath, {
 		highWaterMark,
 		onChunk(_chunk, received) {
@@ -75,7 +79,7 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 			return undefined;
 		},
 	});
-	// A sink that fails to open fails the pipeline below; until then its error has no other listener.
+	// A sink that fails to open rejects opened() below; its error event has no other listener then.
 	// The sink's own failure is this peer's disk (no space, read-only, the dir gone), never the holder's.
 	let sinkError: unknown;
 	sink.once('error', error => {
@@ -84,6 +88,11 @@ export async function receiveFile(options: ReceiveOptions): Promise<{md5: string
 	const stalls: StallTimeouts = {firstByteMs: options.firstByteTimeoutMs, idleMs: options.idleTimeoutMs};
 	let download: Request | undefined;
 	try {
+		// The request goes out once the file is open and a hashing thread is ready: the first bytes never wait for a thread to load.
+		await sink.opened().catch((error: unknown) => {
+			sinkError ??= error;
+			throw error;
+		});
 		download = requestFile({...options, stalls, agent: freshConnections});
 		const response = await responseOf(download);
 		const refused = refusal(url, name, response, expectedSize);

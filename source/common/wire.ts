@@ -11,7 +11,8 @@ export type UpdateListReply = {epoch: string; ttlMs: number; version: number};
 /** An incremental update: from version `from` (the one the tracker holds) to `to`, entries added or changed and names removed. */
 export type ListUpdateBody = {from: number; to: number; add: FileEntry[]; remove: string[]};
 export type ListUpdateReply = {epoch: string; version: number};
-export type HeartbeatReply = {epoch: string; known: boolean};
+/** `reachable: false`: the tracker's probe of the peer's URL failed, so it is not offered in Find. */
+export type HeartbeatReply = {epoch: string; known: boolean; reachable?: false};
 export type HolderRef = {id: string; url: string};
 export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]};
 export type FileSummary = {name: string; md5: string; size: number; holders: number};
@@ -253,7 +254,9 @@ export function parseHeartbeatReply(value: unknown): HeartbeatReply {
 		throw new BadInputError('reply.known: expected a boolean');
 	}
 
-	return {epoch: parseString(object.epoch, 'reply.epoch'), known: object.known};
+	return object.reachable === false
+		? {epoch: parseString(object.epoch, 'reply.epoch'), known: object.known, reachable: false}
+		: {epoch: parseString(object.epoch, 'reply.epoch'), known: object.known};
 }
 
 export function parseFindReply(value: unknown): FindReply {

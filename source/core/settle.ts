@@ -5,6 +5,10 @@
  * Time is passed in.
  */
 
+/** How the share dir's changes are found: a watch (and the rescan), the rescan alone, or neither (updatelist only). */
+export type WatchState = {state: 'watching'; rescanMs: number} | {state: 'rescanning'; rescanMs: number} | {state: 'off'};
+export const watchOff: WatchState = {state: 'off'};
+
 /** What identifies one version of a file on disk. */
 export type FileStamp = {size: number; mtimeMs: number; ino: number};
 

@@ -11,6 +11,7 @@ import {nextDelayWithin, trackerBackoff} from '../core/retry-policy.js';
 import {rejoinReason, TrackerLink, type TrackerStatus} from '../core/tracker-link.js';
 import type {TrackerClient, TrackerRetry} from '../clients/tracker-client.js';
 import type {ChangeCounts, ListChanges} from '../core/share-index.js';
+import type {HeartbeatReply} from '../common/wire.js';
 import {notices} from './notices.js';
 
 export type MembershipEvents = {
@@ -43,6 +44,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
 	readonly #tracker: TrackerClient;
 	readonly #options: MembershipOptions;
 	#syncing: Promise<void> = Promise.resolve();
+	/** Whether the tracker said its probe of this peer's URL fails. */
+	#unreachable = false;
 	/** How many files the last whole list held. */
 	#lastCount = 0;
 	#loop: Promise<void> | undefined;
@@ -219,6 +222,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 				const reply = this.link.registered ? await this.#tracker.heartbeat(this.#options.id) : undefined;
 				const {action, changed} = this.link.beat(reply, Date.now());
 				this.#told(changed);
+				this.#noteReachable(reply);
 				if (action === 'send-list') {
 					await this.sendList();
 					const reason = rejoinReason(epochBefore, this.link.epoch, reply?.known);
@@ -244,6 +248,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
 		this.#told(changed);
 		if (say) {
 			this.emit('retry', notices.loopDown(retryInMs, error.message));
+		}
+	}
+
+	/** The tracker tells, in each heartbeat's reply, whether its probe of this peer's URL was answered: said once per change. */
+	#noteReachable(reply: HeartbeatReply | undefined): void {
+		if (!reply?.known) {
+			return;
+		}
+
+		const unreachable = reply.reachable === false;
+		if (unreachable !== this.#unreachable) {
+			this.#unreachable = unreachable;
+			this.emit('notice', unreachable ? notices.unreachable(this.#options.url()) : notices.reachableAgain(this.#options.url()));
 		}
 	}
 

@@ -30,6 +30,9 @@ export const notices = {
 	gaveUp: (tracker: string, elapsedMs: number, waitMs: number) => (waitMs > 0
 		? `tracker ${tracker} still down after ${seconds(elapsedMs)} s (--tracker-wait ${waitMs} ms)`
 		: `tracker ${tracker} is down`),
+	unreachable: (url: string) => `the tracker cannot reach this peer at ${url}: other peers cannot download from it and it is not offered in Find (check --advertise and --host)`,
+	reachableAgain: (url: string) => `the tracker reaches this peer at ${url} again: it is offered in Find`,
+	advertisedMismatch: (url: string, reason: string) => `the advertised URL ${url} does not answer as this peer (${reason}): other peers will not reach it there (check --advertise)`,
 	refused: (message: string) => `tracker refused this peer: ${message}`,
 	staleHolders: (name: string, ids: readonly string[]) => `tracker down: using the last known holders of ${name} (${ids.join(', ')})`,
 	notYetListed: (name: string, backForMs: number, delayMs: number) =>

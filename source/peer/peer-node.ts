@@ -16,7 +16,7 @@ import {holderBackoff} from '../core/retry-policy.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import type {MountEvent} from '../core/mount-events.js';
 import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
-import {getLoad} from '../clients/peer-client.js';
+import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
@@ -64,7 +64,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly tracker: TrackerClient;
 	/** The share dir as the user named it (resolved once it is prepared). */
 	shareDir: string;
+	/** The URL this peer tells the tracker (others reach it at), and the one it really listens at. */
 	url = '';
+	listeningUrl = '';
 	#share: LocalShare | undefined;
 	#server: Server | undefined;
 	#mount: NetworkMount | undefined;
@@ -112,6 +114,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			id: this.config.id,
 			// Nothing is served before the share dir is pinned, nor while it is withdrawn.
 			shareDir: () => this.#share?.ioDir,
+			listed: name => this.#share?.listedWithStamp(name),
+			onStale: name => {
+				void this.#share?.verify(name);
+			},
+			onMismatchReport: name => this.#share?.reportMismatch(name) ?? false,
 			latency: this.config.latency,
 			latencyScale: this.config.latencyScale,
 			load: this.load,
@@ -158,7 +165,14 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		local.start();
 		this.#server = await serving;
 		const {port} = this.#server.address() as AddressInfo;
-		this.url = this.config.advertise?.replace(/\/+$/, '') ?? `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		// On every interface (0.0.0.0), the first non-loopback address is as real as any.
+		this.listeningUrl = `http://${formatHost(advertisedHost(this.config.host))}:${port}`;
+		this.url = this.config.advertise?.replace(/\/+$/, '') ?? this.listeningUrl;
+		if (this.url !== this.listeningUrl) {
+			// Others use the advertised URL: say at once if it does not lead here.
+			void this.#checkAdvertised();
+		}
+
 		try {
 			await this.#membership.join();
 		} catch (error) {
@@ -278,6 +292,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			suspect: peerId => {
 				this.tracker.suspect(peerId).catch(() => {});
 			},
+			reportMismatch: (holder, file) => {
+				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
+			},
 			announce: async file => this.#announce(file),
 			allDownWaitMs: this.config.peerWaitMs,
 			backoff: holderBackoff,
@@ -321,6 +338,17 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	latencyTo(peerId: string): number {
 		return this.config.latency.between(this.config.id, peerId);
+	}
+
+	async #checkAdvertised(): Promise<void> {
+		try {
+			const {id} = await getLoad(this.url, {timeoutMs: 2000, secret: this.config.secret});
+			if (id !== this.config.id) {
+				this.emit('notice', notices.advertisedMismatch(this.url, `it answers as ${id}`));
+			}
+		} catch (error) {
+			this.emit('notice', notices.advertisedMismatch(this.url, (error as Error).message));
+		}
 	}
 
 	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */

@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto';
 import type {FileHandle} from 'node:fs/promises';
 import type {RequestHandler} from 'express';
 import {sendError} from '../common/express-json.js';
-import {openShared} from '../share/share-dir.js';
+import type {OpenShared} from '../share/share-dir.js';
 import {parseFileName, type PartsReply} from '../common/wire.js';
 
 /** Versions of files whose parts are remembered; the oldest is forgotten first. */
@@ -83,13 +83,12 @@ export async function hashParts(handle: FileHandle, size: number, partSize: numb
 }
 
 /** Same path rules as GET /files/:name: only a regular, non-hidden file directly in the share dir. */
-export function partsHandler({shareDir, partSize, cache}: {shareDir: () => string | undefined; partSize: number; cache: PartsCache}): RequestHandler {
+export function partsHandler({open, partSize, cache}: {open: (name: string) => Promise<OpenShared | 'stale' | undefined>; partSize: number; cache: PartsCache}): RequestHandler {
 	return async (request, response) => {
 		const name = parseFileName(request.params.name);
-		const dir = shareDir();
-		const opened = dir === undefined ? undefined : await openShared(dir, name);
-		if (!opened) {
-			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
+		const opened = await open(name);
+		if (!opened || opened === 'stale') {
+			sendError(response, 'NOT_FOUND', opened ? `${name} changed since it was listed here; it is being hashed again` : `no file "${name}" here`);
 			return;
 		}
 

@@ -11,7 +11,8 @@ import {listen} from '../common/listen.js';
 import {requestLog, type Logger} from '../common/log.js';
 import type {LoadCounter} from '../core/load-counter.js';
 import {defaultPartSize} from '../core/part-geometry.js';
-import {openShared} from '../share/share-dir.js';
+import {openShared, type OpenShared} from '../share/share-dir.js';
+import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
 import {throttledStream} from './throttled-stream.js';
@@ -32,6 +33,15 @@ export type PeerServerContext = {
 	uploadLimit?: number;
 	/** Read buffer size of served files. */
 	highWaterMark?: number;
+	/**
+	 * What this peer lists for a name (its size, and the stamp it was hashed at when known). With
+	 * it, only listed files are served, and a file whose size or stamp differs is not (it changed
+	 * since it was hashed): `onStale` is told, to hash it again and publish what it now is.
+	 */
+	listed?: (name: string) => {size: number; stamp?: FileStamp} | undefined;
+	onStale?: (name: string) => void;
+	/** A downloader reports that a file's bytes did not match its md5: hash it again (rate-limited by the callee). */
+	onMismatchReport?: (name: string) => boolean;
 	/** Uploads served at once (--max-uploads); beyond them a request is 503 BUSY with Retry-After. */
 	maxUploads?: number;
 	/** An upload whose reader takes nothing for this long is ended (--upload-idle-ms). */
@@ -54,6 +64,29 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 	} = context;
 	let uploads = 0;
 	const dirNow = typeof shareDir === 'function' ? shareDir : () => shareDir;
+	/** A shared file opened for serving, 'stale' when it is not what was listed (and is hashed again), or undefined. */
+	const openListed = async (name: string): Promise<OpenShared | 'stale' | undefined> => {
+		const dir = dirNow();
+		const listing = context.listed?.(name);
+		if (dir === undefined || (context.listed && !listing)) {
+			return undefined;
+		}
+
+		const opened = await openShared(dir, name);
+		if (!opened || !listing) {
+			return opened;
+		}
+
+		const {stamp} = listing;
+		if (opened.size !== listing.size || (stamp && (stamp.mtimeMs !== opened.mtimeMs || stamp.ino !== opened.ino))) {
+			await opened.handle.close();
+			context.onStale?.(name);
+			return 'stale';
+		}
+
+		return opened;
+	};
+
 	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now()});
 	const app = express();
 	app.disable('x-powered-by');
@@ -87,10 +120,14 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		});
 
 		const name = parseFileName(request.params.name);
-		const dir = dirNow();
-		const opened = dir === undefined ? undefined : await openShared(dir, name);
+		const opened = await openListed(name);
 		if (!opened) {
 			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
+			return;
+		}
+
+		if (opened === 'stale') {
+			sendError(response, 'NOT_FOUND', `${name} changed since it was listed here; it is being hashed again`);
 			return;
 		}
 
@@ -171,7 +208,13 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		}
 	});
 
-	app.get('/files/:name/parts', partsHandler({shareDir: dirNow, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
+	app.post('/files/:name/verify', (request, response) => {
+		const name = parseFileName(request.params.name);
+		const queued = context.onMismatchReport?.(name) ?? false;
+		response.status(202).json({name, queued});
+	});
+
+	app.get('/files/:name/parts', partsHandler({open: openListed, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 
 	app.use(notFoundRoute);
 	app.use(jsonErrorHandler(error => {

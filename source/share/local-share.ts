@@ -9,14 +9,14 @@ import {lstatSync, type Stats} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type {FileEntry} from '../common/wire.js';
-import {SettleTracker, type FileStamp} from '../core/settle.js';
+import {SettleTracker, type FileStamp, type WatchState} from '../core/settle.js';
 import {ShareIndex, type ChangeCounts, type ListChanges} from '../core/share-index.js';
 import {quietFileSystem, watchDir, watchFailure, type DirWatch} from './dir-watch.js';
 import {PinnedDir} from './pinned-dir.js';
 import {isSharedName, md5OfShared, scanShare, type PreparedShare} from './share-dir.js';
 import type {SharedList} from './shared-list.js';
 
-export type WatchState = {state: 'watching'; rescanMs: number} | {state: 'rescanning'; rescanMs: number} | {state: 'off'};
+export type {WatchState} from '../core/settle.js';
 
 /** What found a change: the watch (after settling), a rescan, a download placing a file, a verification, the dir withdrawn. */
 export type ChangeSource = 'watch' | 'rescan' | 'placed' | 'verify' | 'withdrawn';
@@ -47,6 +47,8 @@ export const maxChangesPerBatch = 1000;
 const coalesceMs = 250;
 /** No change waits longer than this to be published, however busy the dir is. */
 const maxWaitMs = 2000;
+/** A report of bad bytes hashes a name again at most this often. */
+const reverifyMs = 10_000;
 /** Files hashed at once after they settle. */
 const hashConcurrency = 4;
 
@@ -73,6 +75,8 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 	#scanning: Promise<ChangeCounts> | undefined;
 	readonly #idleWaiters: Array<() => void> = [];
 	#pendingSince: number | undefined;
+	/** When each name was last hashed again on a report. */
+	readonly #verifiedAt = new Map<string, number>();
 	#publishTimer: NodeJS.Timeout | undefined;
 	#closed = false;
 
@@ -188,6 +192,34 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		}
 	}
 
+	/** What this peer lists for a name, with the stamp it was hashed at when known. */
+	listedWithStamp(name: string): {size: number; stamp?: FileStamp} | undefined {
+		const index = this.#ensureIndex();
+		const entry = index.get(name);
+		return entry && {size: entry.size, stamp: index.stampOf(name)};
+	}
+
+	/**
+	 * A downloader reports that a listed file's bytes did not match its md5: it is hashed again,
+	 * at most once per name every `reverifyMs` (a stranger cannot make this peer hash in a loop).
+	 * Returns whether it was queued.
+	 */
+	reportMismatch(name: string): boolean {
+		const now = Date.now();
+		const last = this.#verifiedAt.get(name);
+		if (!this.#ensureIndex().has(name) || (last !== undefined && now - last < reverifyMs)) {
+			return false;
+		}
+
+		this.#verifiedAt.set(name, now);
+		if (this.#verifiedAt.size > 10_000) {
+			this.#verifiedAt.delete(this.#verifiedAt.keys().next().value!);
+		}
+
+		void this.verify(name);
+		return true;
+	}
+
 	/**
 	 * Hashes one file again, bypassing every cache: its size or mtime no longer match what is
 	 * listed, or a downloader reported that its bytes do not match the md5.
@@ -229,6 +261,8 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 	/** Starts the watch, the rescans and the checks of the path (once the caller listens to what they say). */
 	start(): void {
 		this.#startWatch();
+		// Learns each file's stamp (the boot scan's list has none) and catches what changed since the boot scan.
+		void this.rescan().catch(() => {});
 		if (this.#options.rescanMs > 0) {
 			this.#timers.push(setInterval(() => {
 				void this.rescan().catch(() => {});

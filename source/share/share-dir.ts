@@ -288,7 +288,7 @@ export function md5OfSharedSync(file: string, stamp: FileStamp): string | undefi
 	}
 }
 
-export type OpenShared = {handle: fs.FileHandle; size: number; mtimeMs: number};
+export type OpenShared = {handle: fs.FileHandle; size: number; mtimeMs: number; ino: number};
 
 /**
  * Opens a shared file for reading, or returns undefined: only a valid, non-hidden name
@@ -313,7 +313,7 @@ export async function openShared(shareDir: string, name: string): Promise<OpenSh
 		return undefined;
 	}
 
-	return {handle, size: stats.size, mtimeMs: stats.mtimeMs};
+	return {handle, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino};
 }
 
 export async function exists(file: string): Promise<boolean> {

@@ -33,6 +33,8 @@ export type DownloaderDeps = {
 	load: LoadCounter;
 	/** Report a holder that refused or dropped the connection. */
 	suspect: (peerId: string) => void;
+	/** Tell a holder that its bytes did not match the md5 it lists (it hashes the file again). */
+	reportMismatch?: (holder: HolderRef, name: string) => void;
 	/** Make the new file known: updatelist. */
 	announce: (file: FileEntry) => Promise<void>;
 	/** Least silence tolerated from a holder before it counts as stalled (see stallTimeouts). */

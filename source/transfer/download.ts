@@ -43,6 +43,11 @@ export async function download(deps: DownloaderDeps, rawName: string): Promise<D
 				await ensureRoom(deps.shareDir, found.size - await resumableBytes(deps.shareDir, found), name, deps.shownDir);
 			}
 
+			if (found && md5 !== '' && found.md5 !== md5) {
+				// The name has other content now (a holder found its file changed and published it again): mismatches were against the old md5.
+				record.mismatches.clear();
+			}
+
 			md5 = found?.md5 ?? md5;
 			const eligible = others.filter(peer => (record.mismatches.get(peer.id) ?? 0) < maxMismatchesPerHolder);
 			if (others.length > 0 && eligible.length === 0) {

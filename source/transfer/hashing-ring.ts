@@ -10,5 +10,5 @@ export const controlSlots = 4;
 /** One download for the thread: the temp file's fd, the ring and the control array. */
 export type HashingJob = {fd: number; ring: SharedArrayBuffer; control: SharedArrayBuffer};
 
-/** The thread's answer: the md5, that the download was aborted, or the error that stopped it. */
-export type HashingReply = {md5?: string; aborted?: boolean; error?: {message: string; code?: string}};
+/** The thread's answer: that it is ready (once, when it has loaded), then per job the md5, that the download was aborted, or the error that stopped it. */
+export type HashingReply = {ready?: true; md5?: string; aborted?: boolean; error?: {message: string; code?: string}};

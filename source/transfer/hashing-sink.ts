@@ -7,7 +7,10 @@
  */
 import fs from 'node:fs/promises';
 import {Writable} from 'node:stream';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
 import {Worker} from 'node:worker_threads';
+import type * as EsbuildModule from 'esbuild';
 import {aborted, consumed, controlSlots, ended, type HashingJob, type HashingReply, produced} from './hashing-ring.js';
 
 export type HashingSinkOptions = {
@@ -26,23 +29,39 @@ type WaitAsync = (array: BigInt64Array, index: number, value: bigint, timeoutMs:
 const waitAsync = (Atomics as unknown as {waitAsync: WaitAsync}).waitAsync.bind(Atomics);
 
 /**
- * The hashing thread's module (hashing-thread.ts): from source the thread first registers tsx
- * and imports the .ts beside this file; built, it is dist/source/hashing-thread.js (build.ts).
+ * The hashing thread's module (hashing-thread.ts). Built, it is dist/source/hashing-thread.js
+ * (build.ts). From source it is bundled once into plain JavaScript by esbuild, as build.ts bundles
+ * it (and as tsx transpiles it): registering tsx in every thread, as the one share-dir thread does,
+ * costs each new thread about 0.3 s and an esbuild process of its own, and a peer may start many.
  */
 const fromSource = import.meta.url.endsWith('.ts');
 const threadModule = new URL(fromSource ? './hashing-thread.ts' : './hashing-thread.js', import.meta.url);
-const loadFromSource = `
-const {workerData} = require('node:worker_threads');
-(async () => {
-	(await import(workerData.tsx)).register();
-	await import(workerData.module);
-})();
-`;
+let bundledThread: Promise<string> | undefined;
 
-function startThread(): Worker {
-	return fromSource
-		? new Worker(loadFromSource, {eval: true, workerData: {tsx: import.meta.resolve('tsx/esm/api'), module: threadModule.href}})
-		: new Worker(threadModule);
+async function bundleThread(): Promise<string> {
+	// Required by name at run time: the built programs never load esbuild (a devDependency).
+	const esbuild = createRequire(import.meta.url)('esbuild') as typeof EsbuildModule;
+	try {
+		const {outputFiles} = await esbuild.build({
+			entryPoints: [fileURLToPath(threadModule)], bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'silent',
+		});
+		return outputFiles[0]!.text;
+	} finally {
+		// Its service process is not needed again: nothing of it stays open.
+		await esbuild.stop();
+	}
+}
+
+async function startThread(): Promise<Worker> {
+	if (!fromSource) {
+		return new Worker(threadModule);
+	}
+
+	bundledThread ??= bundleThread();
+	bundledThread.catch(() => {
+		bundledThread = undefined;
+	});
+	return new Worker(await bundledThread, {eval: true});
 }
 
 /** Hashing threads kept for the next download: starting one takes tens of ms, taking an idle one nothing. */
@@ -55,14 +74,15 @@ export function hashingThreadsStarted(): number {
 	return threadsStarted;
 }
 
-function takeThread(): Worker {
+/** An idle thread, or a new one once it has loaded its module. */
+async function takeThread(): Promise<Worker> {
 	const idle = idleThreads.pop();
 	if (idle) {
 		idle.ref();
 		return idle;
 	}
 
-	const worker = startThread();
+	const worker = await startThread();
 	threadsStarted++;
 	worker.once('exit', () => {
 		const index = idleThreads.indexOf(worker);
@@ -70,6 +90,38 @@ function takeThread(): Worker {
 			idleThreads.splice(index, 1);
 		}
 	});
+	try {
+		await new Promise<void>((resolve, reject) => {
+			const settle = (error?: Error) => {
+				worker.off('message', onMessage);
+				worker.off('error', settle);
+				worker.off('exit', onExit);
+				if (error) {
+					reject(error);
+				} else {
+					resolve();
+				}
+			};
+
+			const onMessage = (message: HashingReply) => {
+				if (message.ready) {
+					settle();
+				}
+			};
+
+			const onExit = (code: number) => {
+				settle(new Error(`the hashing thread exited with code ${code} before it was ready`));
+			};
+
+			worker.on('message', onMessage);
+			worker.on('error', settle);
+			worker.on('exit', onExit);
+		});
+	} catch (error) {
+		await worker.terminate().catch(() => {});
+		throw error;
+	}
+
 	return worker;
 }
 
@@ -99,18 +151,32 @@ export class HashingFileSink extends Writable {
 	#ring!: Uint8Array;
 	#state!: BigInt64Array;
 	#received = 0;
-	#produced = 0n;
-	#notified = 0n;
-	#wakeBatch = 0n;
+	/** Bytes put in the ring, and as of the last wake-up of the thread. */
+	#produced = 0;
+	#notified = 0;
+	#wakeBatch = 0;
 	#syncedUpTo = 0;
 	#backgroundSync: Promise<void> | undefined;
 	#failure: Error | undefined;
 	#result: Promise<string> | undefined;
+	readonly #opened: Promise<void>;
+	#markOpened!: (error?: Error) => void;
 	#md5: string | undefined;
 
 	/** Creates `file` exclusively (it must not exist). */
 	constructor(file: string, {highWaterMark = 256 * 1024, ringBytes = 2 * 1024 * 1024, syncEveryBytes = 32 * 1024 * 1024, onChunk}: HashingSinkOptions = {}) {
 		super({highWaterMark});
+		this.#opened = new Promise((resolve, reject) => {
+			this.#markOpened = error => {
+				if (error) {
+					reject(error);
+				} else {
+					resolve();
+				}
+			};
+		});
+		// A failure to open also fails the stream, where it is reported.
+		this.#opened.catch(() => {});
 		this.#file = file;
 		this.#ringBytes = ringBytes;
 		this.#syncEveryBytes = syncEveryBytes;
@@ -122,6 +188,11 @@ export class HashingFileSink extends Writable {
 		return this.#received;
 	}
 
+	/** Resolves once the file is open and a hashing thread is ready for it; a receiver sends its request then, so no byte waits for a thread to load. */
+	async opened(): Promise<void> {
+		return this.#opened;
+	}
+
 	/** The md5 of every byte written, once the stream has finished. */
 	get md5(): string {
 		if (this.#md5 === undefined) {
@@ -131,24 +202,35 @@ export class HashingFileSink extends Writable {
 		return this.#md5;
 	}
 
-	override _construct(callback: (error?: Error | null) => void): void {
-		fs.open(this.#file, 'wx').then(handle => {
+	override _construct(done: (error?: Error | null) => void): void {
+		const callback = (error?: Error) => {
+			this.#markOpened(error);
+			done(error);
+		};
+
+		// The file is opened while a thread is taken (or started and loaded).
+		void Promise.allSettled([fs.open(this.#file, 'wx'), takeThread()]).then(([opened, taken]) => {
+			if (opened.status === 'rejected' || taken.status === 'rejected') {
+				if (opened.status === 'fulfilled') {
+					void opened.value.close().catch(() => {});
+				}
+
+				if (taken.status === 'fulfilled') {
+					releaseThread(taken.value);
+				}
+
+				callback((opened.status === 'rejected' ? opened.reason : (taken as PromiseRejectedResult).reason) as Error);
+				return;
+			}
+
+			const handle = opened.value;
+			const worker = taken.value;
 			this.#handle = handle;
 			const ring = new SharedArrayBuffer(this.#ringBytes);
 			const control = new SharedArrayBuffer(controlSlots * BigInt64Array.BYTES_PER_ELEMENT);
 			this.#ring = new Uint8Array(ring);
-			this.#wakeBatch = BigInt(Math.max(1, Math.floor(this.#ringBytes / 4)));
+			this.#wakeBatch = Math.max(1, Math.floor(this.#ringBytes / 4));
 			this.#state = new BigInt64Array(control);
-			let worker: Worker;
-			try {
-				worker = takeThread();
-			} catch (error) {
-				this.#handle = undefined;
-				void handle.close().catch(() => {});
-				callback(error as Error);
-				return;
-			}
-
 			let threadDone!: () => void;
 			this.#threadDone = new Promise(resolve => {
 				threadDone = resolve;
@@ -203,15 +285,19 @@ export class HashingFileSink extends Writable {
 			const job: HashingJob = {fd: handle.fd, ring, control};
 			worker.postMessage(job);
 			callback();
-		}, callback);
+		});
 	}
 
+	/** Copies the chunk into the ring: synchronously while there is room, after the hashing thread frees some when it is full. */
 	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-		this.#put([chunk], callback);
-	}
+		this.#received += chunk.length;
+		const refused = this.#onChunk?.(chunk, this.#received);
+		if (refused) {
+			callback(refused);
+			return;
+		}
 
-	override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
-		this.#put(chunks.map(({chunk}) => chunk), callback);
+		this.#copy(chunk, 0, callback);
 	}
 
 	override _final(callback: (error?: Error | null) => void): void {
@@ -243,37 +329,19 @@ export class HashingFileSink extends Writable {
 			});
 	}
 
-	/** Copies chunks into the ring; synchronous while there is room, waiting for the hashing thread when it is full. */
-	#put(chunks: Buffer[], callback: (error?: Error | null) => void): void {
-		for (const chunk of chunks) {
-			this.#received += chunk.length;
-			const refused = this.#onChunk?.(chunk, this.#received);
-			if (refused) {
-				callback(refused);
+	#copy(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
+		while (offset < chunk.length) {
+			if (this.#failure) {
+				callback(this.#failure);
 				return;
 			}
-		}
 
-		this.#copy(chunks, 0, 0, callback);
-	}
-
-	#copy(chunks: Buffer[], index: number, offset: number, callback: (error?: Error | null) => void): void {
-		for (; index < chunks.length; index++, offset = 0) {
-			const chunk = chunks[index]!;
-			while (offset < chunk.length) {
-				if (this.#failure) {
-					callback(this.#failure);
-					return;
-				}
-
-				const taken = this.#take(chunk.subarray(offset));
-				offset += taken;
-				if (offset < chunk.length) {
-					void this.#room().then(() => {
-						this.#copy(chunks, index, offset, callback);
-					});
-					return;
-				}
+			offset = this.#take(chunk, offset);
+			if (offset < chunk.length) {
+				void this.#room().then(() => {
+					this.#copy(chunk, offset, callback);
+				});
+				return;
 			}
 		}
 
@@ -284,7 +352,7 @@ export class HashingFileSink extends Writable {
 	/** Resolves once the hashing thread has freed room in the ring, or has failed. */
 	async #room(): Promise<void> {
 		const done = Atomics.load(this.#state, consumed);
-		if (this.#failure || Number(this.#produced - done) < this.#ring.length) {
+		if (this.#failure || this.#produced - Number(done) < this.#ring.length) {
 			return;
 		}
 
@@ -295,22 +363,27 @@ export class HashingFileSink extends Writable {
 		}
 	}
 
-	/** Copies into the ring what fits now; wakes the thread per batch, and when the ring is full. */
-	#take(bytes: Uint8Array): number {
+	/**
+	 * Copies into the ring what fits now of `bytes` from `from` on, and returns where it stopped;
+	 * wakes the thread per batch, and when the ring is full. Counts in numbers (exact up to 2^53
+	 * bytes) and allocates nothing but the BigInt the control array takes.
+	 */
+	#take(bytes: Buffer, from: number): number {
 		const capacity = this.#ring.length;
-		let offset = 0;
+		let offset = from;
 		while (offset < bytes.length) {
-			const free = capacity - Number(this.#produced - Atomics.load(this.#state, consumed));
+			const free = capacity - (this.#produced - Number(Atomics.load(this.#state, consumed)));
 			if (free === 0) {
 				break;
 			}
 
-			const start = Number(this.#produced % BigInt(capacity));
+			const start = this.#produced % capacity;
 			const length = Math.min(free, bytes.length - offset, capacity - start);
-			this.#ring.set(bytes.subarray(offset, offset + length), start);
+			// The thread reads only below `produced`: this span is the main thread's until the store below.
+			bytes.copy(this.#ring, start, offset, offset + length);
 			offset += length;
-			this.#produced += BigInt(length);
-			Atomics.store(this.#state, produced, this.#produced);
+			this.#produced += length;
+			Atomics.store(this.#state, produced, BigInt(this.#produced));
 		}
 
 		// Wake the thread per batch, not per chunk: fewer context switches, larger hash and write calls.

@@ -57,3 +57,5 @@ const port = parentPort;
 port.on('message', (job: HashingJob) => {
 	port.postMessage(hashInto(job));
 });
+const ready: HashingReply = {ready: true};
+port.postMessage(ready);

@@ -74,6 +74,11 @@ export async function multiSourceDownload(deps: DownloaderDeps, job: MultiSource
 
 		for (const id of choice.disagreeing) {
 			record(deps, job, id, 'checksum-mismatch');
+			const holder = job.holders.find(candidate => candidate.id === id);
+			if (holder) {
+				deps.reportMismatch?.(holder, found.name);
+			}
+
 			deps.onEvent?.({type: 'holder-dropped', name: found.name, id, why: 'checksum'});
 		}
 
@@ -357,6 +362,11 @@ class MultiSourceRun {
 	/** A bad part: fetched again elsewhere; a holder that sends bad parts too often is out. */
 	#corrupt(id: string): void {
 		const scheduler = this.#scheduler;
+		const holder = this.#holders.get(id);
+		if (holder) {
+			this.#deps.reportMismatch?.(holder, this.#job.found.name);
+		}
+
 		this.#cancel(scheduler.corrupt(id));
 		record(this.#deps, this.#job, id, 'checksum-mismatch');
 		const {mismatches} = this.#job.record;

@@ -68,6 +68,7 @@ export async function fromOneHolder(deps: DownloaderDeps, found: FindReply, hold
 
 		if (outcome === 'checksum-mismatch') {
 			mismatches.set(holder.id, (mismatches.get(holder.id) ?? 0) + 1);
+			deps.reportMismatch?.(holder, name);
 		}
 
 		if (afterFailedAttempt(outcome, mismatches.get(holder.id) ?? 0) === 'next') {

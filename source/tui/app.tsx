@@ -81,7 +81,7 @@ export function App({node, banner = noBanner, colors = true, probeLoad = probeOv
 		<PaletteContext.Provider value={paletteFor(colors)}>
 			<EventLog entries={state.log}/>
 			<Box flexDirection="column" width={width}>
-				<StatusLine peer={state.peer} tracker={state.tracker} load={state.load} now={now} width={width}/>
+				<StatusLine peer={state.peer} tracker={state.tracker} load={state.load} watch={state.watch} now={now} width={width}/>
 				{state.panel !== undefined && (
 					<Box marginTop={1}>
 						<CandidatePanel panel={state.panel} width={width}/>

@@ -6,6 +6,7 @@ import type {MountEvent} from '../core/mount-events.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
+import {watchOff, type WatchState} from '../core/settle.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import {completeLine} from './completion.js';
 
@@ -69,6 +70,8 @@ export type UiState = {
 	peer: PeerIdentity;
 	tracker: TrackerStatus;
 	load: number;
+	/** How the share dir's changes are found (the status line says it). */
+	watch: WatchState;
 	panel?: CandidatePanel;
 	transfers: TransferRow[];
 	pending: PendingCommand[];
@@ -92,6 +95,7 @@ export type UiAction =
 	| {type: 'mount-event'; event: MountEvent; at: number}
 	| {type: 'tracker-changed'; status: TrackerStatus}
 	| {type: 'load-changed'; load: number}
+	| {type: 'watch-changed'; watch: WatchState}
 	| {type: 'notice'; message: string}
 	| {type: 'live-load'; id: string; load?: number}
 	| {type: 'tracker-files'; names: string[]}
@@ -99,11 +103,12 @@ export type UiAction =
 
 export const historyLimit = 100;
 
-export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = []): UiState {
+export function createUiState(peer: PeerIdentity, tracker: TrackerStatus, load: number, banner: readonly string[] = [], watch: WatchState = watchOff): UiState {
 	return {
 		peer,
 		tracker,
 		load,
+		watch,
 		transfers: [],
 		pending: [],
 		log: banner.map((text, index) => ({id: index, kind: 'banner', text})),
@@ -204,6 +209,10 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
 
 		case 'load-changed': {
 			return {...state, load: action.load};
+		}
+
+		case 'watch-changed': {
+			return {...state, watch: action.watch};
 		}
 
 		case 'notice': {

@@ -8,7 +8,7 @@ import {getJson, shareDir, startPeer, startTracker} from '../helpers/processes.j
 const md5 = 'd'.repeat(32);
 
 test('with a secret, tracker writes need the bearer token; reads stay open', async t => {
-	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0, secret: 's3cret'});
+	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0, probeOnJoin: false, secret: 's3cret'});
 	t.teardown(async () => tracker.close());
 	const body = JSON.stringify({url: 'http://127.0.0.1:9', files: [{name: 'x', md5, size: 1}]});
 	const json = {'content-type': 'application/json'};
@@ -53,7 +53,7 @@ test('peers that share the secret work as usual; a peer without it cannot join o
 });
 
 test('an UpdateList of 100 000 files fits; one more file is 413', async t => {
-	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0});
+	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0, probeOnJoin: false});
 	t.teardown(async () => tracker.close());
 	const files = Array.from({length: 100_000}, (_, index) => ({name: `file-${String(index).padStart(6, '0')}.bin`, md5, size: index}));
 	const put = async (list: unknown[]) => rawRequest(tracker.url, '/peers/big', {method: 'PUT', headers: {'content-type': 'application/json'}, body: JSON.stringify({url: 'http://127.0.0.1:9', files: list})});

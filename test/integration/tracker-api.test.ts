@@ -6,7 +6,7 @@ import {startTracker} from '../../tracker/server.js';
 const md5 = 'c'.repeat(32);
 
 async function withTracker(t: any, options: Parameters<typeof startTracker>[0] = {}) {
-	const tracker = await startTracker({port: 0, warmupMs: 0, ttlMs: 60_000, ...options});
+	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 60_000, ...options});
 	t.teardown(async () => tracker.close());
 	const call = async (method: string, path: string, body?: unknown, raw?: string) => {
 		const response = await fetch(`${tracker.url}${path}`, {

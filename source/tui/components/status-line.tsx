@@ -1,6 +1,7 @@
 /** Who and where this peer is, how it stands with the tracker, and where the network is mounted: two lines at the top of the live area. */
 import {Box, Text} from 'ink';
 import {usePalette, type Palette} from '../hooks/use-palette.js';
+import {watchOff, type WatchState} from '../../core/settle.js';
 import type {TrackerStatus} from '../../core/tracker-link.js';
 import {fitEnd, fitStart} from '../ui-text.js';
 import type {PeerIdentity} from '../ui-state.js';
@@ -9,11 +10,12 @@ type Props = {
 	readonly peer: PeerIdentity;
 	readonly tracker: TrackerStatus;
 	readonly load: number;
+	readonly watch?: WatchState;
 	readonly now: number;
 	readonly width: number;
 };
 
-export function StatusLine({peer, tracker, load, now, width}: Props) {
+export function StatusLine({peer, tracker, load, watch = watchOff, now, width}: Props) {
 	const palette = usePalette();
 	const head = `peer ${peer.id}  `;
 	const url = fitEnd(peer.url, Math.max(12, width - head.length - 14)).trimEnd();
@@ -34,9 +36,27 @@ export function StatusLine({peer, tracker, load, now, width}: Props) {
 				{`  load ${load}`}
 				{peer.latencyScale === 1 ? '' : `  latency ×${peer.latencyScale}`}
 				{peer.mount === undefined ? '' : `  mounted at ${peer.mount}`}
+				<Text dimColor={palette.dim}>{`  ${watchText(watch)}`}</Text>
 			</Text>
 		</Box>
 	);
+}
+
+/** How the share dir's changes are found, in a few words. */
+export function watchText(watch: WatchState): string {
+	switch (watch.state) {
+		case 'watching': {
+			return watch.rescanMs > 0 ? `watching (rescan every ${watch.rescanMs / 1000} s)` : 'watching';
+		}
+
+		case 'rescanning': {
+			return `rescanning every ${watch.rescanMs / 1000} s`;
+		}
+
+		case 'off': {
+			return 'watch off';
+		}
+	}
 }
 
 function trackerText(status: TrackerStatus, now: number, palette: Palette): {text: string; color?: string} {

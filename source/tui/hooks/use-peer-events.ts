@@ -2,6 +2,7 @@
 import {useEffect} from 'react';
 import type {MountEvent} from '../../core/mount-events.js';
 import type {DownloadEvent} from '../../core/transfer-types.js';
+import type {WatchState} from '../../core/settle.js';
 import type {TrackerStatus} from '../../core/tracker-link.js';
 import type {PeerNode} from '../../peer/peer-node.js';
 import type {UiDispatch} from './use-ui-state.js';
@@ -29,6 +30,10 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 
 		const onLoad = (load: number) => {
 			dispatch({type: 'load-changed', load});
+		};
+
+		const onWatch = (watch: WatchState) => {
+			dispatch({type: 'watch-changed', watch});
 		};
 
 		const onDownload = (event: DownloadEvent) => {
@@ -61,16 +66,19 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 
 		node.on('tracker', onTracker);
 		node.on('load', onLoad);
+		node.on('watch', onWatch);
 		node.on('download', onDownload);
 		node.on('mount', onMount);
 		node.on('notice', onNotice);
 		// Whatever changed between the first render and this subscription.
 		onTracker(node.trackerStatus);
 		onLoad(node.load.load);
+		onWatch(node.watchState);
 		return () => {
 			clearTimeout(progressTimer);
 			node.off('tracker', onTracker);
 			node.off('load', onLoad);
+			node.off('watch', onWatch);
 			node.off('download', onDownload);
 			node.off('mount', onMount);
 			node.off('notice', onNotice);

@@ -43,6 +43,19 @@ test('never writes over an existing file', async t => {
 	await writeFile(file, 'keep me');
 	await t.throwsAsync(pipeline(Readable.from([Buffer.from('new')]), new HashingFileSink(file)), {code: 'EEXIST'});
 	t.is(await readFile(file, 'utf8'), 'keep me');
+	const unopened = new HashingFileSink(file);
+	unopened.once('error', () => {});
+	await t.throwsAsync(unopened.opened(), {code: 'EEXIST'});
+});
+
+test('opened() resolves once the file is open and a thread is ready; then bytes flow through even a tiny ring', async t => {
+	const dir = await tempDir(t);
+	const sink = new HashingFileSink(path.join(dir, 'out.part'), {ringBytes: 4096});
+	await sink.opened();
+	// With a ring of 4 KiB, 1 MiB goes through only if the thread consumes it as it comes.
+	const whole = randomBytes(1024 * 1024);
+	await pipeline(Readable.from([whole]), sink);
+	t.is(sink.md5, createHash('md5').update(whole).digest('hex'));
 });
 
 test('an empty stream makes an empty file with the md5 of no bytes', async t => {

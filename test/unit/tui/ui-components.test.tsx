@@ -14,16 +14,16 @@ import {eventually} from '../../helpers/processes.js';
 const peer = {id: 'me', url: 'http://127.0.0.1:40123', shareDir: '/tmp/xfs-demo-me-AbCdEf', latencyScale: 0.05, k: 1000};
 
 test('status line: identity, tracker connected, load and the latency scale', t => {
-	const {lastFrame} = render(<StatusLine peer={peer} tracker={{state: 'connected', epoch: 'e'}} load={0} now={0} width={100}/>);
+	const {lastFrame} = render(<StatusLine peer={peer} tracker={{state: 'connected', epoch: 'e'}} load={0} watch={{state: 'watching', rescanMs: 60_000}} now={0} width={100}/>);
 	t.is(lastFrame(), [
 		'peer me  http://127.0.0.1:40123  share /tmp/xfs-demo-me-AbCdEf',
-		'tracker connected  load 0  latency ×0.05',
+		'tracker connected  load 0  latency ×0.05  watching (rescan every 60 s)',
 	].join('\n'));
 });
 
 test('status line: the back-off countdown while the tracker is down; no scale shown at ×1', t => {
-	const {lastFrame} = render(<StatusLine peer={{...peer, latencyScale: 1}} tracker={{state: 'waiting', retryAt: 3500, reason: 'tracker down'}} load={2} now={1000} width={100}/>);
-	t.is(lastFrame()!.split('\n')[1], 'tracker waiting (tracker down), retry in 2.5 s  load 2');
+	const {lastFrame} = render(<StatusLine peer={{...peer, latencyScale: 1}} tracker={{state: 'waiting', retryAt: 3500, reason: 'tracker down'}} load={2} watch={{state: 'rescanning', rescanMs: 30_000}} now={1000} width={100}/>);
+	t.is(lastFrame()!.split('\n')[1], 'tracker waiting (tracker down), retry in 2.5 s  load 2  rescanning every 30 s');
 });
 
 test('status line: a restarted tracker, and a long share dir cut from the left at 80 columns', t => {
@@ -31,14 +31,14 @@ test('status line: a restarted tracker, and a long share dir cut from the left a
 	const {lastFrame} = render(<StatusLine peer={{...peer, shareDir: longDir}} tracker={{state: 'restarted', epoch: 'e2'}} load={1} now={0} width={80}/>);
 	t.is(lastFrame(), [
 		'peer me  http://127.0.0.1:40123  share …g/path/to/the/shared/folder/of/this/peer',
-		'tracker restarted, list sent again  load 1  latency ×0.05',
+		'tracker restarted, list sent again  load 1  latency ×0.05  watch off',
 	].join('\n'));
 	t.is(lastFrame()!.split('\n')[0]!.length, 80);
 });
 
 test('status line: where the network is mounted, after the load', t => {
 	const {lastFrame} = render(<StatusLine peer={{...peer, mount: '/mnt/xfs'}} tracker={{state: 'connected', epoch: 'e'}} load={0} now={0} width={100}/>);
-	t.is(lastFrame()!.split('\n')[1], 'tracker connected  load 0  latency ×0.05  mounted at /mnt/xfs');
+	t.is(lastFrame()!.split('\n')[1], 'tracker connected  load 0  latency ×0.05  mounted at /mnt/xfs  watch off');
 });
 
 const downloadPanel: Panel = {name: 'song.mp3', origin: 'download', rows: [
