@@ -13,6 +13,7 @@
 import {once} from 'node:events';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import {findFuse} from '../source/mount/fuse-binding.js';
 import {
@@ -229,7 +230,9 @@ async function main(): Promise<void> {
 
 		const header = ['measure', 'runs', 'result', 'target', ''];
 		console.log(`\n${formatTable(header, rows)}`);
-		console.log(`saved ${await saveCsv('mount.csv', header, rows, machine)}`);
+		// The machine is shared: its load at the end says what the figures ran beside.
+		const loadAtEnd = os.loadavg().map(value => value.toFixed(2)).join(' ');
+		console.log(`saved ${await saveCsv('mount.csv', header, rows, `${machine}, at end ${loadAtEnd}`)}`);
 	} finally {
 		await stopAll();
 		await temp.remove();
