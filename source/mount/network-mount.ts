@@ -286,6 +286,7 @@ export class NetworkMount {
 				},
 			}, listed);
 			this.#remote.set(listed.name, file);
+			this.#hasher.warm();
 		}
 
 		const timer = this.#lingering.get(file);

@@ -45,6 +45,14 @@ export class PartHasher {
 		});
 	}
 
+	/** Starts the thread before the first part needs it (a remote file was opened): the first read does not wait for it to load. */
+	warm(): void {
+		const worker = this.#take();
+		if (this.#waiting.size === 0) {
+			worker.unref();
+		}
+	}
+
 	async close(): Promise<void> {
 		const worker = this.#worker;
 		this.#worker = undefined;
