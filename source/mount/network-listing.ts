@@ -98,6 +98,11 @@ export class NetworkListing {
 		}
 	}
 
+	/** Asks for the first snapshot now, in the background (the mount is starting): the first access then rarely waits. */
+	prefetch(): void {
+		void this.#refreshNow();
+	}
+
 	close(): void {
 		this.#closed = true;
 	}

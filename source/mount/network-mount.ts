@@ -68,6 +68,7 @@ export class NetworkMount {
 	/** Mounts and resolves once the mount answers (a stat of the mount point went through this process's FUSE handlers). */
 	static async start(options: NetworkMountOptions): Promise<NetworkMount> {
 		const mount = new NetworkMount(options);
+		mount.#listing.prefetch();
 		await mount.#mount();
 		return mount;
 	}

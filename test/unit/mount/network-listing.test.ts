@@ -54,6 +54,18 @@ test('the first lookup waits for the network; later ones are answered at once fr
 	t.is(calls(), 1);
 });
 
+test('a prefetch at mount start is the first snapshot: a lookup while it runs shares it, one after it is answered at once', async t => {
+	const {listing, calls} = setup();
+	listing.prefetch();
+	t.is(calls(), 1);
+	const during = listing.lookup('song.mp3');
+	t.true(during instanceof Promise);
+	t.like(await during, {name: 'song.mp3'});
+	t.like(listing.lookup('song.mp3'), {name: 'song.mp3'});
+	t.deepEqual(listing.names(), ['song.mp3']);
+	t.is(calls(), 1);
+});
+
 test('a stale snapshot serves at once while it refreshes in the background', async t => {
 	const {listing, calls, advance, setNetwork} = setup();
 	await listing.lookup('song.mp3');
