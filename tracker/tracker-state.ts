@@ -16,7 +16,10 @@ type CachedFind = {body: Buffer; validUntil: number};
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
  */
-type PeerRecord = {id: string; url: string; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
+type PeerRecord = {id: string; url: string; key: string | undefined; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
+
+/** Who holds a live machID: its URL, the key it is bound to, and whether its URL answered as it. */
+export type Binding = {url: string; key: string | undefined; reachable: boolean};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -67,10 +70,14 @@ export class TrackerState {
 		this.#findCacheSize = findCacheSize;
 	}
 
-	/** UpdateList: the whole list replaces the peer's last one. A live peer's id at another URL is refused. */
-	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number): UpdateListReply {
+	/**
+	 * UpdateList: the whole list replaces the peer's last one, and binds the id to `key`. A live
+	 * peer's id at another URL or under another key is refused unless `takeOver` (the tracker
+	 * found the old holder gone); `reachable` is what the challenge of the URL found, if asked.
+	 */
+	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number, {key, takeOver = false, reachable: proven}: {key?: string; takeOver?: boolean; reachable?: boolean} = {}): UpdateListReply {
 		const existing = this.#peers.get(id);
-		if (existing && existing.url !== url && this.#isLive(existing, now)) {
+		if (existing && !takeOver && (existing.url !== url || existing.key !== key) && this.#isLive(existing, now)) {
 			throw new IdInUseError(id, existing.url);
 		}
 
@@ -79,8 +86,8 @@ export class TrackerState {
 		}
 
 		// A peer that re-registers at the same URL keeps what its last probe found; a new URL is assumed reachable until probed.
-		const reachable = existing?.url === url ? existing.reachable : true;
-		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
+		const reachable = proven ?? (existing?.url === url ? existing.reachable : true);
+		const record: PeerRecord = {id, url, key, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
 		this.#peers.set(id, record);
 		this.#index(record, files);
 		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
@@ -168,6 +175,12 @@ export class TrackerState {
 		}
 
 		return true;
+	}
+
+	/** The live holder of a machID, if any. */
+	bindingOf(id: string, now: number): Binding | undefined {
+		const record = this.#peers.get(id);
+		return record && this.#isLive(record, now) ? {url: record.url, key: record.key, reachable: record.reachable} : undefined;
 	}
 
 	isReachable(id: string): boolean | undefined {

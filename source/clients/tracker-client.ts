@@ -1,6 +1,7 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
 import {HttpStatusError, requestJson} from '../common/http-client.js';
+import type {Identity} from '../common/signing.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePeersReply, parseUpdateListReply,
@@ -22,11 +23,14 @@ export class TrackerClient {
 	readonly url: string;
 	readonly #timeoutMs: number;
 	readonly #secret: string | undefined;
+	/** The peer's key pair: every request is signed with it (set once the share dir's key is loaded). */
+	identity: Identity | undefined;
 
-	constructor(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}) {
+	constructor(url: string, {timeoutMs = 3000, secret, identity}: {timeoutMs?: number; secret?: string; identity?: Identity} = {}) {
 		this.url = url.replace(/\/+$/, '');
 		this.#timeoutMs = timeoutMs;
 		this.#secret = secret;
+		this.identity = identity;
 	}
 
 	/**
@@ -79,6 +83,7 @@ export class TrackerClient {
 				method,
 				jsonText,
 				secret: this.#secret,
+				identity: this.identity,
 				timeoutMs: this.#timeoutMs,
 				signal: retry?.signal,
 				retryDelay: retry && ((attempt, error) => {

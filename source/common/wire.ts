@@ -20,7 +20,10 @@ export type FilesReply = {files: FileSummary[]};
 export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo: number};
 export type PeersReply = {peers: PeerSummary[]};
 export type LoadReply = {id: string; load: number};
-export type HealthReply = {ok: true; epoch: string; peers: number; files: number};
+/** `secured`: whether the tracker checks a --secret MAC on writes (a peer says a mismatch at start). */
+export type HealthReply = {ok: true; epoch: string; peers: number; files: number; secured?: boolean};
+/** GET /identity?challenge=… on a peer: its key, and its signature of the challenge (signing.identityText). */
+export type IdentityReply = {id: string; key: string; signature: string};
 export type SuspectReply = {dropped: boolean};
 
 /** The header a downloader names itself in (machID): the holder emulates the latency between the two. */
@@ -245,7 +248,17 @@ export function parseHealthReply(value: unknown): HealthReply {
 		throw new BadInputError('reply.ok: expected true');
 	}
 
-	return {ok: true, epoch: parseString(object.epoch, 'reply.epoch'), peers: parseSize(object.peers, 'reply.peers'), files: parseSize(object.files, 'reply.files')};
+	const reply: HealthReply = {ok: true, epoch: parseString(object.epoch, 'reply.epoch'), peers: parseSize(object.peers, 'reply.peers'), files: parseSize(object.files, 'reply.files')};
+	if (typeof object.secured === 'boolean') {
+		reply.secured = object.secured;
+	}
+
+	return reply;
+}
+
+export function parseIdentityReply(value: unknown): IdentityReply {
+	const object = parseObject(value, 'reply');
+	return {id: parsePeerId(object.id), key: parseString(object.key, 'reply.key'), signature: parseString(object.signature, 'reply.signature')};
 }
 
 export function parseHeartbeatReply(value: unknown): HeartbeatReply {

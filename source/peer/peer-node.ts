@@ -18,6 +18,7 @@ import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
 import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
+import {loadIdentity} from '../share/identity-file.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download} from '../transfer/download.js';
@@ -102,7 +103,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
 		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
-		this.tracker.health().catch(() => {});
+		this.tracker.health().then(({secured}) => {
+			if (secured !== undefined && secured !== Boolean(this.config.secret)) {
+				this.emit('notice', notices.secretMismatch(this.tracker.url, secured));
+			}
+		}, () => {});
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
@@ -119,6 +124,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			faults: this.config.faults,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
+			identity: () => this.tracker.identity,
 			logger: this.logger,
 			uploadLimit: this.config.uploadLimit,
 			maxUploads: this.config.maxUploads,
@@ -136,6 +142,13 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		this.shareDir = share.shareDir;
+		try {
+			this.tracker.identity = (await loadIdentity(share.shareDir)).identity;
+		} catch (error) {
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
 		if (share.cleaned > 0) {
 			this.emit('notice', notices.cleaned(share.cleaned));
 		}
