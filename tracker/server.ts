@@ -10,7 +10,7 @@ import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+	isValidFileName, parseFileName, parseIdentityReply, parseMd5, parseListUpdateBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
 import {Prober, UrlGate} from './prober.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
@@ -61,7 +61,21 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	} = options;
 	const warn = options.warn ?? log;
 	const startedAt = now();
-	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
+	const conflictsSaid = new Set<string>();
+	const state = new TrackerState({
+		epoch: randomUUID(),
+		ttlMs,
+		maxPeersPerFind,
+		// Claims that arrive while the peers re-send their lists after this start cannot be ordered.
+		claimsSettleAt: startedAt + warmupMs,
+		onConflict({name, holder, key, md5, owner, ownerMd5}) {
+			const said = `${name} ${holder} ${key} ${md5}`;
+			if (!conflictsSaid.has(said) && conflictsSaid.size < 10_000) {
+				conflictsSaid.add(said);
+				warn(`name conflict: peer ${holder} (key ${keyFingerprint(key)}…) lists "${name}" as md5 ${md5}, but its owner (key ${keyFingerprint(owner)}…) published md5 ${ownerMd5}: never offered`);
+			}
+		},
+	});
 
 	/**
 	 * True when `url` answers a fresh challenge as peer `id`, signed with `key` (on a fresh
@@ -107,8 +121,23 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	// Reads come first: they stay open (they reveal names and addresses only) and carry no body.
 	app.get('/files/:name', (request, response) => {
 		const name = parseFileName(request.params.name);
+		if (request.query.md5 !== undefined) {
+			// Exactly this content, whoever owns the name.
+			const md5 = parseMd5(request.query.md5, 'md5');
+			const exact = state.find(name, now(), md5);
+			if (exact) {
+				response.json(exact);
+			} else {
+				sendError(response, 'NOT_FOUND', `no peer holds "${name}" with md5 ${md5}`);
+			}
+
+			return;
+		}
+
 		const found = state.findBody(name, now());
 		if (found === undefined) {
+			// Two keys claiming the name is NAME_CONFLICT, never either of them.
+			state.find(name, now());
 			const warmingFor = startedAt + warmupMs - now();
 			if (warmingFor > 0) {
 				response.set('Retry-After', String(Math.ceil(warmingFor / 1000)));

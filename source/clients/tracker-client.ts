@@ -8,7 +8,7 @@ import {
 	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type ListUpdateBody, type ListUpdateReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
 
-const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH']);
+const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH', 'NAME_CONFLICT']);
 
 /**
  * How a call waits for a tracker that is down: `delay` gives the wait before attempt
@@ -60,8 +60,10 @@ export class TrackerClient {
 		await this.#request('DELETE', `/peers/${encodeURIComponent(id)}`);
 	}
 
-	async find(name: string, retry?: TrackerRetry): Promise<FindReply> {
-		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`, undefined, retry));
+	/** Find: the holders of the owner's latest version of the name, or with `md5` of exactly that content. */
+	async find(name: string, retry?: TrackerRetry, md5?: string): Promise<FindReply> {
+		const query = md5 === undefined ? '' : `?md5=${md5}`;
+		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}${query}`, undefined, retry));
 	}
 
 	async files(retry?: TrackerRetry): Promise<FileSummary[]> {
