@@ -9,7 +9,7 @@ import {networkInterfaces} from 'node:os';
 import {LocalFaultError, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, LoadReply} from '../common/wire.js';
+import type {FileEntry, FindReply, LoadReply} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -19,6 +19,7 @@ import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {loadIdentity} from '../share/identity-file.js';
+import {NameBook} from '../share/name-book.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download} from '../transfer/download.js';
@@ -64,6 +65,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	url = '';
 	listeningUrl = '';
 	#share: LocalShare | undefined;
+	/** The name records this peer lists its files with (loaded with its key). */
+	#names: NameBook | undefined;
+	/** The last Find reply of each name being downloaded: its owner's record goes with the copy. */
+	readonly #found = new Map<string, FindReply>();
 	#server: Server | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
@@ -74,7 +79,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.shareDir = config.dir;
 		this.tracker = new TrackerClient(config.tracker, {secret: config.secret});
 		this.#membership = new Membership(this.tracker, {
-			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#share ?? nothingShared, url: () => this.url,
+			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#published(), url: () => this.url,
 		});
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
@@ -143,7 +148,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 		this.shareDir = share.shareDir;
 		try {
-			this.tracker.identity = (await loadIdentity(share.shareDir)).identity;
+			const {identity} = await loadIdentity(share.shareDir);
+			this.#names = await NameBook.load(share.shareDir, identity);
+			this.tracker.identity = identity;
 		} catch (error) {
 			await serving.then(async server => closeServer(server), () => {});
 			throw error;
@@ -197,7 +204,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
 		await this.#membership.leave();
-		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#names?.flush()]);
 	}
 
 	async #closeServer(): Promise<void> {
@@ -237,7 +244,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		};
 	}
 
-	async download(name: string): Promise<DownloadResult> {
+	/** download: the owner's latest version of the name, or with `md5` exactly that content. */
+	async download(name: string, md5?: string): Promise<DownloadResult> {
 		const ioDir = this.#share?.ioDir;
 		if (!ioDir) {
 			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
@@ -247,7 +255,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			id: this.config.id,
 			shareDir: ioDir,
 			shownDir: this.shareDir,
-			locate: async file => (await this.#lookup.locate(file)).reply,
+			locate: async file => {
+				const {reply} = await this.#lookup.locate(file, md5);
+				this.#found.set(file, reply);
+				return reply;
+			},
 			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
 			latencyScale: this.config.latencyScale,
@@ -317,7 +329,37 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */
+	/** The list the membership publishes: the share's, each entry with its name record. */
+	#published(): PublishedList {
+		const share = this.#share;
+		const names = this.#names;
+		if (!share || !names) {
+			return nothingShared;
+		}
+
+		return {
+			wholeList() {
+				const whole = share.wholeList();
+				const entries = JSON.parse(whole.json) as FileEntry[];
+				return {...whole, json: JSON.stringify(entries.map(entry => names.recorded(entry)))};
+			},
+			takeBatch() {
+				const batch = share.takeBatch();
+				return batch && {...batch, changes: {...batch.changes, add: batch.changes.add.map(entry => names.recorded(entry))}};
+			},
+			get hasPending() {
+				return share.hasPending;
+			},
+		};
+	}
+
 	async #announce(file: FileEntry): Promise<void> {
+		const found = this.#found.get(file.name);
+		this.#found.delete(file.name);
+		if (found?.md5 === file.md5) {
+			this.#names?.adopt(file, found);
+		}
+
 		await this.#share?.placed(file);
 		await this.#membership.publishChanges().catch(() => {});
 	}
