@@ -467,8 +467,7 @@ export class TrackerState {
 			}
 
 			let owner = record.key;
-			let version = entry.version ?? 0;
-			let sig = entry.sig;
+			let {version = 0, sig} = entry;
 			if (entry.owner !== undefined && entry.owner !== record.key && !this.#holdsUp(entry)) {
 				// A copy whose record does not verify: it is the holder's own claim, unsigned.
 				version = 0;

@@ -43,8 +43,6 @@ test('the owner\'s new version moves the name: copies of the old one stop being 
 	const tracker = await startTracker(t);
 	const ownerDir = await dirWith(t, {'doc.txt': good});
 	const owner = await startPeer(t, {id: 'A', dir: ownerDir, tracker: tracker.url, args: ['--no-watch']});
-	const copy = await startPeer(t, {id: 'C', dir: await shareDir(t), tracker: tracker.url, serve: true});
-	void copy;
 	const first = await startPeer(t, {id: 'B', dir: await shareDir(t), tracker: tracker.url});
 	t.like(await first.run('download doc.txt'), {ok: true, md5: md5Of(good)});
 	await eventually(async () => ((await getJson(`${tracker.url}/files/doc.txt`)).body.peers.length === 2 ? true : undefined));
