@@ -3,7 +3,7 @@ import {randomBytes, randomUUID} from 'node:crypto';
 import type {AddressInfo} from 'node:net';
 import type {RequestListener, Server, ServerResponse} from 'node:http';
 import express from 'express';
-import {requireSigned, signedJson, signerOf} from '../source/common/auth.js';
+import {requireSignatureHeaders, requireSigned, signedJson, signerOf} from '../source/common/auth.js';
 import {identityText, keyFingerprint, ReplayGuard, verifyText} from '../source/common/signing.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
 import {requestIds, requestLog, type Logger} from '../source/common/log.js';
@@ -185,13 +185,24 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			sayOnce(`a peer at ${request.ip ?? '?'} signs with a --secret but this tracker has none: a mismatch (its MAC is not checked)`);
 		},
 	});
-	app.use(signedJson(bodyLimit));
+	const headersFirst = requireSignatureHeaders({needKey: true, now});
+	const parseJson = signedJson(bodyLimit);
 	app.use((request, response, next) => {
 		if (request.method === 'GET' || request.method === 'HEAD') {
 			next();
-		} else {
-			writes(request, response, next);
+			return;
 		}
+
+		headersFirst(request, response, () => {
+			parseJson(request, response, error => {
+				if (error) {
+					next(error);
+					return;
+				}
+
+				writes(request, response, next);
+			});
+		});
 	});
 
 	/** Only a peer speaks for itself: a write about machID :id must be signed by the key the id is bound to (a report about another peer excepted). */

@@ -5,7 +5,7 @@
  */
 import express, {type Request, type RequestHandler} from 'express';
 import {sendError} from './express-json.js';
-import {checkRequest, ReplayGuard, signatureHeaders} from './signing.js';
+import {checkRequest, ReplayGuard, replayWindowMs, signatureHeaders} from './signing.js';
 
 type WithRawBody = Request & {rawBody?: Buffer};
 
@@ -34,6 +34,24 @@ export type SignedOptions = {
 /** The signing key of a checked request, if it carried one. */
 export function signerOf(response: express.Response): string | undefined {
 	return (response.locals as {signer?: string}).signer;
+}
+
+/**
+ * Before a body is read: a request without a fresh timestamp (or, when `needKey`, without a key)
+ * is refused at once, so a stranger's 16 MB body is not parsed to be refused.
+ */
+export function requireSignatureHeaders({needKey, now = Date.now}: {needKey: boolean; now?: () => number}): RequestHandler {
+	return (request, response, next) => {
+		const time = Number(request.get(signatureHeaders.time));
+		if (!Number.isFinite(time) || Math.abs(now() - time) > replayWindowMs || (needKey && request.get(signatureHeaders.key) === undefined)) {
+			sendError(response, 'UNAUTHORIZED', Number.isFinite(time) && Math.abs(now() - time) > replayWindowMs
+				? `the request's timestamp is ${Math.round((now() - time) / 1000)} s off this clock (the window is ±${replayWindowMs / 1000} s)`
+				: 'the request is not signed (no timestamp and nonce)');
+			return;
+		}
+
+		next();
+	};
 }
 
 /** Checks every request it sees (mount it on the routes to guard); a refusal is 401 UNAUTHORIZED. */

@@ -54,11 +54,12 @@ test('a signed request is accepted once: the same signature again is a replay', 
 	t.is(JSON.parse(replay.body.toString()).error.message, 'the request was replayed (its signature was seen already)');
 	// One signed an hour ago is refused by its timestamp, whatever the cache holds.
 	const old = {'content-type': 'application/json', ...signRequest({method: 'PUT', path: '/peers/A', body, time: Date.now() - 3_600_000}, {identity, secret: 's3cret'})};
-	t.regex(JSON.parse((await rawRequest(tracker.url, '/peers/A', {method: 'PUT', headers: old, body})).body.toString()).error.message, /timestamp is 3600 s off/);
+	t.regex(JSON.parse((await rawRequest(tracker.url, '/peers/A', {method: 'PUT', headers: old, body})).body.toString()).error.message, /timestamp is 36\d\d s off/);
 });
 
 test('a holder that logs everything it is sent never sees the secret, nor anything that reveals it', async t => {
-	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0});
+	// A generous challenge timeout: on a busy machine the holder must still be found reachable.
+	const tracker = await startTrackerInProcess({port: 0, warmupMs: 0, probeTimeoutMs: 20_000});
 	t.teardown(async () => tracker.close());
 	// The stranger registers a holder of "bait.txt" at its own logging server, and answers the challenge with its own key.
 	const stranger = createIdentity();
@@ -92,6 +93,7 @@ test('a holder that logs everything it is sent never sees the secret, nor anythi
 	const url = `http://127.0.0.1:${(logging.address() as AddressInfo).port}`;
 	const list = JSON.stringify({url, files: [{name: 'bait.txt', md5: createHash('md5').update(content).digest('hex'), size: content.length}]});
 	t.is((await signedRequest(tracker.url, '/peers/S', {method: 'PUT', body: list, identity: stranger})).status, 200);
+	t.true(tracker.state.isReachable('S'));
 
 	const me = await startPeer(t, {id: 'me', dir: await shareDir(t), tracker: tracker.url, args: ['--secret', secret]});
 	t.like(await me.run('download bait.txt'), {ok: true, from: 'S'});
