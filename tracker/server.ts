@@ -287,6 +287,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 	app.post('/peers/:id/suspect', async (request, response) => {
 		const id = parsePeerId(request.params.id);
+		const reporter = signerOf(response);
+		if (reporter !== undefined && !state.hasLiveKey(reporter, now())) {
+			// Only a peer of the network reports another: a stranger's reports cost nothing.
+			sendError(response, 'UNAUTHORIZED', 'a suspect report must come from a registered peer (signed with its key)');
+			return;
+		}
+
 		const url = state.urlOf(id, now());
 		if (!url) {
 			sendError(response, 'NOT_FOUND', `no peer "${id}"`);

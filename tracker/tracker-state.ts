@@ -93,6 +93,8 @@ export class TrackerState {
 	readonly #findCacheSize: number;
 	/** name → owner key → that owner's claim. */
 	readonly #claims = new Map<string, Map<string, Claim>>();
+	/** key → the id it last registered (checked against the peer's record when read). */
+	readonly #idOfKey = new Map<string, string>();
 	readonly #claimsSettleAt: number;
 	readonly #onConflict: ((conflict: NameConflict) => void) | undefined;
 	/** Copies' records already verified (owner, signature and content): a record is checked once however many holders carry it. */
@@ -126,6 +128,10 @@ export class TrackerState {
 		const reachable = proven ?? (existing?.url === url ? existing.reachable : true);
 		const record: PeerRecord = {id, url, key, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
 		this.#peers.set(id, record);
+		if (key !== undefined) {
+			this.#idOfKey.set(key, id);
+		}
+
 		this.#index(record, files, now);
 		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
 	}
@@ -212,6 +218,12 @@ export class TrackerState {
 		}
 
 		return true;
+	}
+
+	/** Whether some live peer is bound to `key`. */
+	hasLiveKey(key: string, now: number): boolean {
+		const id = this.#idOfKey.get(key);
+		return id !== undefined && this.#peers.get(id)?.key === key && this.has(id, now);
 	}
 
 	/** The live holder of a machID, if any. */
@@ -526,7 +538,7 @@ export class TrackerState {
 			claims.set(owner, {owner, md5: held.md5, size: held.size, version: held.version, sig: held.sig, since: now, count: 1});
 		}
 
-		if (this.#onConflict) {
+		if (this.#onConflict && claims.size > 1) {
 			const first = [...claims.values()].reduce((a, b) => (b.since < a.since ? b : a));
 			if (first.owner !== owner && (first.md5 !== held.md5 || first.size !== held.size)) {
 				this.#onConflict({name: held.name, holder: record.id, key: owner, md5: held.md5, owner: first.owner, ownerMd5: first.md5});
@@ -567,6 +579,9 @@ export class TrackerState {
 	#drop(record: PeerRecord): void {
 		this.#unindex(record);
 		this.#peers.delete(record.id);
+		if (record.key !== undefined && this.#idOfKey.get(record.key) === record.id) {
+			this.#idOfKey.delete(record.key);
+		}
 	}
 }
 

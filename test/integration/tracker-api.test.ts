@@ -101,9 +101,13 @@ test('invalid peer ids and file names in the path are 400', async t => {
 });
 
 test('unknown routes and ids are 404 JSON', async t => {
-	const {call} = await withTracker(t);
+	const {tracker, call, keyOf} = await withTracker(t);
 	t.deepEqual(await call('GET', '/nope'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no route GET /nope'}}});
-	t.deepEqual(await call('POST', '/peers/ghost/suspect'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no peer "ghost"'}}});
+	// A report comes from a registered peer (R); a stranger's is refused before anything is probed.
+	await call('PUT', '/peers/R', list);
+	const report = async (as: string) => signedRequest(tracker.url, '/peers/ghost/suspect', {method: 'POST', identity: keyOf(as)});
+	t.deepEqual(JSON.parse((await report('R')).body.toString()), {error: {code: 'NOT_FOUND', message: 'no peer "ghost"'}});
+	t.is((await report('stranger')).status, 401);
 });
 
 test('a body over the limit is 413 TOO_LARGE', async t => {
@@ -113,7 +117,8 @@ test('a body over the limit is 413 TOO_LARGE', async t => {
 });
 
 test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
-	const {tracker, call, keyOf} = await withTracker(t);
+	// A generous probe timeout: on a busy machine the live holder must not pass for dead.
+	const {tracker, call, keyOf} = await withTracker(t, {probeTimeoutMs: 20_000});
 	// The first holder answers the tracker's challenge as "A", with A's key: it is alive, so the newcomer is refused.
 	const holder = http.createServer((request, response) => {
 		const challenge = new URL(request.url!, 'http://x').searchParams.get('challenge') ?? '';
