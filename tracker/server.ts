@@ -66,6 +66,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		epoch: randomUUID(),
 		ttlMs,
 		maxPeersPerFind,
+		maxFilesPerPeer,
 		// Claims that arrive while the peers re-send their lists after this start cannot be ordered.
 		claimsSettleAt: startedAt + warmupMs,
 		onConflict({name, holder, key, md5, owner, ownerMd5}) {

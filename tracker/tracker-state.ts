@@ -47,6 +47,8 @@ export type TrackerStateOptions = {
 	epoch: string;
 	ttlMs: number;
 	maxPeersPerFind?: number;
+	/** Most files one peer may list, whole or built up by incremental updates. */
+	maxFilesPerPeer?: number;
 	/** How many names keep a ready Find reply; the oldest entry makes room. */
 	findCacheSize?: number;
 	/**
@@ -91,6 +93,7 @@ export class TrackerState {
 	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
+	readonly #maxFilesPerPeer: number;
 	/** name → owner key → that owner's claim. */
 	readonly #claims = new Map<string, Map<string, Claim>>();
 	/** key → the id it last registered (checked against the peer's record when read). */
@@ -100,11 +103,12 @@ export class TrackerState {
 	/** Copies' records already verified (owner, signature and content): a record is checked once however many holders carry it. */
 	readonly #verified = new Set<string>();
 
-	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, claimsSettleAt = 0, onConflict}: TrackerStateOptions) {
+	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, maxFilesPerPeer = 100_000, claimsSettleAt = 0, onConflict}: TrackerStateOptions) {
 		this.epoch = epoch;
 		this.ttlMs = ttlMs;
 		this.maxPeersPerFind = maxPeersPerFind;
 		this.#findCacheSize = findCacheSize;
+		this.#maxFilesPerPeer = maxFilesPerPeer;
 		this.#claimsSettleAt = claimsSettleAt;
 		this.#onConflict = onConflict;
 	}
@@ -150,6 +154,14 @@ export class TrackerState {
 
 		if (record.version !== from) {
 			throw new ListVersionError(id, record.version, from);
+		}
+
+		// The same limit as a whole list: a peer cannot grow past it one update at a time. Nothing changes when refused.
+		const removed = new Set(remove.filter(name => record.files.has(name)));
+		const added = new Set(add.filter(entry => !record.files.has(entry.name) || removed.has(entry.name)).map(entry => entry.name));
+		const count = record.files.size - removed.size + added.size;
+		if (count > this.#maxFilesPerPeer) {
+			throw new XfsError('TOO_LARGE', `the update would make ${count} files, the limit is ${this.#maxFilesPerPeer} per peer`);
 		}
 
 		for (const name of remove) {
