@@ -8,20 +8,29 @@ export type Population = {peers: number; filesPerPeer: number; distinctNames: nu
 export const fileNameOf = (index: number) => `f${index}`;
 export const peerIdOf = (index: number) => `p${index}`;
 
-/** Loopback URLs that nothing listens on: the tracker only stores them (it probes a peer only on a conflict or a suspect report). */
-export function findHolder(peer: number): HolderRef {
-	return {id: peerIdOf(peer), url: `http://127.0.0.1:${20_000 + (peer % 40_000)}`};
+/**
+ * A loopback address of its own for each peer (127.0.0.0/8 all reaches this machine), on the
+ * port of the bench's identity responder, which answers the tracker's challenge for every peer.
+ */
+export function findHolder(peer: number, port = 9): HolderRef {
+	return {id: peerIdOf(peer), url: `http://127.${1 + Math.floor(peer / 62_500)}.${1 + (Math.floor(peer / 250) % 250)}.${1 + (peer % 250)}:${port}`};
+}
+
+/** The peer an address of findHolder belongs to. */
+export function peerOfHost(host: string): number | undefined {
+	const match = /^127\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
+	return match ? ((Number(match[1]) - 1) * 62_500) + ((Number(match[2]) - 1) * 250) + (Number(match[3]) - 1) : undefined;
 }
 
 const md5Of = (index: number) => createHash('md5').update(fileNameOf(index)).digest('hex');
 
 /** The UpdateList body of peer `peer`. */
-export function updateListOf(peer: number, {filesPerPeer, distinctNames}: Population): {url: string; files: FileEntry[]} {
+export function updateListOf(peer: number, {filesPerPeer, distinctNames}: Population, port?: number): {url: string; files: FileEntry[]} {
 	const files: FileEntry[] = [];
 	for (let slot = 0; slot < filesPerPeer; slot++) {
 		const index = ((peer * filesPerPeer) + slot) % distinctNames;
 		files.push({name: fileNameOf(index), md5: md5Of(index), size: 1000 + index});
 	}
 
-	return {url: findHolder(peer).url, files};
+	return {url: findHolder(peer, port).url, files};
 }

@@ -1,20 +1,25 @@
 /**
  * The tracker under load. Registers 10 000 peers x 100 files (each name held by 10 peers),
- * then measures Find with autocannon, side by side in the same run with a bare Express 5
- * JSON endpoint answering a reply of the same shape; then heartbeats. A Find that succeeds is
- * answered ahead of the tracker's Express router; the same Find with its name percent-encoded
- * goes through the router, and is measured too.
+ * every UpdateList signed by its peer's key and each new peer challenged at its own loopback
+ * address (an identity responder here answers for all of them), then measures Find with
+ * autocannon, side by side in the same run with a bare Express 5 JSON endpoint answering a
+ * reply of the same shape; then signed UpdateLists of registered peers against a bare Express
+ * PUT that parses the same bodies, and signed heartbeats; and what signing and checking one
+ * request costs alone. A Find that succeeds is answered ahead of the tracker's Express router;
+ * the same Find with its name percent-encoded goes through the router, and is measured too.
  *
  *   npm run bench:tracker [-- --peers 10000 --files-per-peer 100 --distinct-names 100000 --connections 100 --seconds 10 --rounds 2]
  */
 import http from 'node:http';
+import type {AddressInfo} from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import {checkRequest, createIdentity, identityText, type Identity, signRequest, signText} from '../source/common/signing.js';
 import {
 	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
 	startTrackerProcess, stopAll,
 } from './lib.js';
-import {fileNameOf, peerIdOf, type Population, updateListOf} from './tracker-data.js';
+import {fileNameOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
 
 const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8'});
 const population: Population = {peers: Number(flags.peers), filesPerPeer: Number(flags['files-per-peer']), distinctNames: Number(flags['distinct-names'])};
@@ -27,9 +32,39 @@ const minShareOfBare = 0.7;
 const maxP99Ms = 20;
 const maxRssAfterRegistration = 600 * MiB;
 
-async function put(agent: http.Agent, url: URL, body: string): Promise<number> {
+const keys: Identity[] = [];
+const keyOf = (peer: number) => {
+	keys[peer] ??= createIdentity();
+	return keys[peer];
+};
+
+/** Answers the tracker's challenge for every bench peer, each at its own loopback address. */
+async function startIdentityResponder(): Promise<http.Server> {
+	const server = http.createServer((request, response) => {
+		const peer = peerOfHost(request.socket.localAddress?.replace(/^::ffff:/, '') ?? '');
+		const challenge = new URL(request.url!, 'http://x').searchParams.get('challenge') ?? '';
+		if (peer === undefined) {
+			response.statusCode = 404;
+			response.end();
+			return;
+		}
+
+		const identity = keyOf(peer);
+		response.setHeader('content-type', 'application/json');
+		response.end(JSON.stringify({id: peerIdOf(peer), key: identity.publicKey, signature: signText(identity, identityText(peerIdOf(peer), challenge))}));
+	});
+	await new Promise<void>(resolve => {
+		server.listen(0, '0.0.0.0', resolve);
+	});
+	return server;
+}
+
+let responderPort = 9;
+
+async function put(agent: http.Agent, url: URL, body: string, identity: Identity): Promise<number> {
 	return new Promise((resolve, reject) => {
-		const request = http.request(url, {method: 'PUT', agent, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}}, response => {
+		const signature = signRequest({method: 'PUT', path: url.pathname, body}, {identity});
+		const request = http.request(url, {method: 'PUT', agent, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...signature}}, response => {
 			response.resume();
 			response.once('end', () => {
 				resolve(response.statusCode ?? 0);
@@ -48,7 +83,7 @@ async function registerAll(trackerUrl: string): Promise<number> {
 	const worker = async () => {
 		while (next < population.peers) {
 			const peer = next++;
-			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), JSON.stringify(updateListOf(peer, population)));
+			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), JSON.stringify(updateListOf(peer, population, responderPort)), keyOf(peer));
 			if (status !== 200) {
 				throw new Error(`registering ${peerIdOf(peer)} answered ${status}`);
 			}
@@ -69,11 +104,53 @@ async function cannon(url: string, method: 'GET' | 'POST', pathOf: () => string,
 	});
 }
 
+/** Requests made one by one (each signed afresh when `sign`): a path, a body, and the peer whose key signs it. */
+async function signedCannon(url: string, method: 'PUT' | 'POST', next: () => {path: string; body?: string; peer: number}, sign: boolean): Promise<autocannon.Result> {
+	return autocannon({
+		url,
+		connections,
+		duration: seconds,
+		requests: [{
+			method,
+			setupRequest(request) {
+				const {path: requestPath, body, peer} = next();
+				const headers: Record<string, string> = body === undefined ? {} : {'content-type': 'application/json'};
+				return {
+					...request,
+					path: requestPath,
+					body,
+					headers: {...headers, ...(sign ? signRequest({method, path: requestPath, body}, {identity: keyOf(peer)}) : {})},
+				};
+			},
+		}],
+	});
+}
+
+/** Microseconds per call of `work`, over `count` calls. */
+function microsPer(count: number, work: (index: number) => void): number {
+	const started = performance.now();
+	for (let index = 0; index < count; index++) {
+		work(index);
+	}
+
+	return ((performance.now() - started) * 1000) / count;
+}
+
 const randomName = () => `/files/${fileNameOf(Math.floor(Math.random() * population.distinctNames))}`;
 /** The same Find with its name percent-encoded: the tracker must decode it, so its Express router answers. */
 const routed = (findPath: string) => findPath.replace(/\d/, digit => `%${digit.charCodeAt(0).toString(16)}`);
 const randomRoutedName = () => routed(randomName());
-const randomHeartbeat = () => `/peers/${peerIdOf(Math.floor(Math.random() * population.peers))}/heartbeat`;
+const randomPeer = () => Math.floor(Math.random() * population.peers);
+/** A registered peer's list again (same URL and key: no challenge), as its next UpdateList would be. */
+const randomUpdateList = () => {
+	const peer = randomPeer();
+	return {path: `/peers/${peerIdOf(peer)}`, body: JSON.stringify(updateListOf(peer, population, responderPort)), peer};
+};
+
+const randomHeartbeat = () => {
+	const peer = randomPeer();
+	return {path: `/peers/${peerIdOf(peer)}/heartbeat`, peer};
+};
 
 async function main(): Promise<void> {
 	assertBuilt();
@@ -81,6 +158,8 @@ async function main(): Promise<void> {
 	console.log(`machine: ${machine}`);
 	// A long TTL: the registered peers send no heartbeats of their own during the bench.
 	const tracker = await startTrackerProcess(['--ttl-ms', String(60 * 60 * 1000)]);
+	const responder = await startIdentityResponder();
+	responderPort = (responder.address() as AddressInfo).port;
 	const bare = startProcess(path.join(repoRoot, 'bench', 'bare-express.ts'), [String(holdersPerName)], {nodeArgs: ['--import', 'tsx']});
 	const bareUrl = (await bare.stdout.next(/^bare listening on /, 60_000)).replace('bare listening on ', '').trim();
 	try {
@@ -130,9 +209,25 @@ async function main(): Promise<void> {
 			console.log(`round ${round}: bare ${Math.round(bareResult.requests.average)} req/s, Find ${Math.round(findResult.requests.average)} req/s (${(shares.at(-1)! * 100).toFixed(0)}%), Find p99 ${findResult.latency.p99} ms; Find via the router ${Math.round(routedResult.requests.average)} req/s, p99 ${routedResult.latency.p99} ms`);
 		}
 
-		const beat = await cannon(tracker.url, 'POST', randomHeartbeat);
-		rows.push(['-', 'tracker POST heartbeat', ...describe(beat)]);
+		const bareList = await signedCannon(bareUrl, 'PUT', randomUpdateList, false);
+		rows.push(['-', 'bare Express 5 PUT, express.json of the same body', ...describe(bareList)]);
+		const list = await signedCannon(tracker.url, 'PUT', randomUpdateList, true);
+		rows.push(['-', `tracker PUT /peers/:id (signed, ${population.filesPerPeer} files)`, ...describe(list)]);
+		const beat = await signedCannon(tracker.url, 'POST', randomHeartbeat, true);
+		rows.push(['-', 'tracker POST heartbeat (signed)', ...describe(beat)]);
+		for (const [what, result] of [['bare PUT', bareList], ['UpdateList', list], ['heartbeat', beat]] as const) {
+			if (result.non2xx > 0 || result.errors > 0) {
+				throw new Error(`failed requests: ${what} ${result.errors} errors, ${result.non2xx} non-2xx`);
+			}
+		}
+
 		const afterLoad = memoryOf(tracker.pid);
+		// What signing costs alone, in this process: the peer's signature of one UpdateList, and the tracker's check of it.
+		const sampleList = randomUpdateList();
+		const signed = Array.from({length: 2000}, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {identity: keyOf(sampleList.peer)}));
+		const signMicros = microsPer(2000, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {identity: keyOf(sampleList.peer)}));
+		const checkMicros = microsPer(2000, index => checkRequest(signed[index]!, {method: 'PUT', path: sampleList.path, body: sampleList.body}, {needKey: true, now: Date.now()}));
+		console.log(`signing one UpdateList (${Buffer.byteLength(sampleList.body)} bytes): ${signMicros.toFixed(0)} µs; checking it: ${checkMicros.toFixed(0)} µs`);
 
 		console.log(`\n${formatTable(header, rows)}`);
 		const share = median(shares);
@@ -142,11 +237,14 @@ async function main(): Promise<void> {
 			['Find p99 (worst round)', `${p99} ms`, `<= ${maxP99Ms} ms`, p99 <= maxP99Ms ? 'met' : 'MISSED'],
 			['tracker RSS after registration', `${(afterRegistration.current / MiB).toFixed(0)} MiB`, `<= ${maxRssAfterRegistration / MiB} MiB`, afterRegistration.current <= maxRssAfterRegistration ? 'met' : 'MISSED'],
 			['tracker peak RSS (registration and load)', `${(afterLoad.peak / MiB).toFixed(0)} MiB`, '', ''],
-			['registration of all UpdateLists', `${(registerMs / 1000).toFixed(1)} s`, '', ''],
+			['registration of all UpdateLists (signed, each peer challenged)', `${(registerMs / 1000).toFixed(1)} s`, '', ''],
+			['signed UpdateList req/s vs bare Express PUT', `${((list.requests.average / bareList.requests.average) * 100).toFixed(0)}%`, '', ''],
+			['signing / checking one UpdateList', `${signMicros.toFixed(0)} µs / ${checkMicros.toFixed(0)} µs`, '', ''],
 		];
 		console.log(`\n${formatTable(['measure', 'value', 'target', ''], summary)}`);
 		console.log(`saved ${await saveCsv('tracker.csv', header, [...rows, ...summary.map(([measure, value, target, verdict]) => ['summary', measure!, value!, target!, verdict!, '', '', ''])], machine)}`);
 	} finally {
+		responder.close();
 		await stopAll();
 	}
 }

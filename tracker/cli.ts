@@ -11,7 +11,7 @@ const trackerFlags: FlagSpec[] = [
 	{name: 'host', kind: 'string', env: 'XFS_TRACKER_HOST', default: '127.0.0.1', description: 'address to listen on (0.0.0.0 for every interface)'},
 	{name: 'ttl-ms', kind: 'integer', env: 'XFS_TTL_MS', default: 15_000, description: 'drop a peer not heard from within this many ms', check: checks.positive},
 	{name: 'warmup-ms', kind: 'integer', env: 'XFS_WARMUP_MS', default: 5000, description: 'after a start, a Find of a name no peer has listed yet is 503 WARMING_UP for this long (0: off)', check: checks.nonNegative},
-	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret that peers must send to change the tracker (bearer token)'},
+	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: every write carries an HMAC keyed by it (never the secret itself)'},
 	{name: 'body-limit', kind: 'integer', env: 'XFS_BODY_LIMIT', default: 16 * 1024 * 1024, valueName: 'bytes', description: 'largest UpdateList body; larger is 413', check: checks.positive},
 	{name: 'max-files-per-peer', kind: 'integer', env: 'XFS_MAX_FILES_PER_PEER', default: 100_000, description: 'most files one peer may list; more is 413', check: checks.positive},
 	{name: 'max-peers-per-find', kind: 'integer', env: 'XFS_MAX_PEERS_PER_FIND', default: 1000, description: 'most holders one Find reply lists', check: checks.positive},
@@ -46,6 +46,9 @@ async function main(): Promise<void> {
 		logger,
 		log(message) {
 			logger.info(message);
+		},
+		warn(message) {
+			logger.warn(message);
 		},
 	});
 	let stopping = false;

@@ -1,17 +1,18 @@
 /** The tracker's HTTP face: parses requests, calls TrackerState, replies JSON. */
-import {randomUUID} from 'node:crypto';
+import {randomBytes, randomUUID} from 'node:crypto';
 import type {AddressInfo} from 'node:net';
 import type {RequestListener, Server, ServerResponse} from 'node:http';
 import express from 'express';
-import {requireSecret} from '../source/common/auth.js';
+import {requireSignatureHeaders, requireSigned, signedJson, signerOf} from '../source/common/auth.js';
+import {identityText, keyFingerprint, ReplayGuard, verifyText} from '../source/common/signing.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
 import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, parseFileName, parseListUpdateBody, parseLoadReply, parsePartialBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
 } from '../source/common/wire.js';
-import {Prober} from './prober.js';
+import {Prober, UrlGate} from './prober.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
 
 export type TrackerOptions = {
@@ -24,7 +25,10 @@ export type TrackerOptions = {
 	maxPeersPerFind?: number;
 	/** How long the tracker waits for a peer it probes (suspect reports, id conflicts, a peer that joins). */
 	probeTimeoutMs?: number;
-	/** Probe each peer that joins (or moves to a new URL): one whose URL does not answer as it is not offered (default true). */
+	/**
+	 * Challenge each peer that joins (or moves to a new URL, or claims an id with a new key): one
+	 * whose URL does not answer with its key is not offered (default true; false for tests of the state alone).
+	 */
 	probeOnJoin?: boolean;
 	/**
 	 * How long after its start a Find that would be NOT_FOUND is answered 503 WARMING_UP with
@@ -35,6 +39,8 @@ export type TrackerOptions = {
 	secret?: string;
 	now?: () => number;
 	log?: (message: string) => void;
+	/** Warnings (a mismatch, a refused signature, a name conflict); default: log. */
+	warn?: (message: string) => void;
 	/** Structured request log (failed requests, with request ids). */
 	logger?: Logger;
 };
@@ -53,25 +59,47 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		maxFilesPerPeer = 100_000, maxPeersPerFind = 1000, probeTimeoutMs = 1500, warmupMs = defaultWarmupMs, probeOnJoin = true,
 		secret, now = Date.now, log = () => {}, logger,
 	} = options;
+	const warn = options.warn ?? log;
 	const startedAt = now();
-	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind, maxFilesPerPeer});
+	const conflictsSaid = new Set<string>();
+	const state = new TrackerState({
+		epoch: randomUUID(),
+		ttlMs,
+		maxPeersPerFind,
+		maxFilesPerPeer,
+		// Claims that arrive while the peers re-send their lists after this start cannot be ordered.
+		claimsSettleAt: startedAt + warmupMs,
+		onConflict({name, holder, key, md5, owner, ownerMd5}) {
+			const said = `${name} ${holder} ${key} ${md5}`;
+			if (!conflictsSaid.has(said) && conflictsSaid.size < 10_000) {
+				conflictsSaid.add(said);
+				warn(`name conflict: peer ${holder} (key ${keyFingerprint(key)}…) lists "${name}" as md5 ${md5}, but its owner (key ${keyFingerprint(owner)}…) published md5 ${ownerMd5}: never offered`);
+			}
+		},
+	});
 
-	/** True when `url` answers GET /load as peer `id` (on a fresh connection, as a peer's GetLoad). */
-	async function answersAs(id: string, url: string): Promise<boolean> {
+	/**
+	 * True when `url` answers a fresh challenge as peer `id`, signed with `key` (on a fresh
+	 * connection, no redirects, a small timeout and a capped reply). Without a key (an id bound
+	 * by no signed registration, in tests of the state) the id alone must match.
+	 */
+	async function answersAs(id: string, url: string, key: string | undefined): Promise<boolean> {
+		const challenge = randomBytes(16).toString('hex');
 		try {
-			const reply = parseLoadReply(await requestJson(`${url}/load`, {timeoutMs: probeTimeoutMs, maxBytes: 64 * 1024, agent: freshConnections, secret}));
-			return reply.id === id;
+			const reply = parseIdentityReply(await requestJson(`${url}/identity?challenge=${challenge}`, {timeoutMs: probeTimeoutMs, maxBytes: 4096, agent: freshConnections}));
+			return reply.id === id && (key === undefined || (reply.key === key && verifyText(key, identityText(id, challenge), reply.signature)));
 		} catch {
 			return false;
 		}
 	}
 
 	// Reachability (a peer that joins, or is not reachable) and reports of dead peers are probed apart: a report after a peer died must not get the answer of a probe from before.
-	const reachability = new Prober(answersAs, {now, minIntervalMs: 5000});
-	const reports = new Prober(answersAs, {now, minIntervalMs: 2000});
+	const gate = new UrlGate();
+	const reachability = new Prober(answersAs, {now, minIntervalMs: 5000, gate});
+	const reports = new Prober(answersAs, {now, minIntervalMs: 2000, gate});
 	/** Probes a peer's URL (at most once per URL every few seconds) and records whether it answers; says when that changes. */
 	function probeReachability(id: string, url: string): void {
-		void reachability.check(id, url).then(({alive}) => {
+		void reachability.check(id, url, state.bindingOf(id, now())?.key).then(({alive}) => {
 			if (state.setReachable(id, url, alive)) {
 				log(alive ? `peer ${id} at ${url} answers again` : `peer ${id} at ${url} does not answer as itself: not offered in Find`);
 			}
@@ -94,8 +122,23 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	// Reads come first: they stay open (they reveal names and addresses only) and carry no body.
 	app.get('/files/:name', (request, response) => {
 		const name = parseFileName(request.params.name);
+		if (request.query.md5 !== undefined) {
+			// Exactly this content, whoever owns the name.
+			const md5 = parseMd5(request.query.md5, 'md5');
+			const exact = state.find(name, now(), md5);
+			if (exact) {
+				response.json(exact);
+			} else {
+				sendError(response, 'NOT_FOUND', `no peer holds "${name}" with md5 ${md5}`);
+			}
+
+			return;
+		}
+
 		const found = state.findBody(name, now());
 		if (found === undefined) {
+			// Two keys claiming the name is NAME_CONFLICT, never either of them.
+			state.find(name, now());
 			const warmingFor = startedAt + warmupMs - now();
 			if (warmingFor > 0) {
 				response.set('Retry-After', String(Math.ceil(warmingFor / 1000)));
@@ -119,42 +162,99 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	});
 
 	app.get('/health', (_request, response) => {
-		response.json({ok: true, epoch: state.epoch, peers: state.peerCount, files: state.fileCount} satisfies HealthReply);
+		response.json({ok: true, epoch: state.epoch, peers: state.peerCount, files: state.fileCount, secured: Boolean(secret)} satisfies HealthReply);
 	});
 
-	// Every write needs the secret when one is set.
-	const writes = requireSecret(secret);
+	// Every write is signed by a peer's key, and carries the MAC of the secret when one is set: one check for every write route.
+	const said = new Set<string>();
+	const sayOnce = (line: string) => {
+		if (!said.has(line) && said.size < 1000) {
+			said.add(line);
+			warn(line);
+		}
+	};
+
+	const writes = requireSigned({
+		secret,
+		needKey: true,
+		guard: new ReplayGuard(),
+		now,
+		onRefused(reason, request) {
+			sayOnce(`refused ${request.method} ${request.path.slice(0, 100)} from ${request.ip ?? '?'}: ${reason}`);
+		},
+		onMismatch(request) {
+			sayOnce(`a peer at ${request.ip ?? '?'} signs with a --secret but this tracker has none: a mismatch (its MAC is not checked)`);
+		},
+	});
+	const headersFirst = requireSignatureHeaders({needKey: true, now});
+	const parseJson = signedJson(bodyLimit);
 	app.use((request, response, next) => {
 		if (request.method === 'GET' || request.method === 'HEAD') {
 			next();
-		} else {
-			writes(request, response, next);
+			return;
 		}
+
+		headersFirst(request, response, () => {
+			parseJson(request, response, error => {
+				if (error) {
+					next(error);
+					return;
+				}
+
+				writes(request, response, next);
+			});
+		});
 	});
-	app.use(express.json({limit: bodyLimit}));
+
+	/** Only a peer speaks for itself: a write about machID :id must be signed by the key the id is bound to (a report about another peer excepted). */
+	app.use('/peers/:id', (request, response, next) => {
+		if (request.method === 'GET' || request.method === 'HEAD' || (request.method === 'PUT' && request.path === '/') || request.path === '/suspect') {
+			next();
+			return;
+		}
+
+		const id = parsePeerId(request.params.id);
+		const binding = state.bindingOf(id, now());
+		const signer = signerOf(response);
+		if (binding?.key !== undefined && binding.key !== signer) {
+			sendError(response, 'ID_IN_USE', `machID "${id}" is bound to another key (${keyFingerprint(binding.key)}…, at ${binding.url}): only that peer may change it`);
+			return;
+		}
+
+		next();
+	});
 
 	app.put('/peers/:id', async (request, response) => {
 		const id = parsePeerId(request.params.id);
 		const body = parseUpdateListBody(request.body, {maxFilesPerPeer});
-		try {
-			const before = state.urlOf(id, now());
-			response.json(state.updateList(id, body, now()));
-			if (before !== body.url && probeOnJoin) {
-				// A new peer, or one at a new URL: is it reachable there, as itself?
-				probeReachability(id, body.url);
-			}
-		} catch (error) {
-			if (!(error instanceof IdInUseError) || (await reports.check(id, error.url, {maxAgeMs: 0})).alive) {
-				throw error;
-			}
+		const key = signerOf(response);
+		const existing = state.bindingOf(id, now());
+		if (existing?.url === body.url && existing.key === key) {
+			response.json(state.updateList(id, body, now(), {key}));
+			return;
+		}
 
-			// The old holder of this id is gone (a restart on a new port): the newcomer takes its place.
-			state.leave(id);
-			log(`peer ${id} moved from ${error.url} to ${body.url}`);
-			response.json(state.updateList(id, body, now()));
-			if (probeOnJoin) {
-				probeReachability(id, body.url);
-			}
+		// A new peer, one at a new URL, or a new key for a live id: the URL must answer the challenge with that key,
+		// and a live holder of the id keeps it while its URL answers with its key.
+		const [claim, holder] = await Promise.all([
+			probeOnJoin ? reachability.check(id, body.url, key) : undefined,
+			// At most one probe a second of the holder, however often a claimant asks.
+			existing ? reports.check(id, existing.url, existing.key, {maxAgeMs: 1000}) : undefined,
+		]);
+		const proven = claim?.alive ?? true;
+		if (existing && (holder!.alive || (existing.key !== key && !proven))) {
+			throw new IdInUseError(id, existing.url);
+		}
+
+		response.json(state.updateList(id, body, now(), {key, takeOver: true, reachable: proven}));
+		if (existing && existing.key !== key) {
+			log(`peer ${id} taken over by key ${keyFingerprint(key ?? '')}… at ${body.url} (the last holder, key ${keyFingerprint(existing.key ?? '')}… at ${existing.url}, does not answer)`);
+		} else if (existing) {
+			log(`peer ${id} moved from ${existing.url} to ${body.url}`);
+		}
+
+		if (!proven) {
+			log(`peer ${id} at ${body.url} does not answer as itself: not offered in Find`);
 		}
 	});
 
@@ -193,6 +293,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 	app.post('/peers/:id/suspect', async (request, response) => {
 		const id = parsePeerId(request.params.id);
+		const reporter = signerOf(response);
+		if (reporter !== undefined && !state.hasLiveKey(reporter, now())) {
+			// Only a peer of the network reports another: a stranger's reports cost nothing.
+			sendError(response, 'UNAUTHORIZED', 'a suspect report must come from a registered peer (signed with its key)');
+			return;
+		}
+
 		const url = state.urlOf(id, now());
 		if (!url) {
 			sendError(response, 'NOT_FOUND', `no peer "${id}"`);
@@ -200,7 +307,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		}
 
 		// Reports about one holder share a probe, and an answer up to 2 s old: a flood of reports costs one request every 2 s.
-		const check = await reports.check(id, url);
+		const check = await reports.check(id, url, state.bindingOf(id, now())?.key);
 		// A peer heard from since the check began (it came back and re-registered) is kept even if the probe failed,
 		// but while its URL does not answer it is not offered (its heartbeats may come from behind a wrong --advertise).
 		const dropped = !check.alive && state.dropIfSilentSince(id, check.startedAt);

@@ -1,22 +1,47 @@
 /**
- * The tracker's soft state: which peer holds which files, and where each peer
- * listens. A plain class with no I/O; time is passed in so tests control it.
+ * The tracker's soft state: which peer holds which files, where each peer listens and which key
+ * it is bound to, and who owns each name (its first publisher's signed record). A plain class
+ * with no I/O; time is passed in so tests control it.
  */
 import {XfsError} from '../source/common/errors.js';
+import {verifyNameRecord} from '../source/common/names.js';
+import {keyFingerprint} from '../source/common/signing.js';
 import type {
-	FileEntry, FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, UpdateListBody, UpdateListReply,
+	FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, RecordedEntry, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
 
-/** What holders report for one name; holders that agree share one object (and its strings). */
-type HeldFile = {name: string; md5: string; size: number};
-type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number};
+/**
+ * What holders report for one name, with the owner whose record it carries (undefined: a holder
+ * bound to no key, in tests of the state alone); holders that agree share one object (and its strings).
+ */
+type HeldFile = {name: string; md5: string; size: number; owner: string | undefined; version: number; sig: string | undefined};
+type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number; claim?: Claim};
+/**
+ * An owner's latest record of a name (the highest version any holder carries), when the tracker
+ * first saw a record of that owner for the name, and how many holders carry one.
+ */
+type Claim = {owner: string; md5: string; size: number; version: number; sig: string | undefined; since: number; count: number};
+
+/** Two keys claim a name with different contents and the tracker cannot tell which came first (both claims arrived while the peers re-sent their lists after a start). */
+export class NameConflictError extends XfsError {
+	constructor(name: string, claims: readonly Claim[]) {
+		super('NAME_CONFLICT', `"${name}" is claimed by ${claims.length} keys with different contents (${claims.map(claim => `${keyFingerprint(claim.owner)}… md5 ${claim.md5}`).join(', ')}): ask for one by its md5 (download ${name}@<md5>)`);
+		this.name = 'NameConflictError';
+	}
+}
+
+/** A holder whose copy of a name is not its owner's content: never offered. */
+export type NameConflict = {name: string; holder: string; key: string; md5: string; owner: string; ownerMd5: string};
 /** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
 type CachedFind = {body: Buffer; validUntil: number};
 /**
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
  */
-type PeerRecord = {id: string; url: string; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
+type PeerRecord = {id: string; url: string; key: string | undefined; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
+
+/** Who holds a live machID: its URL, the key it is bound to, and whether its URL answered as it. */
+export type Binding = {url: string; key: string | undefined; reachable: boolean};
 
 export type TrackerStateOptions = {
 	epoch: string;
@@ -26,6 +51,13 @@ export type TrackerStateOptions = {
 	maxFilesPerPeer?: number;
 	/** How many names keep a ready Find reply; the oldest entry makes room. */
 	findCacheSize?: number;
+	/**
+	 * Claims of a name first seen before this time (the peers re-sending their lists after a
+	 * start) cannot be ordered: two keys claiming one name then are NAME_CONFLICT. Default 0.
+	 */
+	claimsSettleAt?: number;
+	/** Told of each holder whose copy of a name is not the owner's content. */
+	onConflict?: (conflict: NameConflict) => void;
 };
 
 export class IdInUseError extends XfsError {
@@ -64,19 +96,33 @@ export class TrackerState {
 	readonly #maxFilesPerPeer: number;
 	/** Swarm: peer id → the files it is downloading by parts (name → entry); Find lists them beside the holders. */
 	readonly #partial = new Map<string, Map<string, PartialEntry>>();
+	/** name → owner key → that owner's claim. */
+	readonly #claims = new Map<string, Map<string, Claim>>();
+	/** key → the id it last registered (checked against the peer's record when read). */
+	readonly #idOfKey = new Map<string, string>();
+	readonly #claimsSettleAt: number;
+	readonly #onConflict: ((conflict: NameConflict) => void) | undefined;
+	/** Copies' records already verified (owner, signature and content): a record is checked once however many holders carry it. */
+	readonly #verified = new Set<string>();
 
-	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, maxFilesPerPeer = 100_000}: TrackerStateOptions) {
+	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, maxFilesPerPeer = 100_000, claimsSettleAt = 0, onConflict}: TrackerStateOptions) {
 		this.epoch = epoch;
 		this.ttlMs = ttlMs;
 		this.maxPeersPerFind = maxPeersPerFind;
 		this.#findCacheSize = findCacheSize;
 		this.#maxFilesPerPeer = maxFilesPerPeer;
+		this.#claimsSettleAt = claimsSettleAt;
+		this.#onConflict = onConflict;
 	}
 
-	/** UpdateList: the whole list replaces the peer's last one. A live peer's id at another URL is refused. */
-	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number): UpdateListReply {
+	/**
+	 * UpdateList: the whole list replaces the peer's last one, and binds the id to `key`. A live
+	 * peer's id at another URL or under another key is refused unless `takeOver` (the tracker
+	 * found the old holder gone); `reachable` is what the challenge of the URL found, if asked.
+	 */
+	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number, {key, takeOver = false, reachable: proven}: {key?: string; takeOver?: boolean; reachable?: boolean} = {}): UpdateListReply {
 		const existing = this.#peers.get(id);
-		if (existing && existing.url !== url && this.#isLive(existing, now)) {
+		if (existing && !takeOver && (existing.url !== url || existing.key !== key) && this.#isLive(existing, now)) {
 			throw new IdInUseError(id, existing.url);
 		}
 
@@ -85,10 +131,14 @@ export class TrackerState {
 		}
 
 		// A peer that re-registers at the same URL keeps what its last probe found; a new URL is assumed reachable until probed.
-		const reachable = existing?.url === url ? existing.reachable : true;
-		const record: PeerRecord = {id, url, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
+		const reachable = proven ?? (existing?.url === url ? existing.reachable : true);
+		const record: PeerRecord = {id, url, key, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
 		this.#peers.set(id, record);
-		this.#index(record, files);
+		if (key !== undefined) {
+			this.#idOfKey.set(key, id);
+		}
+
+		this.#index(record, files, now);
 		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
 	}
 
@@ -120,7 +170,7 @@ export class TrackerState {
 			this.#unindexName(record, name);
 		}
 
-		this.#index(record, add);
+		this.#index(record, add, now);
 		record.version = to;
 		record.lastSeen = now;
 		return {epoch: this.epoch, version: to};
@@ -233,6 +283,18 @@ export class TrackerState {
 		return true;
 	}
 
+	/** Whether some live peer is bound to `key`. */
+	hasLiveKey(key: string, now: number): boolean {
+		const id = this.#idOfKey.get(key);
+		return id !== undefined && this.#peers.get(id)?.key === key && this.has(id, now);
+	}
+
+	/** The live holder of a machID, if any. */
+	bindingOf(id: string, now: number): Binding | undefined {
+		const record = this.#peers.get(id);
+		return record && this.#isLive(record, now) ? {url: record.url, key: record.key, reachable: record.reachable} : undefined;
+	}
+
 	isReachable(id: string): boolean | undefined {
 		return this.#peers.get(id)?.reachable;
 	}
@@ -247,15 +309,27 @@ export class TrackerState {
 		return record && this.#isLive(record, now) ? record.url : undefined;
 	}
 
-	/** Find: the md5 most live holders report, and only those holders, sorted by id. */
-	find(name: string, now: number): FindReply | undefined {
-		const majority = this.#majority(name, now);
-		if (!majority) {
+	/**
+	 * Find: the holders of the owner's latest version of the name (its first publisher's; among
+	 * holders bound to no key, the md5 most report), sorted by id, with the owner's record and the
+	 * peers still downloading that version (`partial`); with `md5`, the holders of exactly that
+	 * content. Throws NameConflictError when two keys claim the name and the tracker cannot tell
+	 * which was first.
+	 */
+	find(name: string, now: number, md5?: string): FindReply | undefined {
+		const offered = this.#offered(name, now, md5);
+		if (offered instanceof NameConflictError) {
+			throw offered;
+		}
+
+		if (!offered) {
 			return undefined;
 		}
 
-		const reply: FindReply = {name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url}))};
-		const partial = this.partialHolders(name, majority.md5, majority.size, now).holders;
+		const base: FindReply = {name, md5: offered.md5, size: offered.size, peers: this.#listed(offered).map(({id, url}) => ({id, url}))};
+		const {claim} = offered;
+		const reply: FindReply = claim?.sig === undefined ? base : {...base, owner: claim.owner, version: claim.version, sig: claim.sig};
+		const partial = this.partialHolders(name, offered.md5, offered.size, now).holders;
 		if (partial.length > 0) {
 			reply.partial = partial;
 		}
@@ -273,16 +347,19 @@ export class TrackerState {
 			return cached.body;
 		}
 
-		const majority = this.#majority(name, now);
-		if (!majority) {
+		const majority = this.#offered(name, now);
+		if (!majority || majority instanceof NameConflictError) {
+			// A conflict is answered by find(), as an error.
 			this.#findCache.delete(name);
 			return undefined;
 		}
 
 		const peers = this.#listed(majority).map(record => record.holderJson).join(',');
+		const {claim} = majority;
+		const record = claim?.sig === undefined ? '' : `,"owner":"${claim.owner}","version":${claim.version},"sig":"${claim.sig}"`;
 		const partial = this.partialHolders(name, majority.md5, majority.size, now);
 		const partialField = partial.holders.length > 0 ? `,"partial":${JSON.stringify(partial.holders)}` : '';
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]${partialField}}`);
+		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}}`);
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
@@ -299,8 +376,8 @@ export class TrackerState {
 	files(now: number): FileSummary[] {
 		const summaries: FileSummary[] = [];
 		for (const name of this.#holders.keys()) {
-			const majority = this.#majority(name, now);
-			if (majority) {
+			const majority = this.#offered(name, now);
+			if (majority && !(majority instanceof NameConflictError)) {
 				summaries.push({name, md5: majority.md5, size: majority.size, holders: majority.holders.length});
 			}
 		}
@@ -336,7 +413,65 @@ export class TrackerState {
 		return this.#holders.size;
 	}
 
-	/** The winning md5 group, and when the first live holder of the name (in any group) expires. */
+	/**
+	 * What a Find offers: the holders of `md5` if given, else of the owner's latest version (a
+	 * conflict when two keys claim the name and neither came first), else (no key anywhere) the
+	 * majority; and when the first live holder of the name expires.
+	 */
+	#offered(name: string, now: number, md5?: string): Majority | NameConflictError | undefined {
+		const claims = this.#claims.get(name);
+		if (md5 !== undefined || (claims && claims.size > 0)) {
+			return this.#ofContent(name, now, md5, claims);
+		}
+
+		return this.#majority(name, now);
+	}
+
+	#ofContent(name: string, now: number, md5: string | undefined, claims: Map<string, Claim> | undefined): Majority | NameConflictError | undefined {
+		const holders = this.#holders.get(name);
+		if (!holders) {
+			return undefined;
+		}
+
+		let claim: Claim | undefined;
+		if (md5 === undefined) {
+			const ordered = [...claims!.values()].sort((a, b) => a.since - b.since);
+			claim = ordered[0]!;
+			const rivals = ordered.filter(other => other.md5 !== claim!.md5 || other.size !== claim!.size);
+			if (claim.since < this.#claimsSettleAt && rivals.some(other => other.since < this.#claimsSettleAt)) {
+				return new NameConflictError(name, [claim, ...rivals.filter(other => other.since < this.#claimsSettleAt)]);
+			}
+		} else {
+			// The record that goes with exactly this content: its owner's, or any key's.
+			const ordered = [...claims?.values() ?? []].sort((a, b) => a.since - b.since);
+			claim = ordered.find(candidate => candidate.md5 === md5);
+		}
+
+		const wanted = md5 ?? claim!.md5;
+		const live: PeerRecord[] = [];
+		let size: number | undefined;
+		let validUntil = Number.POSITIVE_INFINITY;
+		for (const [id, held] of holders) {
+			const record = this.#peers.get(id);
+			if (!record || !this.#isLive(record, now) || !record.reachable) {
+				continue;
+			}
+
+			validUntil = Math.min(validUntil, record.lastSeen + this.ttlMs);
+			if (held.md5 === wanted && (md5 !== undefined || held.size === claim!.size)) {
+				size ??= held.size;
+				live.push(record);
+			}
+		}
+
+		if (size === undefined) {
+			return undefined;
+		}
+
+		return {md5: wanted, size, holders: live, validUntil, claim: claim?.md5 === wanted ? claim : undefined};
+	}
+
+	/** Among holders bound to no key: the winning md5 group, and when the first live holder of the name (in any group) expires. */
 	#majority(name: string, now: number): Majority | undefined {
 		const holders = this.#holders.get(name);
 		if (!holders) {
@@ -396,9 +531,18 @@ export class TrackerState {
 		return now - record.lastSeen <= this.ttlMs;
 	}
 
-	/** Adds files to the record and the name index; an entry for a name the record holds replaces it (a name listed twice keeps its last entry). */
-	#index(record: PeerRecord, files: readonly FileEntry[]): void {
-		for (const {name, md5, size} of files) {
+	/**
+	 * Adds files to the record and the name index; an entry for a name the record holds replaces
+	 * it (a name listed twice keeps its last entry). Each entry's record counts for its owner: the
+	 * holder's own key, or the owner named in a copy's record when its signature holds.
+	 */
+	#index(record: PeerRecord, files: readonly RecordedEntry[], now: number): void {
+		for (const entry of files) {
+			const {name, md5, size} = entry;
+			if (record.files.has(name)) {
+				this.#unindexName(record, name);
+			}
+
 			this.#findCache.delete(name);
 			let holders = this.#holders.get(name);
 			if (!holders) {
@@ -406,11 +550,71 @@ export class TrackerState {
 				this.#holders.set(name, holders);
 			}
 
+			let owner = record.key;
+			let {version = 0, sig} = entry;
+			if (entry.owner !== undefined && entry.owner !== record.key && !this.#holdsUp(entry)) {
+				// A copy whose record does not verify: it is the holder's own claim, unsigned.
+				version = 0;
+				sig = undefined;
+			} else if (entry.owner !== undefined) {
+				owner = entry.owner;
+			}
+
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
-			const held = first?.md5 === md5 && first.size === size ? first : {name, md5, size};
+			const held = first?.md5 === md5 && first.size === size && first.owner === owner && first.version === version && first.sig === sig
+				? first
+				: {name, md5, size, owner, version, sig};
 			record.files.set(name, held);
 			holders.set(record.id, held);
+			if (owner !== undefined) {
+				this.#claim(record, held, owner, now);
+			}
+		}
+	}
+
+	/** Whether a copy's record is its owner's signature of this content (checked once per record). */
+	#holdsUp(entry: RecordedEntry): boolean {
+		const memo = `${entry.owner!} ${entry.sig!} ${entry.name} ${entry.md5} ${entry.size} ${entry.version!}`;
+		if (this.#verified.has(memo)) {
+			return true;
+		}
+
+		if (!verifyNameRecord(entry, {owner: entry.owner!, version: entry.version!, sig: entry.sig!})) {
+			return false;
+		}
+
+		if (this.#verified.size >= 100_000) {
+			this.#verified.delete(this.#verified.values().next().value!);
+		}
+
+		this.#verified.add(memo);
+		return true;
+	}
+
+	/** Counts a holder's record for its owner; a higher version (or the owner's own word at the same one) moves the name. */
+	#claim(record: PeerRecord, held: HeldFile, owner: string, now: number): void {
+		let claims = this.#claims.get(held.name);
+		if (!claims) {
+			claims = new Map();
+			this.#claims.set(held.name, claims);
+		}
+
+		const claim = claims.get(owner);
+		if (claim) {
+			claim.count++;
+			if (held.version > claim.version || (held.version === claim.version && owner === record.key && (held.md5 !== claim.md5 || held.size !== claim.size))) {
+				Object.assign(claim, {md5: held.md5, size: held.size, version: held.version, sig: held.sig});
+			}
+		} else {
+			claims.set(owner, {owner, md5: held.md5, size: held.size, version: held.version, sig: held.sig, since: now, count: 1});
+		}
+
+		if (this.#onConflict && claims.size > 1) {
+			const first = [...claims.values()].reduce((a, b) => (b.since < a.since ? b : a));
+			if (first.owner !== owner && (first.md5 !== held.md5 || first.size !== held.size)) {
+				this.#onConflict({name: held.name, holder: record.id, key: owner, md5: held.md5, owner: first.owner, ownerMd5: first.md5});
+			}
 		}
 	}
 
@@ -427,9 +631,20 @@ export class TrackerState {
 
 		this.#findCache.delete(name);
 		const holders = this.#holders.get(name);
+		const held = holders?.get(record.id);
 		holders?.delete(record.id);
 		if (holders?.size === 0) {
 			this.#holders.delete(name);
+		}
+
+		const claims = held?.owner === undefined ? undefined : this.#claims.get(name);
+		const claim = claims?.get(held!.owner!);
+		if (claim && --claim.count === 0) {
+			// No holder carries a record of that owner any more: its claim goes (soft state, like the rest).
+			claims!.delete(claim.owner);
+			if (claims!.size === 0) {
+				this.#claims.delete(name);
+			}
 		}
 	}
 
@@ -437,6 +652,9 @@ export class TrackerState {
 		this.#clearPartial(record.id);
 		this.#unindex(record);
 		this.#peers.delete(record.id);
+		if (record.key !== undefined && this.#idOfKey.get(record.key) === record.id) {
+			this.#idOfKey.delete(record.key);
+		}
 	}
 }
 

@@ -1,13 +1,14 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
 import {HttpStatusError, requestJson} from '../common/http-client.js';
+import type {Identity} from '../common/signing.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePartialReply, parsePeersReply, parseUpdateListReply,
 	type FileEntry, type FileSummary, type FindReply, type HealthReply, type HeartbeatReply, type ListUpdateBody, type ListUpdateReply, type PartialEntry, type PartialReply, type PeerSummary, type UpdateListReply,
 } from '../common/wire.js';
 
-const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH']);
+const knownCodes = new Set<ErrorCode>(['NOT_FOUND', 'BAD_INPUT', 'ID_IN_USE', 'TOO_LARGE', 'UNAUTHORIZED', 'VERSION_MISMATCH', 'NAME_CONFLICT']);
 
 /**
  * How a call waits for a tracker that is down: `delay` gives the wait before attempt
@@ -22,11 +23,14 @@ export class TrackerClient {
 	readonly url: string;
 	readonly #timeoutMs: number;
 	readonly #secret: string | undefined;
+	/** The peer's key pair: every request is signed with it (set once the share dir's key is loaded). */
+	identity: Identity | undefined;
 
-	constructor(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}) {
+	constructor(url: string, {timeoutMs = 3000, secret, identity}: {timeoutMs?: number; secret?: string; identity?: Identity} = {}) {
 		this.url = url.replace(/\/+$/, '');
 		this.#timeoutMs = timeoutMs;
 		this.#secret = secret;
+		this.identity = identity;
 	}
 
 	/**
@@ -61,8 +65,10 @@ export class TrackerClient {
 		await this.#request('DELETE', `/peers/${encodeURIComponent(id)}`);
 	}
 
-	async find(name: string, retry?: TrackerRetry): Promise<FindReply> {
-		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}`, undefined, retry));
+	/** Find: the holders of the owner's latest version of the name, or with `md5` of exactly that content. */
+	async find(name: string, retry?: TrackerRetry, md5?: string): Promise<FindReply> {
+		const query = md5 === undefined ? '' : `?md5=${md5}`;
+		return parseFindReply(await this.#request('GET', `/files/${encodeURIComponent(name)}${query}`, undefined, retry));
 	}
 
 	async files(retry?: TrackerRetry): Promise<FileSummary[]> {
@@ -84,6 +90,7 @@ export class TrackerClient {
 				method,
 				jsonText,
 				secret: this.#secret,
+				identity: this.identity,
 				timeoutMs: this.#timeoutMs,
 				signal: retry?.signal,
 				retryDelay: retry && ((attempt, error) => {

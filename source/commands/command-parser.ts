@@ -1,12 +1,13 @@
 /** One parser for the TUI prompt and the scripted mode (pure). */
 import {BadInputError} from '../common/errors.js';
-import {isValidPeerId, parseFileName} from '../common/wire.js';
+import {isValidPeerId, parseFileName, parseMd5} from '../common/wire.js';
 
 export type LoadTarget = {kind: 'peer'; id: string} | {kind: 'address'; url: string};
 
 export type Command =
 	| {cmd: 'find'; name: string}
-	| {cmd: 'download'; name: string}
+	/** `md5`: exactly that content (`download <name>@<md5>`), whoever owns the name. */
+	| {cmd: 'download'; name: string; md5?: string}
 	| {cmd: 'getload'; target: LoadTarget}
 	| {cmd: 'updatelist'}
 	| {cmd: 'files'}
@@ -19,7 +20,7 @@ export type CommandName = Command['cmd'];
 
 export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'find <name>', does: 'ask the tracker who holds a file; list holders with latency, load, cost'},
-	{usage: 'download <name>', does: 'fetch a file from the cheapest holder, verify its md5, save it, updatelist'},
+	{usage: 'download <name>[@<md5>]', does: 'fetch a file (its owner\'s latest version, or exactly that md5) from the cheapest holder, verify it, save it, updatelist'},
 	{usage: 'getload <machID|host:port>', does: 'ask a peer how many transfers it is running'},
 	{usage: 'updatelist', does: 'rescan the share dir and send the list to the tracker'},
 	{usage: 'files', does: 'every file the tracker knows, with holder counts'},
@@ -41,10 +42,19 @@ export function parseCommand(line: string): Command | undefined {
 	const [verb, ...args] = words as [string, ...string[]];
 	const cmd = verb.toLowerCase();
 	switch (cmd) {
-		case 'find':
-		case 'download': {
+		case 'find': {
 			expectArgs(cmd, args, 1, '<name>');
 			return {cmd, name: parseFileName(args[0])};
+		}
+
+		case 'download': {
+			expectArgs(cmd, args, 1, '<name>[@<md5>]');
+			const at = args[0]!.lastIndexOf('@');
+			if (at === -1) {
+				return {cmd, name: parseFileName(args[0])};
+			}
+
+			return {cmd, name: parseFileName(args[0]!.slice(0, at)), md5: parseMd5(args[0]!.slice(at + 1), `download "${truncate(args[0]!)}": the md5 after "@"`)};
 		}
 
 		case 'getload': {

@@ -27,7 +27,7 @@ export async function runCommand(node: PeerNode, command: Command): Promise<Comm
 			}
 
 			case 'download': {
-				return {cmd: 'download', ok: true, ...await node.download(command.name)};
+				return {cmd: 'download', ok: true, ...await node.download(command.name, command.md5)};
 			}
 
 			case 'getload': {

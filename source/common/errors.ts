@@ -22,6 +22,8 @@ export type ErrorCode =
 	| 'CANCELLED'
 	/** A tracker that started less than one heartbeat ago: not every peer has re-sent its list yet. */
 	| 'WARMING_UP'
+	/** Two keys claim one name with different contents and the tracker cannot tell which came first: ask by md5 (name@md5). */
+	| 'NAME_CONFLICT'
 	| 'INTERNAL';
 
 export type ErrorBody = {code: ErrorCode; message: string};

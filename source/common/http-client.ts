@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import {got, type Agents, type BeforeRequestHook, type Got, HTTPError, ParseError, TimeoutError} from 'got';
-import {bearer} from './auth.js';
+import {type Identity, signRequest} from './signing.js';
 
 /**
  * Agents that open a fresh connection per request, for calls to peers. A pooled keep-alive
@@ -16,11 +16,19 @@ import {bearer} from './auth.js';
  */
 export const freshConnections = {http: new http.Agent({keepAlive: false}), https: new https.Agent({keepAlive: false})};
 
-/** Puts the network's credential on a request: the one place a request is authorized. */
-export function authorize(secret: string | undefined): BeforeRequestHook {
-	const headers = bearer(secret);
+/**
+ * Signs a request (method, path, time, body digest): a MAC with the network's secret, a signature
+ * with the peer's key; the one place a request is authorized. The secret never goes on the wire.
+ */
+export function authorize(secret: string | undefined, identity?: Identity): BeforeRequestHook {
 	return options => {
-		Object.assign(options.headers, headers);
+		const url = options.url instanceof URL ? options.url : new URL(String(options.url));
+		const {body} = options;
+		Object.assign(options.headers, signRequest({
+			method: options.method,
+			path: `${url.pathname}${url.search}`,
+			body: typeof body === 'string' || body instanceof Uint8Array ? body : undefined,
+		}, {secret, identity}));
 	};
 }
 
@@ -34,12 +42,12 @@ const plain = got.extend({
 
 const clients = new Map<string, Got>();
 
-/** The client for a network with this secret (or none): every request it sends is authorized. */
-export function httpClient(secret?: string): Got {
-	const key = secret ?? '';
+/** The client for a network with this secret (or none), signing as this identity (or not): every request it sends is authorized. */
+export function httpClient(secret?: string, identity?: Identity): Got {
+	const key = `${secret ?? ''}\u0000${identity?.publicKey ?? ''}`;
 	let client = clients.get(key);
 	if (!client) {
-		client = plain.extend({hooks: {beforeRequest: [authorize(secret)]}});
+		client = plain.extend({hooks: {beforeRequest: [authorize(secret, identity)]}});
 		clients.set(key, client);
 	}
 
@@ -70,6 +78,8 @@ export type JsonCall = {
 	/** Defaults to Node's global (keep-alive) agent. */
 	agent?: Agents;
 	secret?: string;
+	/** The peer's key pair: the request is signed with it. */
+	identity?: Identity;
 	/**
 	 * The wait before attempt `attempt + 1` after `error` (what the call would throw), or 0 for
 	 * none; called before each wait. Without it the call is tried once.
@@ -85,10 +95,10 @@ export type JsonCall = {
  * naming the reason for anything else: no connection, a timeout, a reply too large or not JSON.
  */
 export async function requestJson(url: string | URL, call: JsonCall): Promise<unknown> {
-	const {method = 'GET', jsonText, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent, secret, retryDelay, signal} = call;
+	const {method = 'GET', jsonText, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent, secret, identity, retryDelay, signal} = call;
 	const tooLarge = new AbortController();
 	const describe = (error: unknown) => callError(error, {timeoutMs, maxBytes, tooLarge: tooLarge.signal.aborted});
-	const reply = httpClient(secret)(url, {
+	const reply = httpClient(secret, identity)(url, {
 		method,
 		body: jsonText,
 		headers: jsonText === undefined ? {} : {'content-type': 'application/json'},

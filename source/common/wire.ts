@@ -5,19 +5,31 @@
 import {BadInputError, XfsError} from './errors.js';
 
 export type FileEntry = {name: string; md5: string; size: number};
+/**
+ * The owner's signed claim on a name (after BEP 44's mutable items: key, sequence number,
+ * signature): `owner` (Ed25519 key) says name is this md5 and size at `version`. Every copy of a
+ * file carries its owner's record; on the owner's own entries `owner` may be left out (the
+ * signed request says who). See names.ts.
+ */
+export type NameRecord = {owner?: string; version: number; sig: string};
+/** A list entry with its name record, as peers send them. */
+export type RecordedEntry = FileEntry & Partial<NameRecord>;
 /** The whole list; `version` (default 0) is the version incremental updates start from. */
-export type UpdateListBody = {url: string; files: FileEntry[]; version?: number};
+export type UpdateListBody = {url: string; files: RecordedEntry[]; version?: number};
 export type UpdateListReply = {epoch: string; ttlMs: number; version: number};
 /** An incremental update: from version `from` (the one the tracker holds) to `to`, entries added or changed and names removed. */
-export type ListUpdateBody = {from: number; to: number; add: FileEntry[]; remove: string[]};
+export type ListUpdateBody = {from: number; to: number; add: RecordedEntry[]; remove: string[]};
 export type ListUpdateReply = {epoch: string; version: number};
 /** `reachable: false`: the tracker's probe of the peer's URL failed, so it is not offered in Find. */
 export type HeartbeatReply = {epoch: string; known: boolean; reachable?: false};
 export type HolderRef = {id: string; url: string};
 /** A peer still downloading a file by parts: it serves the `have` parts of `of` it has verified. */
 export type PartialHolderRef = HolderRef & {have: number; of: number};
-/** `partial`: peers still downloading this version of the file (present when there are any). */
-export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]; partial?: PartialHolderRef[]};
+/**
+ * `owner`, `version` and `sig`: the name record of the content offered, when its owner signed one.
+ * `partial`: peers still downloading this version of the file (present when there are any).
+ */
+export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]; owner?: string; version?: number; sig?: string; partial?: PartialHolderRef[]};
 /** One file a peer is downloading by parts, as it tells the tracker: `have` of `of` parts verified. */
 export type PartialEntry = FileEntry & {have: number; of: number};
 /** PUT /peers/:id/partial: every file this peer is downloading by parts now (an empty list: none); it replaces the last one. */
@@ -29,7 +41,10 @@ export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo
 export type PeersReply = {peers: PeerSummary[]};
 /** `uploaded`: bytes this peer has sent in file uploads since it started. */
 export type LoadReply = {id: string; load: number; uploaded?: number};
-export type HealthReply = {ok: true; epoch: string; peers: number; files: number};
+/** `secured`: whether the tracker checks a --secret MAC on writes (a peer says a mismatch at start). */
+export type HealthReply = {ok: true; epoch: string; peers: number; files: number; secured?: boolean};
+/** GET /identity?challenge=… on a peer: its key, and its signature of the challenge (signing.identityText). */
+export type IdentityReply = {id: string; key: string; signature: string};
 export type SuspectReply = {dropped: boolean};
 
 /** The header a downloader names itself in (machID): the holder emulates the latency between the two. */
@@ -120,13 +135,46 @@ export type WireLimits = {maxFilesPerPeer: number; maxChangesPerUpdate: number};
 /** An incremental update carries at most 1000 changes (about 100 KB): a burst goes as a few of them. */
 export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 100_000, maxChangesPerUpdate: 1000};
 
-export function parseFileEntry(value: unknown, where: string): FileEntry {
+export function parseFileEntry(value: unknown, where: string): RecordedEntry {
 	const object = parseObject(value, where);
-	return {
+	const entry: RecordedEntry = {
 		name: parseFileName(object.name, `${where}.name`),
 		md5: parseMd5(object.md5, `${where}.md5`),
 		size: parseSize(object.size, `${where}.size`),
 	};
+	if (object.version !== undefined || object.sig !== undefined || object.owner !== undefined) {
+		Object.assign(entry, parseRecordFields(object, where));
+	}
+
+	return entry;
+}
+
+const keyPattern = /^[\w-]{43}$/;
+const sigPattern = /^[\w-]{86}$/;
+
+/** The name record's fields of an entry or a Find reply: a version, a signature, and the owner's key unless left out. */
+function parseRecordFields(object: Record<string, unknown>, where: string): NameRecord {
+	const version = parseVersion(object.version, `${where}.version`);
+	if (typeof object.sig !== 'string' || !sigPattern.test(object.sig)) {
+		throw new BadInputError(`${where}.sig: expected an Ed25519 signature (86 base64url characters)`);
+	}
+
+	if (object.owner !== undefined && (typeof object.owner !== 'string' || !keyPattern.test(object.owner))) {
+		throw new BadInputError(`${where}.owner: expected an Ed25519 public key (43 base64url characters)`);
+	}
+
+	return object.owner === undefined ? {version, sig: object.sig} : {owner: object.owner as string, version, sig: object.sig};
+}
+
+function hasValidRecord(object: Record<string, unknown>): boolean {
+	const {version, sig, owner} = object;
+	if (version === undefined && sig === undefined && owner === undefined) {
+		return true;
+	}
+
+	return typeof version === 'number' && Number.isSafeInteger(version) && version >= 0
+		&& typeof sig === 'string' && sigPattern.test(sig)
+		&& (owner === undefined || (typeof owner === 'string' && keyPattern.test(owner)));
 }
 
 /** The same checks as parseFileEntry without building its error context: a list of 10 000 entries is checked in one pass. */
@@ -136,7 +184,7 @@ function isFileEntry(value: unknown): value is FileEntry {
 	}
 
 	const {name, md5, size} = value as Record<string, unknown>;
-	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size);
+	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size) && hasValidRecord(value as Record<string, unknown>);
 }
 
 function isSize(size: unknown): size is number {
@@ -155,8 +203,8 @@ export function parseUpdateListBody(value: unknown, limits: Pick<WireLimits, 'ma
 		throw new XfsError('TOO_LARGE', `body.files: ${object.files.length} files, the limit is ${limits.maxFilesPerPeer} per peer`);
 	}
 
-	// The entries are taken as parsed, not copied: the tracker keeps only their name, md5 and size.
-	const files = object.files as FileEntry[];
+	// The entries are taken as parsed, not copied: the tracker keeps only their name, md5, size and record.
+	const files = object.files as RecordedEntry[];
 	// A list sorted by name (as peers send it) has no name twice; only an unsorted one needs a set to tell.
 	let sorted = true;
 	for (let index = 0; index < files.length; index++) {
@@ -254,7 +302,17 @@ export function parseHealthReply(value: unknown): HealthReply {
 		throw new BadInputError('reply.ok: expected true');
 	}
 
-	return {ok: true, epoch: parseString(object.epoch, 'reply.epoch'), peers: parseSize(object.peers, 'reply.peers'), files: parseSize(object.files, 'reply.files')};
+	const reply: HealthReply = {ok: true, epoch: parseString(object.epoch, 'reply.epoch'), peers: parseSize(object.peers, 'reply.peers'), files: parseSize(object.files, 'reply.files')};
+	if (typeof object.secured === 'boolean') {
+		reply.secured = object.secured;
+	}
+
+	return reply;
+}
+
+export function parseIdentityReply(value: unknown): IdentityReply {
+	const object = parseObject(value, 'reply');
+	return {id: parsePeerId(object.id), key: parseString(object.key, 'reply.key'), signature: parseString(object.signature, 'reply.signature')};
 }
 
 export function parseHeartbeatReply(value: unknown): HeartbeatReply {
@@ -290,6 +348,15 @@ export function parseFindReply(value: unknown): FindReply {
 			const {have, of} = parseHaveOf(parseObject(entry, where), where);
 			return {...parseHolderRef(entry, where), have, of};
 		});
+	}
+
+	if (object.sig !== undefined) {
+		const record = parseRecordFields(object, 'reply');
+		if (record.owner === undefined) {
+			throw new BadInputError('reply.owner: expected the name\'s owner with its record');
+		}
+
+		Object.assign(reply, record);
 	}
 
 	return reply;

@@ -24,16 +24,18 @@ export class HolderLookup {
 		this.#notice = notice;
 	}
 
-	async locate(name: string): Promise<{reply: FindReply; stale: boolean}> {
+	/** The holders of a name (with `md5`, of exactly that content). */
+	async locate(name: string, md5?: string): Promise<{reply: FindReply; stale: boolean}> {
 		const {link} = this.#membership;
+		const known = md5 === undefined ? name : `${name}@${md5}`;
 		for (let attempt = 1; ; attempt++) {
 			try {
 				// A name found before does not wait for the tracker: its last known holders answer at once.
-				const reply = await this.#membership.withTracker(`find ${name}`, async retry => this.#tracker.find(name, retry), this.#lastKnown.has(name) ? 0 : undefined);
-				this.#lastKnown.set(name, reply);
+				const reply = await this.#membership.withTracker(`find ${known}`, async retry => this.#tracker.find(name, retry, md5), this.#lastKnown.has(known) ? 0 : undefined);
+				this.#lastKnown.set(known, reply);
 				return {reply, stale: false};
 			} catch (error) {
-				const cached = this.#lastKnown.get(name);
+				const cached = this.#lastKnown.get(known);
 				if (error instanceof TrackerDownError && cached) {
 					this.#notice(notices.staleHolders(name, cached.peers.map(peer => peer.id)));
 					return {reply: cached, stale: true};
@@ -45,7 +47,7 @@ export class HolderLookup {
 
 				const settling = link.notFoundWait(Date.now());
 				if (settling === undefined || this.#membership.stopping.aborted) {
-					this.#lastKnown.delete(name);
+					this.#lastKnown.delete(known);
 					throw error;
 				}
 

@@ -49,6 +49,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
 	#syncing: Promise<void> = Promise.resolve();
 	/** Whether the tracker said its probe of this peer's URL fails. */
 	#unreachable = false;
+	/** Set while another peer (another key) holds this machID at the tracker. */
+	#superseded = false;
 	/** How many files the last whole list held. */
 	#lastCount = 0;
 	#loop: Promise<void> | undefined;
@@ -235,12 +237,28 @@ export class Membership extends EventEmitter<MembershipEvents> {
 				this.#noteReachable(reply);
 				if (action === 'send-list') {
 					await this.sendList();
+					if (this.#superseded) {
+						this.#superseded = false;
+						this.emit('notice', notices.reclaimed(this.#options.id));
+					}
+
 					const reason = rejoinReason(epochBefore, this.link.epoch, reply?.known);
 					this.emit('retry', notices.rejoined(reason, this.#lastCount));
 				}
 
 				failures = 0;
 			} catch (error) {
+				if (error instanceof XfsError && error.code === 'ID_IN_USE') {
+					// Another key holds this machID (it took it while this peer was paused or cut off): said once; the list goes again at each heartbeat.
+					this.link.listLost();
+					if (!this.#superseded) {
+						this.#superseded = true;
+						this.emit('notice', notices.superseded(this.#options.id, error.message));
+					}
+
+					continue;
+				}
+
 				failures++;
 				this.#loopFailed(failures, error);
 			}

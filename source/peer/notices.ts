@@ -34,6 +34,11 @@ export const notices = {
 	reachableAgain: (url: string) => `the tracker reaches this peer at ${url} again: it is offered in Find`,
 	advertisedMismatch: (url: string, reason: string) => `the advertised URL ${url} does not answer as this peer (${reason}): other peers will not reach it there (check --advertise)`,
 	refused: (message: string) => `tracker refused this peer: ${message}`,
+	superseded: (id: string, message: string) => `machID ${id} was taken over by another peer (${message}): this peer is no longer listed; it asks for ${id} back at each heartbeat and gets it once that peer is gone`,
+	reclaimed: (id: string) => `machID ${id} is this peer's again: listed at the tracker`,
+	secretMismatch: (tracker: string, trackerHasSecret: boolean) => (trackerHasSecret
+		? `the tracker ${tracker} needs a --secret and this peer has none: a mismatch (the tracker refuses this peer's writes)`
+		: `this peer has a --secret but the tracker ${tracker} takes none: a mismatch (the tracker does not check it)`),
 	staleHolders: (name: string, ids: readonly string[]) => `tracker down: using the last known holders of ${name} (${ids.join(', ')})`,
 	notYetListed: (name: string, backForMs: number, delayMs: number) =>
 		`tracker came back ${seconds(backForMs)} s ago and lists no holder of ${name} yet; asking again in ${seconds(delayMs)} s`,

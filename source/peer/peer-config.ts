@@ -75,7 +75,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
 	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
-	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: sent to the tracker and required for downloads from this peer'},
+	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: an HMAC keyed by it signs every request to the tracker and is required for downloads from this peer (the secret itself is never sent)'},
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},

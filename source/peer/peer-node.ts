@@ -9,7 +9,7 @@ import {networkInterfaces} from 'node:os';
 import {LocalFaultError, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, LoadReply, PartialHolderRef} from '../common/wire.js';
+import type {FileEntry, FindReply, LoadReply, PartialHolderRef} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -19,6 +19,8 @@ import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
 import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
+import {loadIdentity} from '../share/identity-file.js';
+import {NameBook} from '../share/name-book.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {PartialHoldings} from '../share/partial-holdings.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
@@ -72,6 +74,10 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	url = '';
 	listeningUrl = '';
 	#share: LocalShare | undefined;
+	/** The name records this peer lists its files with (loaded with its key). */
+	#names: NameBook | undefined;
+	/** The last Find reply of each name being downloaded: its owner's record goes with the copy. */
+	readonly #found = new Map<string, FindReply>();
 	#server: Server | undefined;
 	#mount: NetworkMount | undefined;
 	readonly #membership: Membership;
@@ -86,7 +92,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.shareDir = config.dir;
 		this.tracker = new TrackerClient(config.tracker, {secret: config.secret});
 		this.#membership = new Membership(this.tracker, {
-			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#share ?? nothingShared, url: () => this.url,
+			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#published(), url: () => this.url,
 		});
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
@@ -116,7 +122,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
 		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
-		this.tracker.health().catch(() => {});
+		this.tracker.health().then(({secured}) => {
+			if (secured !== undefined && secured !== Boolean(this.config.secret)) {
+				this.emit('notice', notices.secretMismatch(this.tracker.url, secured));
+			}
+		}, () => {});
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
@@ -133,6 +143,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			faults: this.config.faults,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
+			identity: () => this.tracker.identity,
 			logger: this.logger,
 			uploadLimit: this.config.uploadLimit,
 			maxUploads: this.config.maxUploads,
@@ -152,6 +163,15 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		this.shareDir = share.shareDir;
+		try {
+			const {identity} = await loadIdentity(share.shareDir);
+			this.#names = await NameBook.load(share.shareDir, identity);
+			this.tracker.identity = identity;
+		} catch (error) {
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
 		if (share.cleaned > 0) {
 			this.emit('notice', notices.cleaned(share.cleaned));
 		}
@@ -239,7 +259,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#announcer?.stop();
 		await this.unmount();
 		await this.#membership.leave();
-		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#names?.flush()]);
 	}
 
 	async #closeServer(): Promise<void> {
@@ -281,8 +301,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		};
 	}
 
-	async download(name: string): Promise<DownloadResult> {
-		const deps = this.#downloaderDeps();
+	/** download: the owner's latest version of the name, or with `md5` exactly that content. */
+	async download(name: string, md5?: string): Promise<DownloadResult> {
+		const deps = this.#downloaderDeps(md5);
 		if (!deps) {
 			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
 		}
@@ -291,7 +312,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	/** What a download (or a read through the mount) works with; undefined while the share dir is withdrawn. */
-	#downloaderDeps(): DownloaderDeps | undefined {
+	#downloaderDeps(md5?: string): DownloaderDeps | undefined {
 		const ioDir = this.#share?.ioDir;
 		if (!ioDir) {
 			return undefined;
@@ -301,7 +322,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			id: this.config.id,
 			shareDir: ioDir,
 			shownDir: this.shareDir,
-			locate: async file => (await this.#lookup.locate(file)).reply,
+			locate: async file => {
+				const {reply} = await this.#lookup.locate(file, md5);
+				this.#found.set(file, reply);
+				return reply;
+			},
 			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
 			latencyScale: this.config.latencyScale,
@@ -372,7 +397,40 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */
+	/** The list the membership publishes: the share's, each entry with its name record. */
+	#published(): PublishedList {
+		const share = this.#share;
+		const names = this.#names;
+		if (!share || !names) {
+			return nothingShared;
+		}
+
+		return {
+			wholeList() {
+				const whole = share.wholeList();
+				const entries = JSON.parse(whole.json) as FileEntry[];
+				return {...whole, json: JSON.stringify(entries.map(entry => names.recorded(entry)))};
+			},
+			takeBatch() {
+				const batch = share.takeBatch();
+				return batch && {...batch, changes: {...batch.changes, add: batch.changes.add.map(entry => names.recorded(entry))}};
+			},
+			get hasPending() {
+				return share.hasPending;
+			},
+			get pendingCount() {
+				return share.pendingCount;
+			},
+		};
+	}
+
 	async #announce(file: FileEntry): Promise<void> {
+		const found = this.#found.get(file.name);
+		this.#found.delete(file.name);
+		if (found?.md5 === file.md5) {
+			this.#names?.adopt(file, found);
+		}
+
 		await this.#share?.placed(file);
 		await this.#membership.publishChanges().catch(() => {});
 	}

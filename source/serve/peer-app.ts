@@ -4,7 +4,8 @@ import type {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
 import express from 'express';
-import {requireSecret} from '../common/auth.js';
+import {requireSigned} from '../common/auth.js';
+import {challengePattern, identityText, signText, type Identity} from '../common/signing.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../common/express-json.js';
 import type {LatencyTable} from '../core/latency-table.js';
 import {listen} from '../common/listen.js';
@@ -16,7 +17,7 @@ import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {UploadSlots} from '../core/upload-slots.js';
-import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
+import {isValidPeerId, parseFileName, requesterHeader, type IdentityReply, type LoadReply} from '../common/wire.js';
 import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {faultyStream, type Faults} from './faults.js';
@@ -54,8 +55,10 @@ export type PeerServerContext = {
 	partial?: (name: string) => PartialFile | undefined;
 	/** Swarm: resolves once a file downloading has more than `count` parts (or after timeoutMs). */
 	waitForMore?: (name: string, count: number, timeoutMs: number, signal: AbortSignal) => Promise<void>;
-	/** Shared secret that downloads must carry (GET /load stays open). */
+	/** Shared secret whose MAC downloads must carry (GET /load and GET /identity stay open). */
 	secret?: string;
+	/** This peer's key pair, once loaded: GET /identity answers challenges with it. */
+	identity?: () => Identity | undefined;
 	log?: (message: string) => void;
 	logger?: Logger;
 };
@@ -104,7 +107,35 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		app.use(requestLog(logger));
 	}
 
-	app.use('/files', requireSecret(secret));
+	let mismatchSaid = false;
+	app.use('/files', requireSigned({
+		secret,
+		needKey: false,
+		onMismatch() {
+			if (!mismatchSaid) {
+				mismatchSaid = true;
+				log('a downloader signs its requests with a --secret but this peer has none: a mismatch (this peer serves without checking)');
+			}
+		},
+	}));
+
+	// The tracker's challenge: whoever answers here holds this peer's key, so nobody can register this URL as theirs.
+	app.get('/identity', (request, response) => {
+		const {challenge} = request.query;
+		if (typeof challenge !== 'string' || !challengePattern.test(challenge)) {
+			sendError(response, 'BAD_INPUT', 'challenge: expected 32-64 hex digits');
+			return;
+		}
+
+		const identity = context.identity?.();
+		if (!identity) {
+			response.set('Retry-After', '1');
+			sendError(response, 'BUSY', `${id} has no key loaded yet`);
+			return;
+		}
+
+		response.json({id, key: identity.publicKey, signature: signText(identity, identityText(id, challenge))} satisfies IdentityReply);
+	});
 
 	app.get('/load', (_request, response) => {
 		response.json({id, load: load.load, uploaded} satisfies LoadReply);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import {holdersAt, loadsSettleAtZero, partialNames, shareDirNames} from '../helpers/faults.js';
 import {eventually, shareDir, startPeer, startTracker} from '../helpers/processes.js';
+import {identityOfShare, signedRequest} from '../helpers/signed.js';
 
 test('a holder that stops sending mid-file is abandoned for the next one; loads return to 0 on every side', async t => {
 	const tracker = await startTracker(t);
@@ -20,8 +21,8 @@ test('a holder that stops sending mid-file is abandoned for the next one; loads 
 	t.deepEqual(await loadsSettleAtZero([a.url, b.url, me.url]), [0, 0, 0]);
 
 	// A stalled but still answers GetLoad: a suspect report about it is checked and A is kept.
-	const report = await fetch(`${tracker.url}/peers/A/suspect`, {method: 'POST'});
-	t.deepEqual(await report.json(), {dropped: false});
+	const report = await signedRequest(tracker.url, '/peers/A/suspect', {method: 'POST', identity: await identityOfShare(meDir)});
+	t.deepEqual(JSON.parse(report.body.toString()), {dropped: false});
 	t.deepEqual(await eventually(async () => {
 		const holders = await holdersAt(tracker.url, 'song.mp3');
 		return holders.includes('me') ? holders : undefined;

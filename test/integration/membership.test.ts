@@ -1,5 +1,6 @@
 import test from 'ava';
 import {eventually, getJson, shareDir, startPeer, startTracker} from '../helpers/processes.js';
+import {identityOfShare, signedRequest} from '../helpers/signed.js';
 
 const holdersOf = async (trackerUrl: string, name: string) => {
 	const {status, body} = await getJson(`${trackerUrl}/files/${name}`);
@@ -20,10 +21,11 @@ test('a peer started before the tracker registers once it appears', async t => {
 
 test('a peer the tracker forgot (known:false) sends its whole list again', async t => {
 	const tracker = await startTracker(t);
-	await startPeer(t, {id: 'A', dir: await shareDir(t, 'A'), tracker: tracker.url, serve: true});
+	const dir = await shareDir(t, 'A');
+	await startPeer(t, {id: 'A', dir, tracker: tracker.url, serve: true});
 	t.deepEqual(await holdersOf(tracker.url, 'song.mp3'), ['A']);
-	// Forget the peer as an expiry would; its next heartbeat is answered known:false.
-	t.is((await fetch(`${tracker.url}/peers/A`, {method: 'DELETE'})).status, 204);
+	// Forget the peer as an expiry would (a leave signed with A's own key); its next heartbeat is answered known:false.
+	t.is((await signedRequest(tracker.url, '/peers/A', {method: 'DELETE', identity: await identityOfShare(dir)})).status, 204);
 	t.deepEqual(await holdersOf(tracker.url, 'song.mp3'), []);
 	t.deepEqual(await eventually(async () => {
 		const {body} = await getJson(`${tracker.url}/files`);

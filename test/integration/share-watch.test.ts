@@ -3,6 +3,7 @@ import {appendFile, mkdir, rename, rm, symlink, unlink, writeFile} from 'node:fs
 import path from 'node:path';
 import test from 'ava';
 import {eventually, getJson, shareDir, startPeer, startTracker, type PeerProcess} from '../helpers/processes.js';
+import {identityOfShare, signedRequest} from '../helpers/signed.js';
 
 const md5Of = (text: string | Buffer) => createHash('md5').update(text).digest('hex');
 const watchArgs = ['--settle-ms', '300'];
@@ -127,8 +128,9 @@ test('a lost incremental update is detected by its version and healed with the w
 	await eventually(async () => ((await findAt(tracker.url, 'one.txt')).status === 200 ? true : undefined));
 	// An update the peer never sees the answer to, as if one of its own was lost: the tracker's version moves on.
 	let moved = false;
+	const identity = await identityOfShare(dir);
 	for (let version = 0; version < 20 && !moved; version++) {
-		const response = await fetch(`${tracker.url}/peers/A/files`, {method: 'PATCH', headers: {'content-type': 'application/json'}, body: JSON.stringify({from: version, to: version + 1, remove: ['notes.md']})});
+		const response = await signedRequest(tracker.url, '/peers/A/files', {method: 'PATCH', identity, body: JSON.stringify({from: version, to: version + 1, remove: ['notes.md']})});
 		moved = response.status === 200;
 	}
 

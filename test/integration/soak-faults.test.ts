@@ -86,7 +86,9 @@ test(`soak with faults: stalled readers, a disk that fills, a holder's file edit
 		for (const result of results) {
 			const outcome = result.ok ? 'ok' : String(result.error.code);
 			outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-			t.true(result.ok === true || ['NO_SPACE', 'ALREADY_HAVE'].includes(result.error.code), JSON.stringify(result));
+			// The edited name is claimed by two keys (B's edit against the first publisher's): when the tracker cannot order them it says NAME_CONFLICT, never either content silently.
+			const conflictAllowed = result.error?.code === 'NAME_CONFLICT' && result.error.message.startsWith(`"${names[round % names.length]!}"`);
+			t.true(result.ok === true || ['NO_SPACE', 'ALREADY_HAVE'].includes(result.error.code) || conflictAllowed, JSON.stringify(result));
 		}
 
 		// Room again: what did not fit is fetched now.

@@ -2,19 +2,21 @@ import http from 'node:http';
 import test from 'ava';
 import {pino} from 'pino';
 import {startTracker} from '../../tracker/server.js';
+import {identityText, signText} from '../../source/common/signing.js';
+import {eventually} from '../helpers/processes.js';
+import {keyRing, signedRequest} from '../helpers/signed.js';
 
 const md5 = 'c'.repeat(32);
 
 async function withTracker(t: any, options: Parameters<typeof startTracker>[0] = {}) {
 	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 60_000, ...options});
 	t.teardown(async () => tracker.close());
+	// Each pretend peer signs its writes with a key of its own (named by the id in the path).
+	const keyOf = keyRing();
 	const call = async (method: string, path: string, body?: unknown, raw?: string) => {
-		const response = await fetch(`${tracker.url}${path}`, {
-			method,
-			headers: body === undefined && raw === undefined ? {} : {'content-type': 'application/json'},
-			body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-		});
-		const text = await response.text();
+		const id = /^\/peers\/([^/]+)/.exec(path)?.[1] ?? 'nobody';
+		const response = await signedRequest(tracker.url, path, {method, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), identity: keyOf(id)});
+		const text = response.body.toString();
 		return {status: response.status, body: text ? JSON.parse(text) : undefined};
 	};
 
@@ -26,7 +28,7 @@ async function withTracker(t: any, options: Parameters<typeof startTracker>[0] =
 			resolve(response.statusCode!);
 		}).on('error', reject);
 	});
-	return {tracker, call, rawGet};
+	return {tracker, call, rawGet, keyOf};
 }
 
 const list = {url: 'http://127.0.0.1:9001', files: [{name: 'a.txt', md5, size: 5}]};
@@ -40,7 +42,7 @@ test('UpdateList, Find, files, peers, heartbeat, health and leave', async t => {
 	t.deepEqual((await call('GET', '/peers')).body.peers.map((peer: any) => [peer.id, peer.url, peer.files]), [['A', 'http://127.0.0.1:9001', 1]]);
 	t.deepEqual(await call('POST', '/peers/A/heartbeat'), {status: 200, body: {epoch: tracker.state.epoch, known: true}});
 	t.deepEqual(await call('POST', '/peers/B/heartbeat'), {status: 200, body: {epoch: tracker.state.epoch, known: false}});
-	t.deepEqual(await call('GET', '/health'), {status: 200, body: {ok: true, epoch: tracker.state.epoch, peers: 1, files: 1}});
+	t.deepEqual(await call('GET', '/health'), {status: 200, body: {ok: true, epoch: tracker.state.epoch, peers: 1, files: 1, secured: false}});
 	t.is((await call('DELETE', '/peers/A')).status, 204);
 	t.is((await call('GET', '/files/a.txt')).body.error.code, 'NOT_FOUND');
 	t.deepEqual(await call('DELETE', '/peers/A'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no peer "A"'}}});
@@ -99,9 +101,13 @@ test('invalid peer ids and file names in the path are 400', async t => {
 });
 
 test('unknown routes and ids are 404 JSON', async t => {
-	const {call} = await withTracker(t);
+	const {tracker, call, keyOf} = await withTracker(t);
 	t.deepEqual(await call('GET', '/nope'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no route GET /nope'}}});
-	t.deepEqual(await call('POST', '/peers/ghost/suspect'), {status: 404, body: {error: {code: 'NOT_FOUND', message: 'no peer "ghost"'}}});
+	// A report comes from a registered peer (R); a stranger's is refused before anything is probed.
+	await call('PUT', '/peers/R', list);
+	const report = async (as: string) => signedRequest(tracker.url, '/peers/ghost/suspect', {method: 'POST', identity: keyOf(as)});
+	t.deepEqual(JSON.parse((await report('R')).body.toString()), {error: {code: 'NOT_FOUND', message: 'no peer "ghost"'}});
+	t.is((await report('stranger')).status, 401);
 });
 
 test('a body over the limit is 413 TOO_LARGE', async t => {
@@ -111,11 +117,13 @@ test('a body over the limit is 413 TOO_LARGE', async t => {
 });
 
 test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
-	const {tracker, call} = await withTracker(t);
-	// The first holder answers GET /load as "A": it is alive, so the newcomer is refused.
-	const holder = http.createServer((_request, response) => {
+	// A generous probe timeout: on a busy machine the live holder must not pass for dead.
+	const {tracker, call, keyOf} = await withTracker(t, {probeTimeoutMs: 20_000});
+	// The first holder answers the tracker's challenge as "A", with A's key: it is alive, so the newcomer is refused.
+	const holder = http.createServer((request, response) => {
+		const challenge = new URL(request.url!, 'http://x').searchParams.get('challenge') ?? '';
 		response.setHeader('content-type', 'application/json');
-		response.end(JSON.stringify({id: 'A', load: 0}));
+		response.end(JSON.stringify({id: 'A', key: keyOf('A').publicKey, signature: signText(keyOf('A'), identityText('A', challenge))}));
 	});
 	await new Promise<void>(resolve => {
 		holder.listen(0, '127.0.0.1', resolve);
@@ -127,10 +135,10 @@ test('an id held by a live peer at another URL is 409 ID_IN_USE', async t => {
 	t.is(refused.status, 409);
 	t.is(refused.body.error.code, 'ID_IN_USE');
 	t.is(tracker.state.urlOf('A', Date.now()), holderUrl);
-	// Once the holder is gone, a newcomer with the id takes its place.
+	// Once the holder is gone, a newcomer with the id takes its place (the holder is probed at most once a second).
 	holder.close();
 	holder.closeAllConnections();
-	t.is((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:1', files: []})).status, 200);
+	await eventually(async () => ((await call('PUT', '/peers/A', {url: 'http://127.0.0.1:1', files: []})).status === 200 ? true : undefined), {intervalMs: 250});
 	t.is(tracker.state.urlOf('A', Date.now()), 'http://127.0.0.1:1');
 });
 

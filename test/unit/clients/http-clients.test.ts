@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import test from 'ava';
+import {checkRequest} from '../../../source/common/signing.js';
 import {BadInputError, PeerDownError, TrackerDownError, XfsError} from '../../../source/common/errors.js';
 import {getLoad} from '../../../source/clients/peer-client.js';
 import {SharedList} from '../../../source/share/shared-list.js';
@@ -88,12 +89,14 @@ test('the tracker client sends its JSON body and secret', async t => {
 			chunks.push(chunk as Buffer);
 		}
 
-		seen = {method: request.method, type: request.headers['content-type'], auth: request.headers.authorization, body: JSON.parse(Buffer.concat(chunks).toString())};
+		// The secret's MAC over this very request, never the secret itself.
+		const macOk = checkRequest(request.headers, {method: request.method!, path: request.url!, body: Buffer.concat(chunks)}, {secret: 's3cret', needKey: false, now: Date.now()}).ok;
+		seen = {method: request.method, type: request.headers['content-type'], auth: request.headers.authorization ?? (macOk ? 'MAC' : 'none'), body: JSON.parse(Buffer.concat(chunks).toString())};
 		response.end(JSON.stringify({epoch: 'e1', ttlMs: 15_000}));
 	});
 	const client = new TrackerClient(url, {secret: 's3cret'});
 	const files = [{name: 'a.txt', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 0}, {name: 'b.txt', md5: 'b'.repeat(32), size: 7}];
-	const expected = {method: 'PUT', type: 'application/json', auth: 'Bearer s3cret', body: {url: 'http://127.0.0.1:9', files}};
+	const expected = {method: 'PUT', type: 'application/json', auth: 'MAC', body: {url: 'http://127.0.0.1:9', files}};
 	await client.updateList('A', 'http://127.0.0.1:9', files);
 	t.deepEqual(seen, expected);
 	// A list that arrived as JSON text (from the share-dir thread) is sent as that text: the same body.

@@ -4,6 +4,7 @@ import {parseCommand} from '../../../source/commands/command-parser.js';
 test('parses every command', t => {
 	t.deepEqual(parseCommand('find song.mp3'), {cmd: 'find', name: 'song.mp3'});
 	t.deepEqual(parseCommand('  download   a_b-c.txt  '), {cmd: 'download', name: 'a_b-c.txt'});
+	t.deepEqual(parseCommand(`download doc.txt@${'0a'.repeat(16)}`), {cmd: 'download', name: 'doc.txt', md5: '0a'.repeat(16)});
 	t.deepEqual(parseCommand('getload A'), {cmd: 'getload', target: {kind: 'peer', id: 'A'}});
 	t.deepEqual(parseCommand('getload 127.0.0.1:7001'), {cmd: 'getload', target: {kind: 'address', url: 'http://127.0.0.1:7001'}});
 	t.deepEqual(parseCommand('getload http://host.example:8080'), {cmd: 'getload', target: {kind: 'address', url: 'http://host.example:8080'}});
@@ -21,6 +22,8 @@ const bad: Array<[string, string]> = [
 	['find a b', 'find: expected 1 argument; usage: find <name>'],
 	['download ../etc/passwd', 'invalid file name "../etc/passwd": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
 	['download .xfs', 'invalid file name ".xfs": a name with a leading "." is hidden, never shared'],
+	['download doc.txt@XYZ', 'download "doc.txt@XYZ": the md5 after "@": expected 32 lowercase hex digits, got "XYZ"'],
+	[`download @${'a'.repeat(32)}`, 'invalid file name "": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
 	['find ..', 'invalid file name "..": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
 	[`find ${'a'.repeat(256)}`, `invalid file name "${'a'.repeat(40)}…": use 1-255 of [A-Za-z0-9._-], not starting with "."`],
 	['ls -l', 'ls: expected no arguments; usage: ls'],
