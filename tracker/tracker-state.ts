@@ -8,7 +8,7 @@ import type {
 } from '../source/common/wire.js';
 
 /** What holders report for one name; holders that agree share one object (and its strings). */
-type HeldFile = {name: string; md5: string; size: number};
+type HeldFile = {name: string; md5: string; size: number; pinned?: number};
 type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number};
 /** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
 type CachedFind = {body: Buffer; validUntil: number};
@@ -187,9 +187,18 @@ export class TrackerState {
 	/** Find: the md5 most live holders report, and only those holders, sorted by id. */
 	find(name: string, now: number): FindReply | undefined {
 		const majority = this.#majority(name, now);
-		return majority && {
-			name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url})),
-		};
+		if (!majority) {
+			return undefined;
+		}
+
+		const reply: FindReply = {name, md5: majority.md5, size: majority.size, peers: this.#listed(majority).map(({id, url}) => ({id, url}))};
+		const pins = this.#pins(name, majority);
+		if (pins) {
+			reply.pinned = pins.pinned;
+			reply.copies = pins.copies;
+		}
+
+		return reply;
 	}
 
 	/**
@@ -209,13 +218,31 @@ export class TrackerState {
 		}
 
 		const peers = this.#listed(majority).map(record => record.holderJson).join(',');
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]}`);
+		const pins = this.#pins(name, majority);
+		const pinned = pins ? `,"pinned":${pins.pinned},"copies":${JSON.stringify(pins.copies)}` : '';
+		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size},"peers":[${peers}]${pinned}}`);
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
 
 		this.#findCache.set(name, {body, validUntil: majority.validUntil});
 		return body;
+	}
+
+	/** A pinned file's r (the largest any of the winning holders advertises) and the ids of the holders that keep it pinned, sorted. */
+	#pins(name: string, {holders}: Majority): {pinned: number; copies: string[]} | undefined {
+		const held = this.#holders.get(name)!;
+		let pinned = 0;
+		const copies: string[] = [];
+		for (const record of holders) {
+			const r = held.get(record.id)?.pinned;
+			if (r !== undefined) {
+				pinned = Math.max(pinned, r);
+				copies.push(record.id);
+			}
+		}
+
+		return pinned > 0 ? {pinned, copies: copies.sort()} : undefined;
 	}
 
 	/** The holders a Find reply lists: sorted by id, at most maxPeersPerFind. */
@@ -228,7 +255,10 @@ export class TrackerState {
 		for (const name of this.#holders.keys()) {
 			const majority = this.#majority(name, now);
 			if (majority) {
-				summaries.push({name, md5: majority.md5, size: majority.size, holders: majority.holders.length});
+				const pins = this.#pins(name, majority);
+				summaries.push(pins
+					? {name, md5: majority.md5, size: majority.size, holders: majority.holders.length, pinned: pins.pinned, copies: pins.copies.length}
+					: {name, md5: majority.md5, size: majority.size, holders: majority.holders.length});
 			}
 		}
 
@@ -325,7 +355,7 @@ export class TrackerState {
 
 	/** Adds files to the record and the name index; an entry for a name the record holds replaces it (a name listed twice keeps its last entry). */
 	#index(record: PeerRecord, files: readonly FileEntry[]): void {
-		for (const {name, md5, size} of files) {
+		for (const {name, md5, size, pinned} of files) {
 			this.#findCache.delete(name);
 			let holders = this.#holders.get(name);
 			if (!holders) {
@@ -335,7 +365,7 @@ export class TrackerState {
 
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
-			const held = first?.md5 === md5 && first.size === size ? first : {name, md5, size};
+			const held: HeldFile = first?.md5 === md5 && first.size === size && first.pinned === pinned ? first : (pinned === undefined ? {name, md5, size} : {name, md5, size, pinned});
 			record.files.set(name, held);
 			holders.set(record.id, held);
 		}

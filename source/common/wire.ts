@@ -4,7 +4,8 @@
  */
 import {BadInputError, XfsError} from './errors.js';
 
-export type FileEntry = {name: string; md5: string; size: number};
+/** `pinned: r`: the holder keeps this file as one of r replicas (see Replication in the README). */
+export type FileEntry = {name: string; md5: string; size: number; pinned?: number};
 /** The whole list; `version` (default 0) is the version incremental updates start from. */
 export type UpdateListBody = {url: string; files: FileEntry[]; version?: number};
 export type UpdateListReply = {epoch: string; ttlMs: number; version: number};
@@ -14,8 +15,9 @@ export type ListUpdateReply = {epoch: string; version: number};
 /** `reachable: false`: the tracker's probe of the peer's URL failed, so it is not offered in Find. */
 export type HeartbeatReply = {epoch: string; known: boolean; reachable?: false};
 export type HolderRef = {id: string; url: string};
-export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]};
-export type FileSummary = {name: string; md5: string; size: number; holders: number};
+/** `pinned` and `copies` (the ids of the holders that keep it pinned) only for a pinned file. */
+export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]; pinned?: number; copies?: string[]};
+export type FileSummary = {name: string; md5: string; size: number; holders: number; pinned?: number; copies?: number};
 export type FilesReply = {files: FileSummary[]};
 export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo: number};
 export type PeersReply = {peers: PeerSummary[]};
@@ -27,6 +29,8 @@ export type SuspectReply = {dropped: boolean};
 export const requesterHeader = 'x-xfs-peer';
 
 export const maxNameLength = 255;
+/** The most replicas a file may be pinned to. */
+export const maxReplicas = 16;
 export const maxPeerIdLength = 64;
 const nameCharacters = /^[A-Za-z\d._-]+$/;
 const md5Pattern = /^[\da-f]{32}$/;
@@ -113,11 +117,29 @@ export const defaultWireLimits: WireLimits = {maxFilesPerPeer: 100_000, maxChang
 
 export function parseFileEntry(value: unknown, where: string): FileEntry {
 	const object = parseObject(value, where);
-	return {
+	const entry: FileEntry = {
 		name: parseFileName(object.name, `${where}.name`),
 		md5: parseMd5(object.md5, `${where}.md5`),
 		size: parseSize(object.size, `${where}.size`),
 	};
+	if (object.pinned !== undefined) {
+		entry.pinned = parseReplicas(object.pinned, `${where}.pinned`);
+	}
+
+	return entry;
+}
+
+export function isReplicaCount(value: unknown): value is number {
+	return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= maxReplicas;
+}
+
+/** A replica count r: a whole number from 1 to maxReplicas. */
+export function parseReplicas(value: unknown, where: string): number {
+	if (!isReplicaCount(value)) {
+		throw new BadInputError(`${where}: expected a whole number from 1 to ${maxReplicas}, got ${describe(value)}`);
+	}
+
+	return value;
 }
 
 /** The same checks as parseFileEntry without building its error context: a list of 10 000 entries is checked in one pass. */
@@ -126,8 +148,8 @@ function isFileEntry(value: unknown): value is FileEntry {
 		return false;
 	}
 
-	const {name, md5, size} = value as Record<string, unknown>;
-	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size);
+	const {name, md5, size, pinned} = value as Record<string, unknown>;
+	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size) && (pinned === undefined || isReplicaCount(pinned));
 }
 
 function isSize(size: unknown): size is number {
@@ -265,12 +287,18 @@ export function parseFindReply(value: unknown): FindReply {
 		throw new BadInputError('reply.peers: expected an array');
 	}
 
-	return {
+	const reply: FindReply = {
 		name: parseFileName(object.name, 'reply.name'),
 		md5: parseMd5(object.md5, 'reply.md5'),
 		size: parseSize(object.size, 'reply.size'),
 		peers: object.peers.map((peer: unknown, index: number) => parseHolderRef(peer, `reply.peers[${index}]`)),
 	};
+	if (object.pinned !== undefined) {
+		reply.pinned = parseReplicas(object.pinned, 'reply.pinned');
+		reply.copies = Array.isArray(object.copies) ? object.copies.map(id => parsePeerId(id)) : [];
+	}
+
+	return reply;
 }
 
 export function parseHolderRef(value: unknown, where: string): HolderRef {
@@ -286,9 +314,12 @@ export function parseFilesReply(value: unknown): FilesReply {
 
 	return {
 		files: object.files.map((entry: unknown, index: number) => {
-			const file = parseFileEntry(entry, `reply.files[${index}]`);
-			const holders = parseSize((entry as Record<string, unknown>).holders, `reply.files[${index}].holders`);
-			return {...file, holders};
+			const file: FileSummary = {...parseFileEntry(entry, `reply.files[${index}]`), holders: parseSize((entry as Record<string, unknown>).holders, `reply.files[${index}].holders`)};
+			if (file.pinned !== undefined) {
+				file.copies = parseSize((entry as Record<string, unknown>).copies ?? 0, `reply.files[${index}].copies`);
+			}
+
+			return file;
 		}),
 	};
 }
