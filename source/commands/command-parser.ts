@@ -7,6 +7,9 @@ export type LoadTarget = {kind: 'peer'; id: string} | {kind: 'address'; url: str
 export type Command =
 	| {cmd: 'find'; name: string}
 	| {cmd: 'download'; name: string}
+	/** `path` when the argument names a file by its path (it has a "/"), which is copied into the share dir if outside it. */
+	| {cmd: 'put'; name: string; path?: string}
+	| {cmd: 'unpin'; name: string}
 	| {cmd: 'getload'; target: LoadTarget}
 	| {cmd: 'updatelist'}
 	| {cmd: 'files'}
@@ -20,6 +23,9 @@ export type CommandName = Command['cmd'];
 export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'find <name>', does: 'ask the tracker who holds a file; list holders with latency, load, cost'},
 	{usage: 'download <name>', does: 'fetch a file from the cheapest holder, verify its md5, save it, updatelist'},
+	{usage: 'get <name>', does: 'the same as download'},
+	{usage: 'put <name|path>', does: 'keep a file on r peers (--replicas), repaired when they die; a path is copied into the share dir first'},
+	{usage: 'unpin <name>', does: 'stop keeping r copies of a file (the copies stay as ordinary shared files)'},
 	{usage: 'getload <machID|host:port>', does: 'ask a peer how many transfers it is running'},
 	{usage: 'updatelist', does: 'rescan the share dir and send the list to the tracker'},
 	{usage: 'files', does: 'every file the tracker knows, with holder counts'},
@@ -29,7 +35,7 @@ export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'exit', does: 'leave the tracker and quit'},
 ];
 
-export const commandNames: readonly CommandName[] = ['find', 'download', 'getload', 'updatelist', 'files', 'peers', 'ls', 'help', 'exit'];
+export const commandNames: ReadonlyArray<CommandName | 'get'> = ['find', 'download', 'get', 'put', 'unpin', 'getload', 'updatelist', 'files', 'peers', 'ls', 'help', 'exit'];
 
 /** Parses one command line; returns undefined for a blank line. */
 export function parseCommand(line: string): Command | undefined {
@@ -45,6 +51,26 @@ export function parseCommand(line: string): Command | undefined {
 		case 'download': {
 			expectArgs(cmd, args, 1, '<name>');
 			return {cmd, name: parseFileName(args[0])};
+		}
+
+		case 'get': {
+			expectArgs(cmd, args, 1, '<name>');
+			return {cmd: 'download', name: parseFileName(args[0])};
+		}
+
+		case 'unpin': {
+			expectArgs(cmd, args, 1, '<name>');
+			return {cmd, name: parseFileName(args[0])};
+		}
+
+		case 'put': {
+			expectArgs(cmd, args, 1, '<name|path>');
+			const target = args[0]!;
+			if (!target.includes('/')) {
+				return {cmd, name: parseFileName(target)};
+			}
+
+			return {cmd, name: parseFileName(target.slice(target.lastIndexOf('/') + 1), 'file name (the last part of the path)'), path: target};
 		}
 
 		case 'getload': {

@@ -22,6 +22,8 @@ export type ErrorCode =
 	| 'CANCELLED'
 	/** A tracker that started less than one heartbeat ago: not every peer has re-sent its list yet. */
 	| 'WARMING_UP'
+	/** put: no other live peer to keep a copy on. */
+	| 'TOO_FEW_PEERS'
 	| 'INTERNAL';
 
 export type ErrorBody = {code: ErrorCode; message: string};

@@ -401,3 +401,29 @@ export function parsePartsReply(value: unknown): PartsReply {
 		md5s: object.md5s.map((md5: unknown, index: number) => parseMd5(md5, `reply.md5s[${index}]`)),
 	};
 }
+
+/** POST /replicas on a peer: keep (or with `unpin`, stop keeping) a pinned copy of one version of a file; `from` names the asker (a claim, not proof). */
+export type ReplicaRequestBody = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true; from?: string};
+
+export function parseReplicaRequestBody(value: unknown): ReplicaRequestBody {
+	const object = parseObject(value, 'body');
+	const body: ReplicaRequestBody = {
+		name: parseFileName(object.name, 'body.name'),
+		md5: parseMd5(object.md5, 'body.md5'),
+		size: parseSize(object.size, 'body.size'),
+		r: parseReplicas(object.r, 'body.r'),
+	};
+	if (object.owner !== undefined) {
+		body.owner = parsePeerId(object.owner);
+	}
+
+	if (object.from !== undefined) {
+		body.from = parsePeerId(object.from);
+	}
+
+	if (object.unpin === true) {
+		body.unpin = true;
+	}
+
+	return body;
+}

@@ -6,10 +6,13 @@ import {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {networkInterfaces} from 'node:os';
-import {LocalFaultError, XfsError} from '../common/errors.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import md5File from 'md5-file';
+import {LocalFaultError, localFault, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, LoadReply} from '../common/wire.js';
+import type {FileEntry, FindReply, LoadReply} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -19,17 +22,19 @@ import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
+import {PinStore} from '../share/pin-store.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
-import {download} from '../transfer/download.js';
+import {download, type DownloaderDeps} from '../transfer/download.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
 import {HolderLookup} from './locate.js';
 import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
 import type {PeerConfig} from './peer-config.js';
+import {copyIntoShare, Replication, type PutResult, type UnpinResult} from './replication.js';
 
 export type {TrackerStatus} from '../core/tracker-link.js';
 
-export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean};
+export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean; pinned?: number; copies?: string[]};
 
 export type PeerEvents = {
 	tracker: [TrackerStatus];
@@ -66,6 +71,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	#server: Server | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
+	#replication: Replication | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -73,7 +79,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.shareDir = config.dir;
 		this.tracker = new TrackerClient(config.tracker, {secret: config.secret});
 		this.#membership = new Membership(this.tracker, {
-			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#share ?? nothingShared, url: () => this.url,
+			id: config.id, heartbeatMs: config.heartbeatMs, trackerWaitMs: config.trackerWaitMs, list: () => this.#published(), url: () => this.url,
 		});
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
@@ -124,6 +130,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			maxUploads: this.config.maxUploads,
 			uploadIdleMs: this.config.uploadIdleMs,
 			log: message => this.emit('notice', message),
+			onReplicaRequest: async body => this.#replication?.onRequest(body) ?? {status: 503, body: {error: {code: 'BUSY', message: `${this.config.id} is starting`}}},
 		}, this.config.port, this.config.host);
 		serving.catch(() => {});
 		let share: PreparedShare;
@@ -150,6 +157,13 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		this.#share = local;
+		try {
+			this.#replication = this.#startReplication(local, await PinStore.open(local.ioDir ?? share.shareDir));
+		} catch (error) {
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
 		});
@@ -183,6 +197,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
+		// Pinned copies are handed on first, while this peer still serves them (bounded by --handoff-ms).
+		await this.#replication?.handOff();
 		await this.#membership.leave();
 		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
 	}
@@ -221,6 +237,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			down: probed.filter(peer => peer.load === undefined).map(peer => peer.id),
 			local: reply.peers.some(peer => peer.id === this.config.id),
 			stale,
+			...(reply.pinned === undefined ? {} : {pinned: reply.pinned, copies: reply.copies ?? []}),
 		};
 	}
 
@@ -230,11 +247,121 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
 		}
 
-		return download({
+		return download(this.#downloadDeps(ioDir, this.shareDir, async file => (await this.#lookup.locate(file)).reply, async file => this.#announce(file)), name);
+	}
+
+	/** put: keeps the file on r peers (README "Replication"); a path outside the share dir is copied in first. */
+	async put(target: {name: string; path?: string}): Promise<PutResult> {
+		const {share, replication, ioDir} = this.#replicating();
+		const {name} = target;
+		const inShare = path.join(ioDir, name);
+		if (target.path !== undefined && path.resolve(path.dirname(target.path)) !== this.shareDir) {
+			const existing = share.listed(name);
+			if (existing) {
+				if (await md5File(target.path) !== existing.md5) {
+					throw new XfsError('ALREADY_HAVE', `another file named ${name} is already in the share dir ${this.shareDir}`);
+				}
+			} else {
+				await copyIntoShare(target.path, ioDir, name).catch((error: unknown) => {
+					throw (error as NodeJS.ErrnoException).code === 'EEXIST'
+						? new XfsError('ALREADY_HAVE', `another file named ${name} appeared in the share dir ${this.shareDir}`)
+						: localFault(error, target.path!, 'copy') ?? error;
+				});
+			}
+		}
+
+		let entry = share.listed(name);
+		const stats = await fs.stat(inShare).catch(() => undefined);
+		if (!stats?.isFile()) {
+			throw new XfsError('NOT_FOUND', `no file ${name} in the share dir ${this.shareDir}`);
+		}
+
+		if (entry?.size !== stats.size) {
+			entry = {name, md5: await md5File(inShare), size: stats.size};
+			await share.placed(entry);
+		}
+
+		return replication.put(entry, this.config.replicas ?? 3, Math.max(this.config.peerWaitMs * 3, 30_000));
+	}
+
+	async unpin(name: string): Promise<UnpinResult> {
+		return this.#replicating().replication.unpin(name);
+	}
+
+	#replicating(): {share: LocalShare; replication: Replication; ioDir: string} {
+		const ioDir = this.#share?.ioDir;
+		if (!this.#share || !this.#replication || !ioDir) {
+			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted)`);
+		}
+
+		return {share: this.#share, replication: this.#replication, ioDir};
+	}
+
+	#startReplication(share: LocalShare, pins: PinStore): Replication {
+		const {config} = this;
+		const replication = new Replication({
+			id: config.id,
+			replicas: config.replicas ?? 3,
+			replicaSpace: config.replicaSpace,
+			repairMs: config.repairMs ?? config.heartbeatMs,
+			graceMs: config.repairGraceMs ?? config.heartbeatMs,
+			handoffMs: config.handoffMs ?? 10_000,
+			secret: config.secret,
+		}, {
+			tracker: this.tracker,
+			pins,
+			ioDir: () => share.ioDir,
+			listed: name => share.listed(name),
+			placed: async entry => share.placed(entry),
+			removed: async name => share.verify(name),
+			touch(name) {
+				share.touch(name);
+			},
+			publish: async () => {
+				await this.#membership.publishChanges();
+			},
+			fetch: async (name, dir, locate) => {
+				await download(this.#downloadDeps(dir, dir, locate, async () => {}), name);
+			},
+			notice: message => this.emit('notice', message),
+		});
+		replication.start();
+		return replication;
+	}
+
+	/** The list the membership publishes: the share's, each pinned entry with its `pinned: r`. */
+	#published(): PublishedList {
+		const share = this.#share;
+		const replication = this.#replication;
+		if (!share) {
+			return nothingShared;
+		}
+
+		if (!replication) {
+			return share;
+		}
+
+		return {
+			wholeList() {
+				const whole = share.wholeList();
+				return replication.hasPins ? {...whole, json: JSON.stringify((JSON.parse(whole.json) as FileEntry[]).map(entry => replication.decorate(entry)))} : whole;
+			},
+			takeBatch() {
+				const batch = share.takeBatch();
+				return batch && {...batch, changes: {...batch.changes, add: batch.changes.add.map(entry => replication.decorate(entry))}};
+			},
+			get hasPending() {
+				return share.hasPending;
+			},
+		};
+	}
+
+	#downloadDeps(shareDir: string, shownDir: string, locate: (name: string) => Promise<FindReply>, announce: (file: FileEntry) => Promise<void>): DownloaderDeps {
+		return {
 			id: this.config.id,
-			shareDir: ioDir,
-			shownDir: this.shareDir,
-			locate: async file => (await this.#lookup.locate(file)).reply,
+			shareDir,
+			shownDir,
+			locate,
 			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
 			latencyScale: this.config.latencyScale,
@@ -247,7 +374,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			reportMismatch: (holder, file) => {
 				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
 			},
-			announce: async file => this.#announce(file),
+			announce,
 			allDownWaitMs: this.config.peerWaitMs,
 			backoff: holderBackoff,
 			onEvent: event => {
@@ -260,7 +387,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			maxSources: this.config.maxSources,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
-		}, name);
+		};
 	}
 
 	/** GetLoad of a machID (resolved through the tracker) or a URL. */

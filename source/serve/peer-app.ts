@@ -14,7 +14,7 @@ import {defaultPartSize} from '../core/part-geometry.js';
 import {openShared, type OpenShared} from '../share/share-dir.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
-import {isValidPeerId, parseFileName, requesterHeader, type LoadReply} from '../common/wire.js';
+import {isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, type LoadReply, type ReplicaRequestBody} from '../common/wire.js';
 import {throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {faultyStream, type Faults} from './faults.js';
@@ -51,6 +51,8 @@ export type PeerServerContext = {
 	secret?: string;
 	log?: (message: string) => void;
 	logger?: Logger;
+	/** POST /replicas: a request to keep a pinned copy (see Replication in the README); 404 without it. */
+	onReplicaRequest?: (body: ReplicaRequestBody) => Promise<{status: number; body: unknown}>;
 };
 
 /** Enough for several multi-source downloaders at once; each upload holds about 2 MiB of buffers. */
@@ -213,6 +215,14 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		const queued = context.onMismatchReport?.(name) ?? false;
 		response.status(202).json({name, queued});
 	});
+
+	const {onReplicaRequest} = context;
+	if (onReplicaRequest) {
+		app.post('/replicas', requireSecret(secret), express.json({limit: 4096}), async (request, response) => {
+			const {status, body} = await onReplicaRequest(parseReplicaRequestBody(request.body));
+			response.status(status).json(body);
+		});
+	}
 
 	app.get('/files/:name/parts', partsHandler({open: openListed, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 

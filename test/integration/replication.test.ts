@@ -1,0 +1,94 @@
+import {randomBytes} from 'node:crypto';
+import {readFile, stat, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import {placementFor} from '../../source/core/placement.js';
+import {eventually, getJson, shareDir, startPeer, startTracker, type PeerProcess} from '../helpers/processes.js';
+
+/** Tracker and peers fast enough for a test: a dead peer is dropped after 1 s, pins are checked every 200 ms, a repair waits 300 ms. */
+const ttlArgs = ['--ttl-ms', '1000'];
+const replicaArgs = ['--repair-grace-ms', '300', '--handoff-ms', '8000'];
+
+type Copies = {md5: string; pinned?: number; copies: string[]};
+
+/** The pinned copies the tracker reports for a name (none when it does not know it). */
+async function copiesAt(trackerUrl: string, name: string): Promise<Copies | undefined> {
+	const {status, body} = await getJson(`${trackerUrl}/files/${name}`);
+	return status === 200 ? {md5: body.md5, pinned: body.pinned, copies: body.copies ?? []} : undefined;
+}
+
+/** Waits until the tracker reports exactly `ids` as the pinned copies of `name`. */
+async function copiesBecome(trackerUrl: string, name: string, ids: string[], timeoutMs = 30_000): Promise<Copies> {
+	const want = [...ids].sort().join(',');
+	return eventually(async () => {
+		const found = await copiesAt(trackerUrl, name);
+		return found?.copies.join(',') === want ? found : undefined;
+	}, {timeoutMs});
+}
+
+async function servePeer(t: Parameters<typeof startPeer>[0], id: string, tracker: string, args: string[] = [], dir?: string): Promise<PeerProcess & {dir: string}> {
+	const shared = dir ?? await shareDir(t);
+	const peer = await startPeer(t, {id, dir: shared, tracker, serve: true, args: [...replicaArgs, ...args]});
+	return {...peer, dir: shared};
+}
+
+test('put among 6 peers places exactly the XOR-closest 3; the putter killed, 3 copies remain; 2 of 3 holders killed at once, back to 3 on the next closest; a closer peer joins and takes a copy, never below 3', async t => {
+	const tracker = await startTracker(t, ttlArgs);
+	const ids = ['P1', 'P2', 'P4', 'P5', 'P6'];
+	const peers = new Map<string, PeerProcess & {dir: string}>();
+	for (const id of ids) {
+		peers.set(id, await servePeer(t, id, tracker.url));
+	}
+
+	// The putter, P3, is the farthest of the six from notes.txt: it keeps its file as an ordinary one.
+	const putterDir = await shareDir(t);
+	const content = randomBytes(300_000);
+	const outside = path.join(await shareDir(t), 'notes.txt');
+	await writeFile(outside, content);
+	const putter = await startPeer(t, {id: 'P3', dir: putterDir, tracker: tracker.url, args: replicaArgs});
+	const placement = placementFor('notes.txt', [...ids, 'P3'], 3);
+	t.deepEqual(placement, ['P4', 'P1', 'P5']);
+
+	const put = await putter.run(`put ${outside}`);
+	t.like(put, {cmd: 'put', ok: true, name: 'notes.txt', size: content.length, r: 3, replicas: placement});
+	t.is(put.underReplicated, undefined);
+	t.deepEqual(await readFile(path.join(putterDir, 'notes.txt')), content);
+	const found = await putter.run('find notes.txt');
+	t.like(found, {ok: true, pinned: 3, copies: ['P1', 'P4', 'P5']});
+	for (const id of placement) {
+		t.deepEqual(await readFile(path.join(peers.get(id)!.dir, 'notes.txt')), content);
+	}
+
+	// The putter dies: the copies stay where they are.
+	await putter.kill('SIGKILL');
+	await eventually(async () => ((await getJson(`${tracker.url}/peers`)).body.peers.some((peer: {id: string}) => peer.id === 'P3') ? undefined : true));
+	t.deepEqual((await copiesAt(tracker.url, 'notes.txt'))?.copies, ['P1', 'P4', 'P5']);
+
+	// Two of the three holders die at once: the next closest (P2, P6) take copies from P5.
+	await Promise.all([peers.get('P4')!.kill('SIGKILL'), peers.get('P1')!.kill('SIGKILL')]);
+	await copiesBecome(tracker.url, 'notes.txt', ['P2', 'P5', 'P6']);
+	t.deepEqual(await readFile(path.join(peers.get('P2')!.dir, 'notes.txt')), content);
+	t.deepEqual(await readFile(path.join(peers.get('P6')!.dir, 'notes.txt')), content);
+
+	// Q21 is closer to notes.txt than any of them: it joins, takes a copy, and P6 (now fourth) lets its copy go.
+	const counts: number[] = [];
+	let watching = true;
+	const watcher = (async () => {
+		while (watching) {
+			const now = await copiesAt(tracker.url, 'notes.txt');
+			counts.push(now?.copies.length ?? 0);
+			await new Promise(resolve => {
+				setTimeout(resolve, 25);
+			});
+		}
+	})();
+	const joiner = await servePeer(t, 'Q21', tracker.url);
+	t.deepEqual(placementFor('notes.txt', ['P2', 'P5', 'P6', 'Q21'], 3), ['Q21', 'P5', 'P2']);
+	await copiesBecome(tracker.url, 'notes.txt', ['P2', 'P5', 'Q21']);
+	watching = false;
+	await watcher;
+	t.true(counts.length > 0 && counts.every(count => count >= 3), `copies seen: ${counts.join(' ')}`);
+	t.deepEqual(await readFile(path.join(joiner.dir, 'notes.txt')), content);
+	// A copy taken for others is removed when released: at rest, r copies (the owner's own is gone with it).
+	await eventually(async () => stat(path.join(peers.get('P6')!.dir, 'notes.txt')).then(() => undefined, () => true));
+});
