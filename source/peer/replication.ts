@@ -341,6 +341,7 @@ export class Replication {
 			if (toAsk.length === 0) {
 				break;
 			}
+
 			await Promise.all(toAsk.map(async target => {
 				if (target === id) {
 					await this.#deps.pins.pin(name, {md5, size, r, role: 'own', owner: id});
@@ -383,6 +384,7 @@ export class Replication {
 			if (held.length === ids.length || Date.now() >= deadline) {
 				return held;
 			}
+
 			await sleep(Math.min(100, this.#options.repairMs));
 		}
 	}
