@@ -69,6 +69,8 @@ export class Replication {
 	readonly #random: () => number;
 	/** Names being fetched as copies, and those waiting to be. */
 	readonly #fetching = new Set<string>();
+	/** Names a put is placing right now: the loop leaves them to it. */
+	readonly #putting = new Set<string>();
 	readonly #queue: Array<{body: ReplicaRequestBody}> = [];
 	/** name → since when this peer (as coordinator) has seen it below r or off its placement. */
 	readonly #pendingSince = new Map<string, number>();
@@ -136,6 +138,10 @@ export class Replication {
 
 			const live = (await this.#deps.tracker.peers()).map(peer => peer.id);
 			for (const name of names) {
+				if (this.#putting.has(name)) {
+					continue;
+				}
+
 				await this.#check(name, live).catch((error: unknown) => {
 					if (!(error instanceof XfsError && error.code === 'TRACKER_DOWN')) {
 						this.#deps.notice(`replication: checking ${name} failed: ${(error as Error).message}`);
@@ -331,40 +337,17 @@ export class Replication {
 			throw new XfsError('TOO_FEW_PEERS', `no other live peer to keep ${name} on (r = ${r})`);
 		}
 
-		await this.#deps.pins.put(name, {r});
-		const urls = new Map(peers.map(peer => [peer.id, peer.url]));
-		const refused = new Set<string>();
-		const accepted: string[] = [];
-		// Ask down the ranking until r peers accepted or every live peer was asked.
-		for (let placement = placementFor(name, live, r, {refused}); ; placement = placementFor(name, live, r, {refused})) {
-			const toAsk = placement.filter(target => !accepted.includes(target));
-			if (toAsk.length === 0) {
-				break;
-			}
-
-			await Promise.all(toAsk.map(async target => {
-				if (target === id) {
-					await this.#deps.pins.pin(name, {md5, size, r, role: 'own', owner: id});
-					this.#deps.touch(name);
-					accepted.push(target);
-					return;
-				}
-
-				const reply = await this.#ask(urls.get(target), {name, md5, size, r, owner: id});
-				if (reply?.accepted) {
-					accepted.push(target);
-				} else {
-					refused.add(target);
-					this.#refuse(name, target);
-					if (reply) {
-						this.#deps.notice(`put: ${target} refused ${name}: ${reply.reason ?? 'no reason given'}`);
-					}
-				}
-			}));
+		this.#putting.add(name);
+		let verified: string[];
+		try {
+			await this.#deps.pins.put(name, {r});
+			const accepted = await this.#spread({name, md5, size, r, owner: id}, live, new Map(peers.map(peer => [peer.id, peer.url])), 'put');
+			await this.#deps.publish().catch(() => {});
+			verified = await this.#waitForCopies(name, md5, accepted, waitMs);
+		} finally {
+			this.#putting.delete(name);
 		}
 
-		await this.#deps.publish().catch(() => {});
-		const verified = await this.#waitForCopies(name, md5, accepted, waitMs);
 		const replicas = rankByDistance(name, verified);
 		const result: PutResult = {name, md5, size, r, replicas};
 		if (replicas.length < r) {
@@ -372,6 +355,43 @@ export class Replication {
 		}
 
 		return result;
+	}
+
+	/**
+	 * Asks down the ranking of `live` until r peers accepted a copy or every one was asked; a peer
+	 * that refuses (or does not answer) makes room for the next closest. Returns those that accepted.
+	 */
+	async #spread(request: ReplicaRequest, live: string[], urls: Map<string, string>, what: string): Promise<string[]> {
+		const {id} = this.#options;
+		const {name, r} = request;
+		const refused = new Set<string>();
+		const accepted: string[] = [];
+		for (let placement = placementFor(name, live, r, {refused}); ; placement = placementFor(name, live, r, {refused})) {
+			const toAsk = placement.filter(target => !accepted.includes(target));
+			if (toAsk.length === 0) {
+				return accepted;
+			}
+
+			await Promise.all(toAsk.map(async target => {
+				if (target === id) {
+					await this.#deps.pins.pin(name, {md5: request.md5, size: request.size, r, role: 'own', ...(request.owner ? {owner: request.owner} : {})});
+					this.#deps.touch(name);
+					accepted.push(target);
+					return;
+				}
+
+				const reply = await this.#ask(urls.get(target), request);
+				if (reply?.accepted) {
+					accepted.push(target);
+				} else {
+					refused.add(target);
+					this.#refuse(name, target);
+					if (reply) {
+						this.#deps.notice(`${what}: ${target} refused ${name}: ${reply.reason ?? 'no reason given'}`);
+					}
+				}
+			}));
+		}
 	}
 
 	/** Polls Find until every one of `ids` lists this version pinned, or the wait ends; returns those that do. */
@@ -591,14 +611,9 @@ export class Replication {
 			const live = peers.map(peer => peer.id).filter(peer => peer !== id);
 			const urls = new Map(peers.map(peer => [peer.id, peer.url]));
 			const results = await Promise.all(held.map(async ([name, pin]) => {
-				const placement = placementFor(name, live, pin.r);
-				const found = await this.#find(name).catch(() => undefined);
-				const copies = found?.md5 === pin.md5 ? (found.copies ?? []).filter(copy => copy !== id) : [];
-				await Promise.all(placement.filter(target => !copies.includes(target)).map(async target => this.#ask(urls.get(target), {
-					name, md5: pin.md5, size: pin.size, r: pin.r, ...(pin.owner ? {owner: pin.owner} : {}),
-				})));
+				const placement = await this.#spread({name, md5: pin.md5, size: pin.size, r: pin.r, ...(pin.owner ? {owner: pin.owner} : {})}, live, urls, 'leaving');
 				const verified = await this.#waitForCopies(name, pin.md5, placement, Math.max(0, deadline - Date.now()));
-				return {name, verified: verified.length, of: placement.length};
+				return {name, verified: verified.length, of: Math.min(pin.r, live.length)};
 			}));
 			const short = results.filter(result => result.verified < result.of);
 			this.#deps.notice(short.length === 0

@@ -1,4 +1,4 @@
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {readFile, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -91,4 +91,73 @@ test('put among 6 peers places exactly the XOR-closest 3; the putter killed, 3 c
 	t.deepEqual(await readFile(path.join(joiner.dir, 'notes.txt')), content);
 	// A copy taken for others is removed when released: at rest, r copies (the owner's own is gone with it).
 	await eventually(async () => stat(path.join(peers.get('P6')!.dir, 'notes.txt')).then(() => undefined, () => true));
+});
+
+test('--replica-space 0 is skipped; a tracker restart keeps the pins; a graceful leave hands its copy on first; an edit moves the copies to the new version; unpin leaves ordinary files', async t => {
+	let tracker = await startTracker(t, ttlArgs);
+	const peers = new Map<string, PeerProcess & {dir: string}>();
+	for (const id of ['S1', 'S2', 'S3', 'S4', 'S5']) {
+		peers.set(id, await servePeer(t, id, tracker.url, id === 'S2' ? ['--replica-space', '0'] : []));
+	}
+
+	const meDir = await shareDir(t);
+	const content = randomBytes(100_000);
+	await writeFile(path.join(meDir, 'paper.txt'), content);
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, args: [...replicaArgs, '--settle-ms', '100']});
+	// By distance S4, S2, S3, S1, S5, me: S2 refuses, S1 takes its place.
+	t.deepEqual(placementFor('paper.txt', [...peers.keys(), 'me'], 3), ['S4', 'S2', 'S3']);
+	const put = await me.run('put paper.txt');
+	t.like(put, {ok: true, name: 'paper.txt', r: 3, replicas: ['S4', 'S3', 'S1']});
+	await t.throwsAsync(stat(path.join(peers.get('S2')!.dir, 'paper.txt')));
+	const pins = JSON.parse(await readFile(path.join(peers.get('S4')!.dir, '.xfs', 'pins.json'), 'utf8'));
+	t.like(pins.pins['paper.txt'], {r: 3, role: 'replica', owner: 'me', size: content.length});
+
+	// The tracker restarts with nothing: the holders' lists bring the pins back.
+	await tracker.kill('SIGKILL');
+	tracker = await startTracker(t, [...ttlArgs, '--port', String(tracker.port)]);
+	await copiesBecome(tracker.url, 'paper.txt', ['S1', 'S3', 'S4']);
+	t.like(await copiesAt(tracker.url, 'paper.txt'), {pinned: 3});
+
+	// S4 leaves gracefully: S5 (next after the refusing S2) has its copy before S4 is gone.
+	const s4 = peers.get('S4')!;
+	s4.child.kill('SIGTERM');
+	t.is((await s4.exited).code, 0);
+	t.deepEqual((await copiesAt(tracker.url, 'paper.txt'))?.copies, ['S1', 'S3', 'S5']);
+	t.true(s4.stderr.lines.some(line => line.includes('leaving: handing on 1 pinned file(s) first (waits up to 8 s)')), s4.stderr.lines.join('\n'));
+	t.true(s4.stderr.lines.some(line => line.includes('leaving: handed on 1 pinned file(s)')), s4.stderr.lines.join('\n'));
+	t.deepEqual(await readFile(path.join(peers.get('S5')!.dir, 'paper.txt')), content);
+
+	// The owner edits the file: the copies follow it, each swapping its old copy once the new one is verified.
+	const edited = randomBytes(120_000);
+	await writeFile(path.join(meDir, 'paper.txt'), edited);
+	const newMd5 = createHash('md5').update(edited).digest('hex');
+	await eventually(async () => {
+		const now = await copiesAt(tracker.url, 'paper.txt');
+		return now?.md5 === newMd5 && now.copies.join(',') === 'S1,S3,S5' ? true : undefined;
+	});
+	for (const id of ['S1', 'S3', 'S5']) {
+		t.deepEqual(await readFile(path.join(peers.get(id)!.dir, 'paper.txt')), edited);
+	}
+
+	// Unpin: no longer pinned anywhere, every copy stays as an ordinary shared file.
+	const unpinned = await me.run('unpin paper.txt');
+	t.like(unpinned, {ok: true, name: 'paper.txt', unpinned: ['S1', 'S3', 'S5']});
+	await eventually(async () => ((await copiesAt(tracker.url, 'paper.txt'))?.pinned === undefined ? true : undefined));
+	const holders = (await getJson(`${tracker.url}/files/paper.txt`)).body.peers.map((peer: {id: string}) => peer.id);
+	t.deepEqual(holders, ['S1', 'S3', 'S5', 'me']);
+	t.like(await me.run('put paper.txt'), {ok: true, replicas: ['S3', 'S1', 'S5']});
+	t.like(await me.run('unpin nothing.txt'), {ok: false, error: {code: 'NOT_FOUND'}});
+});
+
+test('put with no other peer is TOO_FEW_PEERS; with fewer live peers than r it pins on all and says under-replicated', async t => {
+	const tracker = await startTracker(t, ttlArgs);
+	const meDir = await shareDir(t);
+	await writeFile(path.join(meDir, 'a.txt'), 'alone\n');
+	const me = await startPeer(t, {id: 'me', dir: meDir, tracker: tracker.url, args: replicaArgs});
+	t.like(await me.run('put a.txt'), {ok: false, error: {code: 'TOO_FEW_PEERS'}});
+	t.like(await me.run('put missing.txt'), {ok: false, error: {code: 'NOT_FOUND'}});
+	await servePeer(t, 'B', tracker.url);
+	const put = await me.run('put a.txt');
+	t.like(put, {ok: true, r: 3, underReplicated: '2/3'});
+	t.deepEqual([...put.replicas].sort(), ['B', 'me']);
 });
