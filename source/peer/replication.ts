@@ -107,6 +107,12 @@ export class Replication {
 	}
 
 	start(): void {
+		// Copies half-fetched before a crash are not resumed: the coordinator asks again.
+		const dir = this.#deps.ioDir();
+		if (dir) {
+			void fs.rm(path.join(dir, stateDirName, stagingDirName), {recursive: true, force: true}).catch(() => {});
+		}
+
 		this.#schedule();
 	}
 
@@ -143,7 +149,7 @@ export class Replication {
 				}
 
 				await this.#check(name, live).catch((error: unknown) => {
-					if (!(error instanceof XfsError && error.code === 'TRACKER_DOWN')) {
+					if (!(error instanceof XfsError && (error.code === 'TRACKER_DOWN' || error.code === 'WARMING_UP'))) {
 						this.#deps.notice(`replication: checking ${name} failed: ${(error as Error).message}`);
 					}
 				});
@@ -559,12 +565,14 @@ export class Replication {
 				return;
 			}
 
+			// The size as fetched, not as claimed: --replica-space counts what is on disk.
+			const {size: fetchedSize} = await fs.stat(fetched);
 			const before = this.#deps.pins.pins.get(name);
-			await this.#deps.pins.pin(name, {md5, size, r, role: before?.role ?? 'replica', ...(body.owner ? {owner: body.owner} : {})});
+			await this.#deps.pins.pin(name, {md5, size: fetchedSize, r, role: before?.role ?? 'replica', ...(body.owner ? {owner: body.owner} : {})});
 			await fs.rename(fetched, path.join(dir, name));
-			await this.#deps.placed({name, md5, size});
+			await this.#deps.placed({name, md5, size: fetchedSize});
 			await this.#deps.publish().catch(() => {});
-			this.#deps.notice(`replication: took a copy of ${name} (${size} bytes, md5 ${md5}) in ${Date.now() - started} ms${body.from ? ` for ${body.from}` : ''}`);
+			this.#deps.notice(`replication: took a copy of ${name} (${fetchedSize} bytes, md5 ${md5}) in ${Date.now() - started} ms${body.from ? ` for ${body.from}` : ''}`);
 		} catch (error) {
 			this.#deps.notice(`replication: could not take a copy of ${name}: ${(error as Error).message}`);
 		}

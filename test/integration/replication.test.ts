@@ -161,3 +161,27 @@ test('put with no other peer is TOO_FEW_PEERS; with fewer live peers than r it p
 	t.like(put, {ok: true, r: 3, underReplicated: '2/3'});
 	t.deepEqual([...put.replicas].sort(), ['B', 'me']);
 });
+
+test('POST /replicas from a stranger: bad input is a 4xx, a copy beyond --replica-space is refused, a file no one holds leaves nothing behind, a flood gets 503 BUSY', async t => {
+	const tracker = await startTracker(t, ttlArgs);
+	const peer = await servePeer(t, 'R1', tracker.url, ['--replica-space', '5000']);
+	const post = async (body: unknown) => {
+		const response = await fetch(`${peer.url}/replicas`, {method: 'POST', headers: {'content-type': 'application/json'}, body: typeof body === 'string' ? body : JSON.stringify(body)});
+		return {status: response.status, body: await response.json() as Record<string, any>};
+	};
+
+	const md5 = 'c'.repeat(32);
+	t.like(await post('{"name":'), {status: 400, body: {error: {code: 'BAD_INPUT'}}});
+	t.like(await post({name: '../etc/passwd', md5, size: 1, r: 3}), {status: 400, body: {error: {code: 'BAD_INPUT'}}});
+	t.like(await post({name: 'x.bin', md5, size: 1, r: 99}), {status: 400, body: {error: {code: 'BAD_INPUT'}}});
+	t.like(await post({name: 'x.bin', md5, size: 6000, r: 3}), {status: 200, body: {accepted: false, reason: 'over --replica-space (0 of 5000 bytes held)'}});
+	t.like(await post({name: 'x.bin', md5, size: 10, r: 3}), {status: 202, body: {accepted: true, state: 'fetching'}});
+	await peer.stderr.next(/could not take a copy of x\.bin/);
+	t.is((await getJson(`${tracker.url}/files/x.bin`)).status, 404);
+	await t.throwsAsync(stat(path.join(peer.dir, 'x.bin')));
+	const flood = await Promise.all(Array.from({length: 100}, async (_, index) => post({name: `f${index}.bin`, md5, size: 6000, r: 3})));
+	t.true(flood.some(reply => reply.status === 503 && reply.body.error?.code === 'BUSY'));
+	t.true(flood.every(reply => reply.status === 503 || reply.body.accepted === false));
+	// Still serving after all that.
+	t.is((await getJson(`${peer.url}/load`)).body.id, 'R1');
+});
