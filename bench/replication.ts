@@ -9,7 +9,7 @@
  *
  *   npm run bench:replication              full run (10 trials a size; 12 peers, 50 files, 20 rounds)
  *   npm run bench:replication -- --quick   a short run (3 trials; 12 peers, 20 files, 6 rounds)
- *   options: --trials <n> --rounds <n> --files <n>
+ *   options: --trials <n> (--large-trials <n> for 64 MiB) --rounds <n> --files <n>
  */
 import {mkdir, rm} from 'node:fs/promises';
 import path from 'node:path';
@@ -21,10 +21,11 @@ import {
 	assertBuilt, benchTempDir, describeMachine, formatTable, median, MiB, KiB, type PeerProc, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, writeRandomFile,
 } from './lib.js';
 
-const {values: options} = parseArgs({options: {quick: {type: 'boolean', default: false}, trials: {type: 'string'}, rounds: {type: 'string'}, files: {type: 'string'}}});
+const {values: options} = parseArgs({options: {quick: {type: 'boolean', default: false}, trials: {type: 'string'}, 'large-trials': {type: 'string'}, rounds: {type: 'string'}, files: {type: 'string'}}});
 const quick = options.quick!;
 const settings = {
 	trials: Number(options.trials ?? (quick ? 3 : 10)),
+	largeTrials: Number(options['large-trials'] ?? options.trials ?? (quick ? 3 : 10)),
 	sizes: [MiB, 64 * MiB],
 	peers: 12,
 	files: Number(options.files ?? (quick ? 20 : 50)),
@@ -107,7 +108,7 @@ async function repairTimes(machine: string): Promise<Array<Array<string | number
 
 		const owner = cluster.peers.get('owner')!;
 		for (const size of settings.sizes) {
-			for (let trial = 1; trial <= settings.trials; trial++) {
+			for (let trial = 1; trial <= (size > MiB ? settings.largeTrials : settings.trials); trial++) {
 				const name = `f${size / MiB}m-${trial}.bin`;
 				const source = path.join(scratch, name);
 				await writeRandomFile(source, size);
@@ -129,7 +130,8 @@ async function repairTimes(machine: string): Promise<Array<Array<string | number
 				}
 
 				await rm(path.join(cluster.dirs.get(outsider)!, name));
-				const victims = (put.replicas as string[]).slice(0, 2);
+				// Two of the three holders; the owner (the bench's command channel) is never one of them.
+				const victims = (put.replicas as string[]).filter(id => id !== 'owner').slice(0, 2);
 				const killedAt = performance.now();
 				await Promise.all(victims.map(async id => kill(cluster, id)));
 				await until(async () => {

@@ -161,24 +161,32 @@ export class Replication {
 		}
 	}
 
-	async #check(name: string, live: string[]): Promise<void> {
+	/** The pin as the share dir now has it: following an edit of this peer's own file, or gone with the file. */
+	async #pinNow(name: string, mine: FileEntry | undefined): Promise<Pin | undefined> {
 		const {pins} = this.#deps;
-		const mine = this.#deps.listed(name);
-		let pin = pins.pins.get(name);
-		const put = pins.puts.get(name);
-		if (pin && mine?.md5 !== pin.md5 && pin.role === 'own' && mine) {
+		const pin = pins.pins.get(name);
+		if (pin && mine && mine.md5 !== pin.md5 && pin.role === 'own') {
 			// This peer's own file changed (an edit): its pin follows its file.
-			pin = {...pin, md5: mine.md5, size: mine.size};
-			await pins.pin(name, pin);
+			const moved = {...pin, md5: mine.md5, size: mine.size};
+			await pins.pin(name, moved);
 			this.#deps.touch(name);
+			return moved;
 		}
 
 		if (pin && !mine && !this.#fetching.has(name)) {
 			// The copy is gone from the share dir (deleted by hand): the pin goes with it; repair puts a copy back elsewhere.
 			await pins.unpin(name);
 			this.#deps.notice(`replication: ${name} is no longer in the share dir; dropped its pin`);
-			pin = undefined;
+			return undefined;
 		}
+
+		return pin;
+	}
+
+	async #check(name: string, live: string[]): Promise<void> {
+		const mine = this.#deps.listed(name);
+		const pin = await this.#pinNow(name, mine);
+		const put = this.#deps.pins.puts.get(name);
 
 		// The version kept: the owner's own file for a put, else the pinned one.
 		const version = put && mine ? {md5: mine.md5, size: mine.size, r: put.r} : (pin ? {md5: pin.md5, size: pin.size, r: pin.r} : undefined);
@@ -202,7 +210,7 @@ export class Replication {
 		const iHold = mine?.md5 === version.md5;
 		const plan = planRepair({name, r: version.r, me: this.#options.id, live, copies, iHold, refused: this.#refusedOf(name)});
 		if (plan.coordinator) {
-			await this.#coordinate(name, version, plan, copies, pin?.owner ?? (put ? this.#options.id : undefined));
+			await this.#coordinate({name, ...version, owner: pin?.owner ?? (put ? this.#options.id : undefined)}, plan, copies);
 		}
 
 		if (pin?.md5 === version.md5 && !plan.placement.includes(this.#options.id) && shouldRelease({name, me: this.#options.id, copies, live, r: version.r})) {
@@ -210,7 +218,8 @@ export class Replication {
 		}
 	}
 
-	async #coordinate(name: string, version: {md5: string; size: number; r: number}, plan: ReturnType<typeof planRepair>, copies: string[], owner: string | undefined): Promise<void> {
+	async #coordinate(version: {name: string; md5: string; size: number; r: number; owner: string | undefined}, plan: ReturnType<typeof planRepair>, copies: string[]): Promise<void> {
+		const {name, owner} = version;
 		const now = Date.now();
 		if (plan.missing.length === 0) {
 			this.#pendingSince.delete(name);
@@ -454,25 +463,14 @@ export class Replication {
 			return {status: 503, body: {error: {code: 'BUSY', message: 'too many replica requests; try again shortly'}}};
 		}
 
+		if (body.unpin) {
+			return this.#onUnpin(body);
+		}
+
 		const {name, md5, size, r} = body;
 		const {pins} = this.#deps;
 		const pin = pins.pins.get(name);
 		const mine = this.#deps.listed(name);
-		if (body.unpin) {
-			if (!pin) {
-				return {status: 200, body: {accepted: true, state: 'unpinned'}};
-			}
-
-			if (pin.owner && body.from !== pin.owner && body.owner !== pin.owner) {
-				return {status: 200, body: {accepted: false, reason: `only ${pin.owner}, who put ${name}, may unpin it`}};
-			}
-
-			await pins.unpin(name);
-			this.#deps.touch(name);
-			this.#deps.notice(`replication: ${body.from ?? 'a peer'} unpinned ${name}; kept it as an ordinary shared file`);
-			await this.#deps.publish().catch(() => {});
-			return {status: 200, body: {accepted: true, state: 'unpinned'}};
-		}
 
 		if (this.#leaving || this.#stopped) {
 			return {status: 200, body: {accepted: false, reason: `${this.#options.id} is leaving`}};
@@ -515,6 +513,24 @@ export class Replication {
 		this.#queue.push({body});
 		this.#drain();
 		return {status: 202, body: {accepted: true, state: 'fetching'}};
+	}
+
+	async #onUnpin(body: ReplicaRequestBody): Promise<{status: number; body: unknown}> {
+		const {name} = body;
+		const pin = this.#deps.pins.pins.get(name);
+		if (!pin) {
+			return {status: 200, body: {accepted: true, state: 'unpinned'}};
+		}
+
+		if (pin.owner && body.from !== pin.owner && body.owner !== pin.owner) {
+			return {status: 200, body: {accepted: false, reason: `only ${pin.owner}, who put ${name}, may unpin it`}};
+		}
+
+		await this.#deps.pins.unpin(name);
+		this.#deps.touch(name);
+		this.#deps.notice(`replication: ${body.from ?? 'a peer'} unpinned ${name}; kept it as an ordinary shared file`);
+		await this.#deps.publish().catch(() => {});
+		return {status: 200, body: {accepted: true, state: 'unpinned'}};
 	}
 
 	#takeToken(): boolean {
