@@ -17,6 +17,7 @@ import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {parseArgs} from 'node:util';
 import {placementFor} from '../source/core/placement.js';
+import {renderReplicationChart} from './replication-chart.js';
 import {
 	assertBuilt, benchTempDir, describeMachine, formatTable, median, MiB, KiB, type PeerProc, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, writeRandomFile,
 } from './lib.js';
@@ -316,7 +317,7 @@ async function main(): Promise<void> {
 	const faultHeader = ['peers', 'files', 'rounds', 'files_lost', 'longest_below_r_ms', 'copies_taken', 'bytes_taken', 'bytes_needed', 'taken_per_needed', 'files_over_r_at_rest', 'file_bytes'];
 	console.log(formatTable(faultHeader, [faultRow]));
 	await saveCsv('replication-faults.csv', faultHeader, [faultRow], machine);
-	console.log(`results in ${resultsDir}`);
+	console.log(`results in ${resultsDir}; chart: ${(await renderReplicationChart(resultsDir)).join(', ')}`);
 }
 
 try {
