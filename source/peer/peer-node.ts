@@ -281,7 +281,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			await share.placed(entry);
 		}
 
-		return replication.put(entry, this.config.replicas ?? 3, Math.max(this.config.peerWaitMs * 3, 30_000));
+		// The copies are fetched at once, each at least as slow as a download: 30 s, and a second per MiB on top.
+		return replication.put(entry, this.config.replicas ?? 3, Math.max(this.config.peerWaitMs * 3, 30_000) + Math.ceil(entry.size / 1024));
 	}
 
 	async unpin(name: string): Promise<UnpinResult> {
