@@ -37,6 +37,8 @@ export type PeerConfig = {
 	partSize?: number;
 	json: boolean;
 	serve: boolean;
+	/** Where to mount the whole network as a directory (FUSE), if anywhere. */
+	mount?: string;
 	trackerWaitMs: number;
 	peerWaitMs: number;
 	faults: Faults;
@@ -87,6 +89,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
+	{name: 'mount', kind: 'string', env: 'XFS_MOUNT', valueName: 'dir', description: 'mount every file the network knows as a directory there (FUSE; Debian: apt-get install libfuse2 fuse)'},
 	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1>, stall-after=<bytes> or watch-error=<errno>'},
 ];
 
@@ -153,6 +156,7 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		partSize: values['part-size'] as number,
 		json: values.json as boolean,
 		serve: values.serve as boolean,
+		mount: values.mount === undefined ? undefined : path.resolve(cwd, values.mount as string),
 		trackerWaitMs: values['tracker-wait'] as number,
 		peerWaitMs: values['peer-wait'] as number,
 		faults: parseFaults((values.fault as string[] | undefined) ?? []),

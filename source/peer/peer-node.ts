@@ -17,6 +17,7 @@ import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
+import type {MountEvent} from '../core/mount-events.js';
 import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
 import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
@@ -25,6 +26,8 @@ import {LocalShare, type WatchState} from '../share/local-share.js';
 import {PinStore} from '../share/pin-store.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download, type DownloaderDeps} from '../transfer/download.js';
+import type {FuseModule} from '../mount/fuse-binding.js';
+import type {NetworkMount} from '../mount/network-mount.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
 import {HolderLookup} from './locate.js';
 import {Membership, type PublishedList} from './membership.js';
@@ -45,6 +48,8 @@ export type PeerEvents = {
 	retry: [string];
 	/** The share dir's watch started, failed, or stopped. */
 	watch: [WatchState];
+	/** A remote file read through the mount: started, progressing, ended. */
+	mount: [MountEvent];
 };
 
 export const getLoadTimeoutMs = 1000;
@@ -54,6 +59,7 @@ const nothingShared: PublishedList = {
 	wholeList: () => ({json: '[]', version: 0, count: 0}),
 	takeBatch: () => undefined,
 	hasPending: false,
+	pendingCount: 0,
 };
 
 export class PeerNode extends EventEmitter<PeerEvents> {
@@ -69,6 +75,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	listeningUrl = '';
 	#share: LocalShare | undefined;
 	#server: Server | undefined;
+	#mount: NetworkMount | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
 	#replication: Replication | undefined;
@@ -166,6 +173,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
+			this.#mount?.changed();
 		});
 		local.on('notice', message => this.emit('notice', message));
 		local.on('watch', state => this.emit('watch', state));
@@ -195,8 +203,39 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		return (this.#server?.address() as AddressInfo).port;
 	}
 
+	/** Where the network is mounted (--mount), once it is. */
+	get mountDir(): string | undefined {
+		return this.#mount?.dir;
+	}
+
+	/** Mounts the network at `dir` (an empty directory, checked by prepareMountPoint); resolves once the mount answers. */
+	async mount(dir: string, {fuse, fusermount}: {fuse: FuseModule; fusermount: string}): Promise<void> {
+		const {NetworkMount} = await import('../mount/network-mount.js');
+		this.#mount = await NetworkMount.start({
+			dir,
+			fuse,
+			fusermountPath: fusermount,
+			downloaderDeps: () => this.#downloaderDeps(),
+			// The listing refreshes in the background and serves the last one while the tracker is down: no waiting here.
+			networkFiles: async () => this.tracker.files(),
+			localFiles: () => this.files,
+			announce: async file => this.#announce(file),
+			onEvent: event => this.emit('mount', event),
+			notice: message => this.emit('notice', message),
+			peerWaitMs: this.config.peerWaitMs,
+		});
+	}
+
+	/** Unmounts (first of all on the way out); returns the line to show when it had to be lazy. */
+	async unmount(): Promise<string | undefined> {
+		const mount = this.#mount;
+		this.#mount = undefined;
+		return mount?.close();
+	}
+
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
+		await this.unmount();
 		// Pinned copies are handed on first, while this peer still serves them (bounded by --handoff-ms).
 		await this.#replication?.handOff();
 		await this.#membership.leave();
@@ -242,12 +281,22 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	async download(name: string): Promise<DownloadResult> {
-		const ioDir = this.#share?.ioDir;
-		if (!ioDir) {
+		const deps = this.#downloaderDeps();
+		if (!deps) {
 			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
 		}
 
-		return download(this.#downloadDeps(ioDir, this.shareDir, async file => (await this.#lookup.locate(file)).reply, async file => this.#announce(file)), name);
+		return download(deps, name);
+	}
+
+	/** What a download (or a read through the mount) works with; undefined while the share dir is withdrawn. */
+	#downloaderDeps(): DownloaderDeps | undefined {
+		const ioDir = this.#share?.ioDir;
+		if (!ioDir) {
+			return undefined;
+		}
+
+		return this.#downloadDeps(ioDir, this.shareDir, async file => (await this.#lookup.locate(file)).reply, async file => this.#announce(file));
 	}
 
 	/** put: keeps the file on r peers (README "Replication"); a path outside the share dir is copied in first. */
@@ -353,6 +402,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			},
 			get hasPending() {
 				return share.hasPending;
+			},
+			get pendingCount() {
+				return share.pendingCount;
 			},
 		};
 	}

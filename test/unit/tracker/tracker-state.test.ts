@@ -145,3 +145,16 @@ test('pinned entries: Find and the files list carry r and the holders that keep 
 	tracker.updateList('C', {url: url(3), files: [{name: 'p', md5: md5a, size: 4}]}, 3);
 	t.deepEqual(tracker.find('p', 3), {name: 'p', md5: md5a, size: 4, peers: [{id: 'C', url: url(3)}]});
 });
+
+test('incremental updates cannot grow a peer past the files limit; a refused update changes nothing', t => {
+	const tracker = new TrackerState({epoch: 'e1', ttlMs: 1000, maxFilesPerPeer: 2});
+	tracker.updateList('A', {url: url(1), files: [{name: 'x', md5: md5a, size: 1}], version: 1}, 0);
+	t.deepEqual(tracker.updateFiles('A', {from: 1, to: 2, add: [{name: 'y', md5: md5a, size: 1}], remove: []}, 1), {epoch: 'e1', version: 2});
+	const error = t.throws(() => tracker.updateFiles('A', {from: 2, to: 3, add: [{name: 'z', md5: md5a, size: 1}], remove: []}, 2));
+	t.like(error, {code: 'TOO_LARGE'});
+	t.deepEqual(tracker.files(2).map(file => file.name), ['x', 'y']);
+	t.is(tracker.find('z', 2), undefined);
+	// Replacing a listed entry, or one removed and added in the same update, keeps the count.
+	t.deepEqual(tracker.updateFiles('A', {from: 2, to: 3, add: [{name: 'y', md5: md5b, size: 2}, {name: 'z', md5: md5a, size: 1}], remove: ['x']}, 3), {epoch: 'e1', version: 3});
+	t.deepEqual(tracker.files(3).map(file => file.name), ['y', 'z']);
+});
