@@ -14,7 +14,7 @@ import type {
  * What holders report for one name, with the owner whose record it carries (undefined: a holder
  * bound to no key, in tests of the state alone); holders that agree share one object (and its strings).
  */
-type HeldFile = {name: string; md5: string; size: number; owner: string | undefined; version: number; sig: string | undefined};
+type HeldFile = {name: string; md5: string; size: number; owner: string | undefined; version: number; sig: string | undefined; pinned?: number};
 type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number; claim?: Claim};
 /**
  * An owner's latest record of a name (the highest version any holder carries), when the tracker
@@ -334,6 +334,12 @@ export class TrackerState {
 			reply.partial = partial;
 		}
 
+		const pins = this.#pins(name, offered);
+		if (pins) {
+			reply.pinned = pins.pinned;
+			reply.copies = pins.copies;
+		}
+
 		return reply;
 	}
 
@@ -359,13 +365,31 @@ export class TrackerState {
 		const record = claim?.sig === undefined ? '' : `,"owner":"${claim.owner}","version":${claim.version},"sig":"${claim.sig}"`;
 		const partial = this.partialHolders(name, majority.md5, majority.size, now);
 		const partialField = partial.holders.length > 0 ? `,"partial":${JSON.stringify(partial.holders)}` : '';
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}}`);
+		const pins = this.#pins(name, majority);
+		const pinned = pins ? `,"pinned":${pins.pinned},"copies":${JSON.stringify(pins.copies)}` : '';
+		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}${pinned}}`);
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
 
 		this.#findCache.set(name, {body, validUntil: Math.min(majority.validUntil, partial.validUntil)});
 		return body;
+	}
+
+	/** A pinned file's r (the largest any of the winning holders advertises) and the ids of the holders that keep it pinned, sorted. */
+	#pins(name: string, {holders}: Majority): {pinned: number; copies: string[]} | undefined {
+		const held = this.#holders.get(name)!;
+		let pinned = 0;
+		const copies: string[] = [];
+		for (const record of holders) {
+			const r = held.get(record.id)?.pinned;
+			if (r !== undefined) {
+				pinned = Math.max(pinned, r);
+				copies.push(record.id);
+			}
+		}
+
+		return pinned > 0 ? {pinned, copies: copies.sort()} : undefined;
 	}
 
 	/** The holders a Find reply lists: sorted by id, at most maxPeersPerFind. */
@@ -378,7 +402,10 @@ export class TrackerState {
 		for (const name of this.#holders.keys()) {
 			const majority = this.#offered(name, now);
 			if (majority && !(majority instanceof NameConflictError)) {
-				summaries.push({name, md5: majority.md5, size: majority.size, holders: majority.holders.length});
+				const pins = this.#pins(name, majority);
+				summaries.push(pins
+					? {name, md5: majority.md5, size: majority.size, holders: majority.holders.length, pinned: pins.pinned, copies: pins.copies.length}
+					: {name, md5: majority.md5, size: majority.size, holders: majority.holders.length});
 			}
 		}
 
@@ -538,7 +565,7 @@ export class TrackerState {
 	 */
 	#index(record: PeerRecord, files: readonly RecordedEntry[], now: number): void {
 		for (const entry of files) {
-			const {name, md5, size} = entry;
+			const {name, md5, size, pinned} = entry;
 			if (record.files.has(name)) {
 				this.#unindexName(record, name);
 			}
@@ -562,9 +589,9 @@ export class TrackerState {
 
 			// 1 000 000 (peer, file) pairs are mostly repeats: reuse the first holder's object when it agrees.
 			const first = holders.values().next().value;
-			const held = first?.md5 === md5 && first.size === size && first.owner === owner && first.version === version && first.sig === sig
+			const held: HeldFile = first?.md5 === md5 && first.size === size && first.owner === owner && first.version === version && first.sig === sig && first.pinned === pinned
 				? first
-				: {name, md5, size, owner, version, sig};
+				: (pinned === undefined ? {name, md5, size, owner, version, sig} : {name, md5, size, owner, version, sig, pinned});
 			record.files.set(name, held);
 			holders.set(record.id, held);
 			if (owner !== undefined) {

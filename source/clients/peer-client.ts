@@ -217,3 +217,22 @@ export function transferError(error: unknown, url: string, stalls: StallTimeouts
 
 	return new TransferError('dropped', `${url} dropped the transfer (${code ?? (error as Error).message})`, {cause: error});
 }
+
+/** POST /replicas: asks a placement peer to keep (or, with `unpin`, stop keeping) a pinned copy. */
+export type ReplicaRequest = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true};
+/** `accepted`: it holds a verified copy or is fetching one; otherwise `reason` says why not (no space, another file of that name). */
+export type ReplicaReply = {accepted: boolean; state?: 'have' | 'fetching' | 'unpinned'; reason?: string};
+
+export async function askReplica(url: string, request: ReplicaRequest, {secret, requesterId}: {secret?: string; requesterId: string}): Promise<ReplicaReply> {
+	let body: unknown;
+	try {
+		body = await requestJson(`${url}/replicas`, {
+			method: 'POST', jsonText: JSON.stringify({...request, from: requesterId}), timeoutMs: 3000, maxBytes: 16 * 1024, agent: freshConnections, secret,
+		});
+	} catch (error) {
+		throw new PeerDownError(`no answer from ${url} to POST /replicas: ${(error as Error).message}`, {cause: error});
+	}
+
+	const reply = body as Partial<ReplicaReply>;
+	return {accepted: reply.accepted === true, state: reply.state, reason: typeof reply.reason === 'string' ? reply.reason.slice(0, 200) : undefined};
+}

@@ -8,6 +8,9 @@ export type Command =
 	| {cmd: 'find'; name: string}
 	/** `md5`: exactly that content (`download <name>@<md5>`), whoever owns the name. */
 	| {cmd: 'download'; name: string; md5?: string}
+	/** `path` when the argument names a file by its path (it has a "/"), which is copied into the share dir if outside it. */
+	| {cmd: 'put'; name: string; path?: string}
+	| {cmd: 'unpin'; name: string}
 	| {cmd: 'getload'; target: LoadTarget}
 	| {cmd: 'updatelist'}
 	| {cmd: 'files'}
@@ -21,6 +24,9 @@ export type CommandName = Command['cmd'];
 export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'find <name>', does: 'ask the tracker who holds a file; list holders with latency, load, cost'},
 	{usage: 'download <name>[@<md5>]', does: 'fetch a file (its owner\'s latest version, or exactly that md5) from the cheapest holder, verify it, save it, updatelist'},
+	{usage: 'get <name>[@<md5>]', does: 'the same as download'},
+	{usage: 'put <name|path>', does: 'keep a file on r peers (--replicas), repaired when they die; a path is copied into the share dir first'},
+	{usage: 'unpin <name>', does: 'stop keeping r copies of a file (the copies stay as ordinary shared files)'},
 	{usage: 'getload <machID|host:port>', does: 'ask a peer how many transfers it is running'},
 	{usage: 'updatelist', does: 'rescan the share dir and send the list to the tracker'},
 	{usage: 'files', does: 'every file the tracker knows, with holder counts'},
@@ -30,7 +36,7 @@ export const commandHelp: ReadonlyArray<{usage: string; does: string}> = [
 	{usage: 'exit', does: 'leave the tracker and quit'},
 ];
 
-export const commandNames: readonly CommandName[] = ['find', 'download', 'getload', 'updatelist', 'files', 'peers', 'ls', 'help', 'exit'];
+export const commandNames: ReadonlyArray<CommandName | 'get'> = ['find', 'download', 'get', 'put', 'unpin', 'getload', 'updatelist', 'files', 'peers', 'ls', 'help', 'exit'];
 
 /** Parses one command line; returns undefined for a blank line. */
 export function parseCommand(line: string): Command | undefined {
@@ -47,14 +53,30 @@ export function parseCommand(line: string): Command | undefined {
 			return {cmd, name: parseFileName(args[0])};
 		}
 
-		case 'download': {
+		case 'download':
+		case 'get': {
 			expectArgs(cmd, args, 1, '<name>[@<md5>]');
 			const at = args[0]!.lastIndexOf('@');
 			if (at === -1) {
-				return {cmd, name: parseFileName(args[0])};
+				return {cmd: 'download', name: parseFileName(args[0])};
 			}
 
-			return {cmd, name: parseFileName(args[0]!.slice(0, at)), md5: parseMd5(args[0]!.slice(at + 1), `download "${truncate(args[0]!)}": the md5 after "@"`)};
+			return {cmd: 'download', name: parseFileName(args[0]!.slice(0, at)), md5: parseMd5(args[0]!.slice(at + 1), `${cmd} "${truncate(args[0]!)}": the md5 after "@"`)};
+		}
+
+		case 'unpin': {
+			expectArgs(cmd, args, 1, '<name>');
+			return {cmd, name: parseFileName(args[0])};
+		}
+
+		case 'put': {
+			expectArgs(cmd, args, 1, '<name|path>');
+			const target = args[0]!;
+			if (!target.includes('/')) {
+				return {cmd, name: parseFileName(target)};
+			}
+
+			return {cmd, name: parseFileName(target.slice(target.lastIndexOf('/') + 1), 'file name (the last part of the path)'), path: target};
 		}
 
 		case 'getload': {

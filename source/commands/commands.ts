@@ -2,12 +2,15 @@
 import {DownloadError, type Attempt, type DownloadResult} from '../transfer/download.js';
 import {toErrorBody, type ErrorBody} from '../common/errors.js';
 import type {FindResult, PeerNode} from '../peer/peer-node.js';
+import type {PutResult, UnpinResult} from '../peer/replication.js';
 import type {FileEntry, FileSummary, PeerSummary} from '../common/wire.js';
 import {commandHelp, type Command, type CommandName} from './command-parser.js';
 
 export type CommandResult =
 	| ({cmd: 'find'; ok: true} & FindResult)
 	| ({cmd: 'download'; ok: true} & DownloadResult)
+	| ({cmd: 'put'; ok: true} & PutResult)
+	| ({cmd: 'unpin'; ok: true} & UnpinResult)
 	| {cmd: 'getload'; ok: true; id: string; load: number}
 	| {cmd: 'updatelist'; ok: true; files: number}
 	| {cmd: 'files'; ok: true; files: FileSummary[]}
@@ -28,6 +31,14 @@ export async function runCommand(node: PeerNode, command: Command): Promise<Comm
 
 			case 'download': {
 				return {cmd: 'download', ok: true, ...await node.download(command.name, command.md5)};
+			}
+
+			case 'put': {
+				return {cmd: 'put', ok: true, ...await node.put(command)};
+			}
+
+			case 'unpin': {
+				return {cmd: 'unpin', ok: true, ...await node.unpin(command.name)};
 			}
 
 			case 'getload': {

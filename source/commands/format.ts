@@ -24,7 +24,8 @@ export function formatResult(result: CommandResult): string {
 			const head = `find ${result.name}: ${result.peers.length} holder${result.peers.length === 1 ? '' : 's'} up, md5 ${result.md5}, ${formatBytes(result.size)}`
 				+ (result.local ? ' (you hold it too)' : '')
 				+ (result.stale ? ' (last known holders: tracker down)' : '')
-				+ (result.down.length > 0 ? `; down: ${result.down.join(', ')}` : '');
+				+ (result.down.length > 0 ? `; down: ${result.down.join(', ')}` : '')
+				+ (result.pinned === undefined ? '' : `; pinned ${result.pinned}, copies ${result.copies?.length ?? 0}/${result.pinned}`);
 			const rows = result.peers.map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} latency ${String(peer.latencyMs).padStart(5)} ms  load ${String(peer.load).padStart(2)}  cost ${String(peer.cost).padStart(6)}`);
 			const partial = (result.partial ?? []).map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} partial: ${peer.have}/${peer.of} parts`);
 			return [head, ...rows, ...partial].join('\n');
@@ -39,6 +40,14 @@ export function formatResult(result: CommandResult): string {
 			}
 
 			return `download ${result.name}: saved ${result.path} (${formatBytes(result.size)}, md5 ${result.md5}) from ${result.from} after ${tries}`;
+		}
+
+		case 'put': {
+			return `put ${result.name}: ${result.underReplicated ? `under-replicated ${result.underReplicated}` : `${result.replicas.length} verified copies`} on ${result.replicas.join(', ') || 'no peer'} (r ${result.r}, ${formatBytes(result.size)}, md5 ${result.md5})`;
+		}
+
+		case 'unpin': {
+			return `unpin ${result.name}: no longer kept on r peers; ${result.unpinned.length} cop${result.unpinned.length === 1 ? 'y stays' : 'ies stay'} as ordinary shared files${result.unpinned.length > 0 ? ` (${result.unpinned.join(', ')})` : ''}`;
 		}
 
 		case 'getload': {

@@ -24,6 +24,8 @@ export type ErrorCode =
 	| 'WARMING_UP'
 	/** Two keys claim one name with different contents and the tracker cannot tell which came first: ask by md5 (name@md5). */
 	| 'NAME_CONFLICT'
+	/** put: no other live peer to keep a copy on. */
+	| 'TOO_FEW_PEERS'
 	| 'INTERNAL';
 
 export type ErrorBody = {code: ErrorCode; message: string};

@@ -16,6 +16,7 @@ const statusOf: Record<ErrorCode, number> = {
 	ALL_PEERS_DOWN: 502,
 	TRACKER_DOWN: 503,
 	WARMING_UP: 503,
+	TOO_FEW_PEERS: 409,
 	BUSY: 503,
 	NO_SPACE: 507,
 	LOCAL_IO: 500,

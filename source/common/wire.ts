@@ -4,7 +4,8 @@
  */
 import {BadInputError, XfsError} from './errors.js';
 
-export type FileEntry = {name: string; md5: string; size: number};
+/** `pinned: r`: the holder keeps this file as one of r replicas (see Replication in the README). */
+export type FileEntry = {name: string; md5: string; size: number; pinned?: number};
 /**
  * The owner's signed claim on a name (after BEP 44's mutable items: key, sequence number,
  * signature): `owner` (Ed25519 key) says name is this md5 and size at `version`. Every copy of a
@@ -28,14 +29,17 @@ export type PartialHolderRef = HolderRef & {have: number; of: number};
 /**
  * `owner`, `version` and `sig`: the name record of the content offered, when its owner signed one.
  * `partial`: peers still downloading this version of the file (present when there are any).
+ * `pinned` and `copies` (the ids of the holders that keep it pinned) only for a pinned file.
  */
-export type FindReply = {name: string; md5: string; size: number; peers: HolderRef[]; owner?: string; version?: number; sig?: string; partial?: PartialHolderRef[]};
+export type FindReply = {
+	name: string; md5: string; size: number; peers: HolderRef[]; owner?: string; version?: number; sig?: string; partial?: PartialHolderRef[]; pinned?: number; copies?: string[];
+};
 /** One file a peer is downloading by parts, as it tells the tracker: `have` of `of` parts verified. */
 export type PartialEntry = FileEntry & {have: number; of: number};
 /** PUT /peers/:id/partial: every file this peer is downloading by parts now (an empty list: none); it replaces the last one. */
 export type PartialBody = {files: PartialEntry[]};
 export type PartialReply = {epoch: string; files: number};
-export type FileSummary = {name: string; md5: string; size: number; holders: number};
+export type FileSummary = {name: string; md5: string; size: number; holders: number; pinned?: number; copies?: number};
 export type FilesReply = {files: FileSummary[]};
 export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo: number};
 export type PeersReply = {peers: PeerSummary[]};
@@ -51,6 +55,8 @@ export type SuspectReply = {dropped: boolean};
 export const requesterHeader = 'x-xfs-peer';
 
 export const maxNameLength = 255;
+/** The most replicas a file may be pinned to. */
+export const maxReplicas = 16;
 export const maxPeerIdLength = 64;
 const nameCharacters = /^[A-Za-z\d._-]+$/;
 const md5Pattern = /^[\da-f]{32}$/;
@@ -146,6 +152,10 @@ export function parseFileEntry(value: unknown, where: string): RecordedEntry {
 		Object.assign(entry, parseRecordFields(object, where));
 	}
 
+	if (object.pinned !== undefined) {
+		entry.pinned = parseReplicas(object.pinned, `${where}.pinned`);
+	}
+
 	return entry;
 }
 
@@ -177,14 +187,27 @@ function hasValidRecord(object: Record<string, unknown>): boolean {
 		&& (owner === undefined || (typeof owner === 'string' && keyPattern.test(owner)));
 }
 
+export function isReplicaCount(value: unknown): value is number {
+	return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= maxReplicas;
+}
+
+/** A replica count r: a whole number from 1 to maxReplicas. */
+export function parseReplicas(value: unknown, where: string): number {
+	if (!isReplicaCount(value)) {
+		throw new BadInputError(`${where}: expected a whole number from 1 to ${maxReplicas}, got ${describe(value)}`);
+	}
+
+	return value;
+}
+
 /** The same checks as parseFileEntry without building its error context: a list of 10 000 entries is checked in one pass. */
 function isFileEntry(value: unknown): value is FileEntry {
 	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
 		return false;
 	}
 
-	const {name, md5, size} = value as Record<string, unknown>;
-	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size) && hasValidRecord(value as Record<string, unknown>);
+	const {name, md5, size, pinned} = value as Record<string, unknown>;
+	return isValidFileName(name) && typeof md5 === 'string' && md5Pattern.test(md5) && isSize(size) && (pinned === undefined || isReplicaCount(pinned)) && hasValidRecord(value as Record<string, unknown>);
 }
 
 function isSize(size: unknown): size is number {
@@ -359,6 +382,11 @@ export function parseFindReply(value: unknown): FindReply {
 		Object.assign(reply, record);
 	}
 
+	if (object.pinned !== undefined) {
+		reply.pinned = parseReplicas(object.pinned, 'reply.pinned');
+		reply.copies = Array.isArray(object.copies) ? object.copies.map(id => parsePeerId(id)) : [];
+	}
+
 	return reply;
 }
 
@@ -418,9 +446,12 @@ export function parseFilesReply(value: unknown): FilesReply {
 
 	return {
 		files: object.files.map((entry: unknown, index: number) => {
-			const file = parseFileEntry(entry, `reply.files[${index}]`);
-			const holders = parseSize((entry as Record<string, unknown>).holders, `reply.files[${index}].holders`);
-			return {...file, holders};
+			const file: FileSummary = {...parseFileEntry(entry, `reply.files[${index}]`), holders: parseSize((entry as Record<string, unknown>).holders, `reply.files[${index}].holders`)};
+			if (file.pinned !== undefined) {
+				file.copies = parseSize((entry as Record<string, unknown>).copies ?? 0, `reply.files[${index}].copies`);
+			}
+
+			return file;
 		}),
 	};
 }
@@ -515,4 +546,30 @@ export function parsePartsReply(value: unknown): PartsReply {
 	}
 
 	return reply;
+}
+
+/** POST /replicas on a peer: keep (or with `unpin`, stop keeping) a pinned copy of one version of a file; `from` names the asker (a claim, not proof). */
+export type ReplicaRequestBody = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true; from?: string};
+
+export function parseReplicaRequestBody(value: unknown): ReplicaRequestBody {
+	const object = parseObject(value, 'body');
+	const body: ReplicaRequestBody = {
+		name: parseFileName(object.name, 'body.name'),
+		md5: parseMd5(object.md5, 'body.md5'),
+		size: parseSize(object.size, 'body.size'),
+		r: parseReplicas(object.r, 'body.r'),
+	};
+	if (object.owner !== undefined) {
+		body.owner = parsePeerId(object.owner);
+	}
+
+	if (object.from !== undefined) {
+		body.from = parsePeerId(object.from);
+	}
+
+	if (object.unpin === true) {
+		body.unpin = true;
+	}
+
+	return body;
 }

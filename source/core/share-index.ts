@@ -18,6 +18,8 @@ export class ShareIndex {
 	readonly #files = new Map<string, Held>();
 	/** Names changed since the last batch taken, with what the tracker held for each before (undefined: nothing). */
 	readonly #pending = new Map<string, FileEntry | undefined>();
+	/** Names whose entry must be sent again although md5 and size are the same (what is published about it changed, e.g. a pin). */
+	readonly #touched = new Set<string>();
 	#version = 0;
 
 	/**
@@ -104,6 +106,18 @@ export class ShareIndex {
 		}
 	}
 
+	/** The entry goes out again in the next batch, unchanged here (what is published with it changed); false when not listed. */
+	touch(name: string): boolean {
+		const held = this.#files.get(name);
+		if (!held) {
+			return false;
+		}
+
+		this.#touched.add(name);
+		this.#note(name, held.entry);
+		return true;
+	}
+
 	get hasPending(): boolean {
 		return this.#pending.size > 0;
 	}
@@ -128,8 +142,9 @@ export class ShareIndex {
 			}
 
 			this.#pending.delete(name);
+			const touched = this.#touched.delete(name);
 			const now = this.#files.get(name)?.entry;
-			if (now && now.md5 === before?.md5 && now.size === before.size) {
+			if (now && now.md5 === before?.md5 && now.size === before.size && !touched) {
 				continue;
 			}
 
@@ -157,6 +172,7 @@ export class ShareIndex {
 	 */
 	takeWhole(): number {
 		this.#pending.clear();
+		this.#touched.clear();
 		this.#version++;
 		return this.#version;
 	}

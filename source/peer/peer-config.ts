@@ -10,7 +10,7 @@ import {defaultPartSize, maxPartSize, minPartSize} from '../core/part-geometry.j
 import {checks, type FlagSpec, formatHelp, parseFlags} from '../common/flags.js';
 import {type LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
 import {type LogLevel, logLevels} from '../common/log-levels.js';
-import {isValidPeerId} from '../common/wire.js';
+import {isReplicaCount, isValidPeerId, maxReplicas} from '../common/wire.js';
 
 export type PeerConfig = {
 	id: string;
@@ -46,6 +46,14 @@ export type PeerConfig = {
 	faults: Faults;
 	secret?: string;
 	logLevel: LogLevel;
+	/** --replicas: r of a put. */
+	replicas?: number;
+	/** --replica-space: bytes of copies kept for others (0: none); undefined: no limit. */
+	replicaSpace?: number;
+	/** --repair-ms (default --heartbeat-ms), --repair-grace-ms (default --heartbeat-ms), --handoff-ms. */
+	repairMs?: number;
+	repairGraceMs?: number;
+	handoffMs?: number;
 };
 
 /** The folder holding package.json: two up from source/peer/ when run from source, two up from dist/source/ when built. */
@@ -75,6 +83,11 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'part-size', kind: 'integer', env: 'XFS_PART_SIZE', default: defaultPartSize, valueName: 'bytes', description: 'size of the parts a multi-source download fetches and checks', check: (value: number) => (value >= minPartSize && value <= maxPartSize ? undefined : `expected ${minPartSize} to ${maxPartSize} bytes`)},
 	{name: 'tracker-wait', kind: 'integer', env: 'XFS_TRACKER_WAIT', default: 60_000, valueName: 'ms', description: 'how long find/download wait for a tracker that is down', check: checks.nonNegative},
 	{name: 'peer-wait', kind: 'integer', env: 'XFS_PEER_WAIT', default: 10_000, valueName: 'ms', description: 'how long download retries when every holder failed', check: checks.nonNegative},
+	{name: 'replicas', kind: 'integer', env: 'XFS_REPLICAS', default: 3, valueName: 'r', description: 'put keeps a file on this many peers', check: (value: number) => (isReplicaCount(value) ? undefined : `expected 1 to ${maxReplicas}`)},
+	{name: 'replica-space', kind: 'integer', env: 'XFS_REPLICA_SPACE', valueName: 'bytes', description: 'room for copies kept for others (0: never hold any; default: no limit)', check: checks.nonNegative},
+	{name: 'repair-ms', kind: 'integer', env: 'XFS_REPAIR_MS', valueName: 'ms', description: 'how often pinned files are checked (default: --heartbeat-ms)', check: checks.positive},
+	{name: 'repair-grace-ms', kind: 'integer', env: 'XFS_REPAIR_GRACE_MS', valueName: 'ms', description: 'a pinned file below r copies this long is repaired (default: --heartbeat-ms)', check: checks.nonNegative},
+	{name: 'handoff-ms', kind: 'integer', env: 'XFS_HANDOFF_MS', default: 10_000, valueName: 'ms', description: 'a graceful leave waits this long for its pinned copies to be taken over', check: checks.nonNegative},
 	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: an HMAC keyed by it signs every request to the tracker and is required for downloads from this peer (the secret itself is never sent)'},
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
@@ -88,7 +101,8 @@ export const peerUsage = `Usage: xfs-peer --id <machID> --dir <share dir> [optio
 
 Shares one directory with the other peers a tracker knows. Interactive (a TUI) when
 stdin and stdout are terminals; otherwise one command per stdin line:
-find <name>, download <name>, getload <machID|host:port>, updatelist, files, peers, ls, help, exit.`;
+find <name>, download <name>, get <name>, put <name or path>, unpin <name>, getload <machID|host:port>,
+updatelist, files, peers, ls, help, exit.`;
 
 export function peerHelp(): string {
 	return formatHelp(peerUsage, peerFlags);
@@ -152,6 +166,11 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		faults: parseFaults((values.fault as string[] | undefined) ?? []),
 		secret: values.secret as string | undefined,
 		logLevel: values['log-level'] as LogLevel,
+		replicas: values.replicas as number,
+		replicaSpace: values['replica-space'] as number | undefined,
+		repairMs: (values['repair-ms'] as number | undefined) ?? (values['heartbeat-ms'] as number),
+		repairGraceMs: (values['repair-grace-ms'] as number | undefined) ?? (values['heartbeat-ms'] as number),
+		handoffMs: values['handoff-ms'] as number,
 	};
 }
 

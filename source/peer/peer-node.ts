@@ -6,7 +6,10 @@ import {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {networkInterfaces} from 'node:os';
-import {LocalFaultError, XfsError} from '../common/errors.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import md5File from 'md5-file';
+import {LocalFaultError, localFault, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
 import type {FileEntry, FindReply, LoadReply, PartialHolderRef} from '../common/wire.js';
@@ -23,6 +26,7 @@ import {loadIdentity} from '../share/identity-file.js';
 import {NameBook} from '../share/name-book.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {PartialHoldings} from '../share/partial-holdings.js';
+import {PinStore} from '../share/pin-store.js';
 import {type PreparedShare, prepareShare} from '../share/share-dir.js';
 import {download, type DownloaderDeps} from '../transfer/download.js';
 import type {FuseModule} from '../mount/fuse-binding.js';
@@ -33,11 +37,12 @@ import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
 import {PartialAnnouncer} from './partial-announce.js';
 import type {PeerConfig} from './peer-config.js';
+import {copyIntoShare, Replication, type PutResult, type UnpinResult} from './replication.js';
 
 export type {TrackerStatus} from '../core/tracker-link.js';
 
-/** `partial`: peers still downloading the file (swarm), with the parts they have; absent when there are none. */
-export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean; partial?: PartialHolderRef[]};
+/** `partial`: peers still downloading the file (swarm), with the parts they have; absent when there are none. `pinned`, `copies`: for a pinned file. */
+export type FindResult = {name: string; md5: string; size: number; peers: ScoredHolder[]; down: string[]; local: boolean; stale: boolean; partial?: PartialHolderRef[]; pinned?: number; copies?: string[]};
 
 export type PeerEvents = {
 	tracker: [TrackerStatus];
@@ -85,6 +90,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** Swarm: the files downloading by parts, served from their verified parts and announced in batches (none with --no-swarm). */
 	readonly #partial: PartialHoldings | undefined;
 	#announcer: PartialAnnouncer | undefined;
+	#replication: Replication | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -151,6 +157,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			partial: this.#partial && (name => this.#partial?.get(name)),
 			waitForMore: this.#partial && (async (name, count, timeoutMs, signal) => this.#partial?.waitForMore(name, count, timeoutMs, signal)),
 			log: message => this.emit('notice', message),
+			onReplicaRequest: async body => this.#replication?.onRequest(body) ?? {status: 503, body: {error: {code: 'BUSY', message: `${this.config.id} is starting`}}},
 		}, this.config.port, this.config.host);
 		serving.catch(() => {});
 		let share: PreparedShare;
@@ -186,6 +193,13 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		this.#share = local;
+		try {
+			this.#replication = this.#startReplication(local, await PinStore.open(local.ioDir ?? share.shareDir));
+		} catch (error) {
+			await serving.then(async server => closeServer(server), () => {});
+			throw error;
+		}
+
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
 			this.#mount?.changed();
@@ -258,6 +272,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	async stop(): Promise<void> {
 		this.#announcer?.stop();
 		await this.unmount();
+		// Pinned copies are handed on first, while this peer still serves them (bounded by --handoff-ms).
+		await this.#replication?.handOff();
 		await this.#membership.leave();
 		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#names?.flush()]);
 	}
@@ -298,6 +314,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			local: reply.peers.some(peer => peer.id === this.config.id),
 			stale,
 			...(partial.length > 0 ? {partial} : {}),
+			...(reply.pinned === undefined ? {} : {pinned: reply.pinned, copies: reply.copies ?? []}),
 		};
 	}
 
@@ -318,15 +335,109 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			return undefined;
 		}
 
+		const locate = async (file: string) => {
+			const {reply} = await this.#lookup.locate(file, md5);
+			this.#found.set(file, reply);
+			return reply;
+		};
+
+		return this.#downloadDeps(ioDir, this.shareDir, locate, async file => this.#announce(file));
+	}
+
+	/** put: keeps the file on r peers (README "Replication"); a path outside the share dir is copied in first. */
+	async put(target: {name: string; path?: string}): Promise<PutResult> {
+		const {share, replication, ioDir} = this.#replicating();
+		const {name} = target;
+		const inShare = path.join(ioDir, name);
+		if (target.path !== undefined && path.resolve(path.dirname(target.path)) !== this.shareDir) {
+			const existing = share.listed(name);
+			if (existing) {
+				if (await md5File(target.path) !== existing.md5) {
+					throw new XfsError('ALREADY_HAVE', `another file named ${name} is already in the share dir ${this.shareDir}`);
+				}
+			} else {
+				await copyIntoShare(target.path, ioDir, name).catch((error: unknown) => {
+					throw (error as NodeJS.ErrnoException).code === 'EEXIST'
+						? new XfsError('ALREADY_HAVE', `another file named ${name} appeared in the share dir ${this.shareDir}`)
+						: localFault(error, target.path!, 'copy') ?? error;
+				});
+			}
+		}
+
+		let entry = share.listed(name);
+		const stats = await fs.stat(inShare).catch(() => undefined);
+		if (!stats?.isFile()) {
+			throw new XfsError('NOT_FOUND', `no file ${name} in the share dir ${this.shareDir}`);
+		}
+
+		if (entry?.size !== stats.size) {
+			entry = {name, md5: await md5File(inShare), size: stats.size};
+			await share.placed(entry);
+		}
+
+		// The copies are fetched at once, each at least as slow as a download: 30 s, and a second per MiB on top.
+		return replication.put(entry, this.config.replicas ?? 3, Math.max(this.config.peerWaitMs * 3, 30_000) + Math.ceil(entry.size / 1024));
+	}
+
+	async unpin(name: string): Promise<UnpinResult> {
+		return this.#replicating().replication.unpin(name);
+	}
+
+	#replicating(): {share: LocalShare; replication: Replication; ioDir: string} {
+		const ioDir = this.#share?.ioDir;
+		if (!this.#share || !this.#replication || !ioDir) {
+			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted)`);
+		}
+
+		return {share: this.#share, replication: this.#replication, ioDir};
+	}
+
+	#startReplication(share: LocalShare, pins: PinStore): Replication {
+		const {config} = this;
+		const replication = new Replication({
+			id: config.id,
+			replicas: config.replicas ?? 3,
+			replicaSpace: config.replicaSpace,
+			repairMs: config.repairMs ?? config.heartbeatMs,
+			graceMs: config.repairGraceMs ?? config.heartbeatMs,
+			handoffMs: config.handoffMs ?? 10_000,
+			secret: config.secret,
+		}, {
+			tracker: this.tracker,
+			pins,
+			ioDir: () => share.ioDir,
+			listed: name => share.listed(name),
+			placed: async entry => share.placed(entry),
+			removed: async name => share.verify(name),
+			touch(name) {
+				share.touch(name);
+			},
+			publish: async () => {
+				await this.#membership.publishChanges();
+			},
+			fetch: async (name, dir, locate) => {
+				let located: FindReply | undefined;
+				const result = await download(this.#downloadDeps(dir, dir, async file => {
+					located = await locate(file);
+					return located;
+				}, async () => {}), name);
+				// A copy carries its owner's name record, as a download's does.
+				if (located?.md5 === result.md5) {
+					this.#names?.adopt({name, md5: result.md5, size: located.size}, located);
+				}
+			},
+			notice: message => this.emit('notice', message),
+		});
+		replication.start();
+		return replication;
+	}
+
+	#downloadDeps(shareDir: string, shownDir: string, locate: (name: string) => Promise<FindReply>, announce: (file: FileEntry) => Promise<void>): DownloaderDeps {
 		return {
 			id: this.config.id,
-			shareDir: ioDir,
-			shownDir: this.shareDir,
-			locate: async file => {
-				const {reply} = await this.#lookup.locate(file, md5);
-				this.#found.set(file, reply);
-				return reply;
-			},
+			shareDir,
+			shownDir,
+			locate,
 			probeLoad: async holder => (await getLoad(holder.url, {timeoutMs: getLoadTimeoutMs, secret: this.config.secret})).load,
 			latencyTo: peerId => this.latencyTo(peerId),
 			latencyScale: this.config.latencyScale,
@@ -339,7 +450,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			reportMismatch: (holder, file) => {
 				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
 			},
-			announce: async file => this.#announce(file),
+			announce,
 			allDownWaitMs: this.config.peerWaitMs,
 			backoff: holderBackoff,
 			onEvent: event => {
@@ -397,7 +508,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	/** A file just downloaded: listed, and published as one change (the tracker may be down; membership catches up). */
-	/** The list the membership publishes: the share's, each entry with its name record. */
+	/** The list the membership publishes: the share's, each entry with its name record, and a pinned one with its `pinned: r`. */
 	#published(): PublishedList {
 		const share = this.#share;
 		const names = this.#names;
@@ -405,15 +516,21 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			return nothingShared;
 		}
 
+		const replication = this.#replication;
+		const decorate = (entry: FileEntry) => {
+			const recorded = names.recorded(entry);
+			return replication?.hasPins ? replication.decorate(recorded) : recorded;
+		};
+
 		return {
 			wholeList() {
 				const whole = share.wholeList();
 				const entries = JSON.parse(whole.json) as FileEntry[];
-				return {...whole, json: JSON.stringify(entries.map(entry => names.recorded(entry)))};
+				return {...whole, json: JSON.stringify(entries.map(entry => decorate(entry)))};
 			},
 			takeBatch() {
 				const batch = share.takeBatch();
-				return batch && {...batch, changes: {...batch.changes, add: batch.changes.add.map(entry => names.recorded(entry))}};
+				return batch && {...batch, changes: {...batch.changes, add: batch.changes.add.map(entry => decorate(entry))}};
 			},
 			get hasPending() {
 				return share.hasPending;

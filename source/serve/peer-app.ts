@@ -17,7 +17,7 @@ import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {UploadSlots} from '../core/upload-slots.js';
-import {isValidPeerId, parseFileName, requesterHeader, type IdentityReply, type LoadReply} from '../common/wire.js';
+import {isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, type IdentityReply, type LoadReply, type ReplicaRequestBody} from '../common/wire.js';
 import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {faultyStream, type Faults} from './faults.js';
@@ -61,6 +61,8 @@ export type PeerServerContext = {
 	identity?: () => Identity | undefined;
 	log?: (message: string) => void;
 	logger?: Logger;
+	/** POST /replicas: a request to keep a pinned copy (see Replication in the README); 404 without it. */
+	onReplicaRequest?: (body: ReplicaRequestBody) => Promise<{status: number; body: unknown}>;
 };
 
 /** Enough for several multi-source downloaders at once; each upload holds about 2 MiB of buffers. */
@@ -271,6 +273,14 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		const queued = context.onMismatchReport?.(name) ?? false;
 		response.status(202).json({name, queued});
 	});
+
+	const {onReplicaRequest} = context;
+	if (onReplicaRequest) {
+		app.post('/replicas', requireSigned({secret, needKey: false}), express.json({limit: 4096}), async (request, response) => {
+			const {status, body} = await onReplicaRequest(parseReplicaRequestBody(request.body));
+			response.status(status).json(body);
+		});
+	}
 
 	app.get('/files/:name/parts', partsHandler({open: openListed, partial: context.partial, waitForMore: context.waitForMore, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
 

@@ -150,6 +150,13 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		}
 	}
 
+	/** What is published with this entry changed (a pin): it goes out again. */
+	touch(name: string): void {
+		if (this.#ensureIndex().touch(name)) {
+			this.emit('changed', 'placed');
+		}
+	}
+
 	/**
 	 * A full scan now (updatelist, the schedule): the list follows the dir; files still being
 	 * written wait to settle. With `settled`, it returns once they have (updatelist answers with them).

@@ -8,8 +8,8 @@ export type Completion = {
 };
 
 /** Commands whose one argument is a file name. */
-const takesFileName = new Set(['find', 'download']);
-const takesArgument = new Set(['find', 'download', 'getload']);
+const takesFileName = new Set(['find', 'download', 'get', 'put', 'unpin']);
+const takesArgument = new Set(['find', 'download', 'get', 'put', 'unpin', 'getload']);
 
 export function completeLine(line: string, commands: readonly string[], fileNames: readonly string[]): Completion {
 	const text = line.trimStart();

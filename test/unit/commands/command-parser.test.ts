@@ -12,6 +12,11 @@ test('parses every command', t => {
 		t.deepEqual(parseCommand(cmd), {cmd});
 	}
 
+	t.deepEqual(parseCommand('get song.mp3'), {cmd: 'download', name: 'song.mp3'});
+	t.deepEqual(parseCommand('put song.mp3'), {cmd: 'put', name: 'song.mp3'});
+	t.deepEqual(parseCommand('put /home/me/notes.txt'), {cmd: 'put', name: 'notes.txt', path: '/home/me/notes.txt'});
+	t.deepEqual(parseCommand('put ./notes.txt'), {cmd: 'put', name: 'notes.txt', path: './notes.txt'});
+	t.deepEqual(parseCommand('unpin song.mp3'), {cmd: 'unpin', name: 'song.mp3'});
 	t.deepEqual(parseCommand('FIND x'), {cmd: 'find', name: 'x'});
 	t.deepEqual(parseCommand('quit'), {cmd: 'exit'});
 	t.is(parseCommand('   '), undefined);
@@ -29,7 +34,11 @@ const bad: Array<[string, string]> = [
 	['ls -l', 'ls: expected no arguments; usage: ls'],
 	['getload a/b', 'getload: "a/b" is neither a machID nor host:port'],
 	['getload host:', 'getload: "host:" must be host:port'],
-	['rm x', 'unknown command "rm"; try: find, download, getload, updatelist, files, peers, ls, help, exit'],
+	['rm x', 'unknown command "rm"; try: find, download, get, put, unpin, getload, updatelist, files, peers, ls, help, exit'],
+	['put', 'put: expected 1 argument; usage: put <name|path>'],
+	['put /tmp/', 'invalid file name (the last part of the path) "": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
+	['put ../.secret', 'invalid file name (the last part of the path) ".secret": a name with a leading "." is hidden, never shared'],
+	['unpin ../x', 'invalid file name "../x": use 1-255 of [A-Za-z0-9._-], not starting with "."'],
 ];
 
 for (const [line, message] of bad) {

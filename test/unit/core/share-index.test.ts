@@ -56,3 +56,13 @@ test('the whole list takes the pending changes with it and moves the version on'
 	index.replaceAll([entry('y'), entry('w')]);
 	t.deepEqual(index.takeBatch(1000)?.changes, {add: [entry('w')], remove: ['x']});
 });
+
+test('touch sends an unchanged entry again in the next batch (what is published with it changed), and a name not listed is not touched', t => {
+	const listed = entry('a');
+	const index = new ShareIndex([listed]);
+	t.is(index.takeBatch(10), undefined);
+	t.true(index.touch('a'));
+	t.false(index.touch('missing'));
+	t.deepEqual(index.takeBatch(10), {from: 0, to: 1, changes: {add: [listed], remove: []}, counts: {added: 0, changed: 1, removed: 0}});
+	t.is(index.takeBatch(10), undefined);
+});

@@ -127,6 +127,25 @@ test('an incremental update from the held version adds, replaces and removes ent
 	t.throws(() => tracker.updateFiles('B', {from: 0, to: 1, add: [], remove: []}, 30), {instanceOf: ListVersionError});
 });
 
+test('pinned entries: Find and the files list carry r and the holders that keep the file pinned; an incremental update moves them', t => {
+	const tracker = state();
+	tracker.updateList('A', {url: url(1), files: [{name: 'p', md5: md5a, size: 4, pinned: 3}]}, 0);
+	tracker.updateList('B', {url: url(2), files: [{name: 'p', md5: md5a, size: 4}]}, 0);
+	tracker.updateList('C', {url: url(3), files: [{name: 'p', md5: md5a, size: 4, pinned: 3}]}, 0);
+	const expected = {name: 'p', md5: md5a, size: 4, peers: [{id: 'A', url: url(1)}, {id: 'B', url: url(2)}, {id: 'C', url: url(3)}], pinned: 3, copies: ['A', 'C']};
+	t.deepEqual(tracker.find('p', 0), expected);
+	t.deepEqual(JSON.parse(tracker.findBody('p', 0)!.toString()), expected);
+	t.deepEqual(tracker.files(0), [{name: 'p', md5: md5a, size: 4, holders: 3, pinned: 3, copies: 2}]);
+	tracker.updateFiles('B', {from: 0, to: 1, add: [{name: 'p', md5: md5a, size: 4, pinned: 3}], remove: []}, 1);
+	t.deepEqual(JSON.parse(tracker.findBody('p', 1)!.toString()).copies, ['A', 'B', 'C']);
+	tracker.updateFiles('A', {from: 0, to: 1, add: [{name: 'p', md5: md5a, size: 4}], remove: []}, 2);
+	t.deepEqual(tracker.find('p', 2)?.copies, ['B', 'C']);
+	tracker.leave('A');
+	tracker.updateList('B', {url: url(2), files: []}, 3);
+	tracker.updateList('C', {url: url(3), files: [{name: 'p', md5: md5a, size: 4}]}, 3);
+	t.deepEqual(tracker.find('p', 3), {name: 'p', md5: md5a, size: 4, peers: [{id: 'C', url: url(3)}]});
+});
+
 test('incremental updates cannot grow a peer past the files limit; a refused update changes nothing', t => {
 	const tracker = new TrackerState({epoch: 'e1', ttlMs: 1000, maxFilesPerPeer: 2});
 	tracker.updateList('A', {url: url(1), files: [{name: 'x', md5: md5a, size: 1}], version: 1}, 0);

@@ -6,7 +6,9 @@ const files = ['data.csv', 'paper.pdf', 'photo.jpg', 'readme.txt', 'song.mp3'];
 
 test('a unique command prefix completes, with a space when the command takes an argument', t => {
 	t.deepEqual(completeLine('dow', commandNames, files), {value: 'download ', choices: []});
-	t.deepEqual(completeLine('get', commandNames, files), {value: 'getload ', choices: []});
+	t.deepEqual(completeLine('getl', commandNames, files), {value: 'getload ', choices: []});
+	t.deepEqual(completeLine('pu', commandNames, files), {value: 'put ', choices: []});
+	t.deepEqual(completeLine('get', commandNames, files), {value: 'get', choices: ['get', 'getload']});
 	t.deepEqual(completeLine('up', commandNames, files), {value: 'updatelist', choices: []});
 	t.deepEqual(completeLine('FI', commandNames, files), {value: 'FI', choices: ['files', 'find']});
 });
