@@ -105,10 +105,7 @@ async function main(): Promise<number | undefined> {
 	});
 	process.stderr.on('error', () => {});
 
-	const advertised = node.url === node.listeningUrl ? undefined : node.url;
-	process.stdout.write(config.json
-		? `${JSON.stringify({event: 'ready', id: config.id, url: node.listeningUrl, ...(advertised ? {advertised} : {})})}\n`
-		: `peer ${config.id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}\n`);
+	process.stdout.write(`${readyLine(config, node)}\n`);
 
 	if (signalled) {
 		await signalled;
@@ -127,6 +124,15 @@ async function main(): Promise<number | undefined> {
 	const status = await runScripted(node, process.stdin, process.stdout, {json: config.json, signal: cancel.signal});
 	await stop();
 	return status;
+}
+
+/** The line saying the peer is up: where it listens, the URL it advertises when other, its DHT node. */
+function readyLine(config: {id: string; json: boolean; trackerless?: boolean}, node: {url: string; listeningUrl: string; dhtAddress: string | undefined}): string {
+	const advertised = node.url === node.listeningUrl ? undefined : node.url;
+	const dht = node.dhtAddress;
+	return config.json
+		? JSON.stringify({event: 'ready', id: config.id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(dht ? {dht} : {})})
+		: `peer ${config.id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${dht ? ` (DHT node on ${dht}${config.trackerless ? ', no tracker' : ''})` : ''}`;
 }
 
 main().then(status => {

@@ -10,8 +10,8 @@ export type CommandResult =
 	| ({cmd: 'download'; ok: true} & DownloadResult)
 	| {cmd: 'getload'; ok: true; id: string; load: number}
 	| {cmd: 'updatelist'; ok: true; files: number}
-	| {cmd: 'files'; ok: true; files: FileSummary[]}
-	| {cmd: 'peers'; ok: true; peers: PeerSummary[]}
+	| {cmd: 'files'; ok: true; files: FileSummary[]; viewFrom?: number}
+	| {cmd: 'peers'; ok: true; peers: PeerSummary[]; viewFrom?: number}
 	| {cmd: 'ls'; ok: true; files: FileEntry[]}
 	| {cmd: 'help'; ok: true; commands: Array<{usage: string; does: string}>}
 	| {cmd: 'exit'; ok: true}
@@ -39,11 +39,11 @@ export async function runCommand(node: PeerNode, command: Command): Promise<Comm
 			}
 
 			case 'files': {
-				return {cmd: 'files', ok: true, files: await node.trackerFiles()};
+				return {cmd: 'files', ok: true, ...await node.networkFiles()};
 			}
 
 			case 'peers': {
-				return {cmd: 'peers', ok: true, peers: await node.trackerPeers()};
+				return {cmd: 'peers', ok: true, ...await node.networkPeers()};
 			}
 
 			case 'ls': {

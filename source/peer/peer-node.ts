@@ -6,10 +6,12 @@ import {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {networkInterfaces} from 'node:os';
+import path from 'node:path';
 import {LocalFaultError, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, LoadReply} from '../common/wire.js';
+import type {DhtNode} from '../common/dht-node.js';
+import type {FileEntry, FileSummary, LoadReply, PeerSummary} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -19,9 +21,10 @@ import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
-import {type PreparedShare, prepareShare} from '../share/share-dir.js';
+import {type PreparedShare, prepareShare, stateDirName} from '../share/share-dir.js';
 import {download} from '../transfer/download.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
+import {DhtPresence} from './dht-presence.js';
 import {HolderLookup} from './locate.js';
 import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
@@ -66,6 +69,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	#server: Server | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
+	/** The DHT node and this peer's presence in it (Serverless), when --bootstrap or --dht-port is given. */
+	#dht: DhtNode | undefined;
+	#presence: DhtPresence | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -78,7 +84,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
 		this.#membership.on('retry', message => this.emit('retry', message));
-		this.#lookup = new HolderLookup(this.tracker, this.#membership, message => this.emit('notice', message));
+		this.#lookup = new HolderLookup(this.tracker, this.#membership, message => this.emit('notice', message), {dht: () => this.#presence, trackerless: config.trackerless});
 		this.load.onChange(load => this.emit('load', load));
 	}
 
@@ -102,13 +108,18 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
 		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
-		this.tracker.health().catch(() => {});
+		if (!this.config.trackerless) {
+			this.tracker.health().catch(() => {});
+		}
+
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
 			// Nothing is served before the share dir is pinned, nor while it is withdrawn.
 			shareDir: () => this.#share?.ioDir,
 			listed: name => this.#share?.listedWithStamp(name),
+			entries: () => this.#share?.entries ?? [],
+			entry: name => this.#share?.listed(name),
 			onStale: name => {
 				void this.#share?.verify(name);
 			},
@@ -152,6 +163,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#share = local;
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
+			this.#presence?.announceChanges().catch(() => {});
 		});
 		local.on('notice', message => this.emit('notice', message));
 		local.on('watch', state => this.emit('watch', state));
@@ -166,6 +178,19 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			void this.#checkAdvertised();
 		}
 
+		if (this.config.dhtPort !== undefined) {
+			try {
+				await this.#startDht();
+			} catch (error) {
+				await this.#closeServer();
+				throw error;
+			}
+		}
+
+		if (this.config.trackerless) {
+			return;
+		}
+
 		try {
 			await this.#membership.join();
 		} catch (error) {
@@ -177,14 +202,47 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 	}
 
+	/** Joins the DHT (through --bootstrap, or the nodes it knew at its last run) and starts announcing. */
+	async #startDht(): Promise<void> {
+		const {DhtNode, nodeIdOf} = await import('../common/dht-node.js');
+		const bootstrap = this.config.bootstrap ?? [];
+		this.#dht = await DhtNode.start({
+			nodeId: nodeIdOf(this.config.id),
+			port: this.config.dhtPort ?? 0,
+			host: this.config.host === '::' ? '0.0.0.0' : this.config.host,
+			bootstrap,
+			stateFile: path.join(this.config.dir, stateDirName, 'dht.json'),
+			recordTtlMs: this.config.dhtTtlMs ?? 900_000,
+			log: message => this.emit('notice', message),
+		});
+		this.emit('notice', notices.dhtJoined(this.#dht.address, this.#dht.knownNodes, bootstrap));
+		this.#presence = new DhtPresence({
+			id: this.config.id,
+			dht: this.#dht,
+			url: () => this.url,
+			entries: () => this.#share?.entries ?? [],
+			entry: name => this.#share?.listed(name),
+			announceMs: this.config.announceMs ?? 300_000,
+			secret: this.config.secret,
+			notice: message => this.emit('notice', message),
+		});
+		this.#presence.start();
+	}
+
+	/** Host:port of this peer's DHT node (UDP), when it runs one. */
+	get dhtAddress(): string | undefined {
+		return this.#dht?.address;
+	}
+
 	get listeningPort(): number {
 		return (this.#server?.address() as AddressInfo).port;
 	}
 
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
+		this.#presence?.stop();
 		await this.#membership.leave();
-		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close()]);
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#dht?.stop()]);
 	}
 
 	async #closeServer(): Promise<void> {
@@ -242,7 +300,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			k: this.config.k,
 			load: this.load,
 			suspect: peerId => {
-				this.tracker.suspect(peerId).catch(() => {});
+				if (!this.config.trackerless) {
+					this.tracker.suspect(peerId).catch(() => {});
+				}
 			},
 			reportMismatch: (holder, file) => {
 				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
@@ -268,6 +328,13 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		let url: string;
 		if (target.kind === 'address') {
 			url = target.url;
+		} else if (this.config.trackerless) {
+			const found = await this.#presence?.resolve(target.id);
+			if (!found) {
+				throw new XfsError('NOT_FOUND', `no peer "${target.id}" is known here or announced in the DHT`);
+			}
+
+			url = found;
 		} else {
 			const peer = (await this.trackerPeers(`getload ${target.id}`)).find(candidate => candidate.id === target.id);
 			if (!peer) {
@@ -278,6 +345,16 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		return getLoad(url, {timeoutMs: getLoadTimeoutMs * 3, secret: this.config.secret});
+	}
+
+	/** `files`: the tracker's list, or without a tracker the view from the peers this node knows (viewFrom: how many answered). */
+	async networkFiles(): Promise<{files: FileSummary[]; viewFrom?: number}> {
+		return this.config.trackerless ? this.#presence!.files() : {files: await this.trackerFiles()};
+	}
+
+	/** `peers`: the tracker's list, or without a tracker the peers this node knows that answered. */
+	async networkPeers(): Promise<{peers: PeerSummary[]; viewFrom?: number}> {
+		return this.config.trackerless ? this.#presence!.peers() : {peers: await this.trackerPeers()};
 	}
 
 	async trackerFiles() {
