@@ -28,7 +28,7 @@ export type DhtNodeOptions = {
 	stateFile?: string;
 	/** How long this node keeps an announce it stores (the record lifetime). */
 	recordTtlMs: number;
-	/** How long a query waits for its reply. */
+	/** How long a query waits for its reply (1 s: the engine's 2 s is for the open Internet; a dead node costs this much per lookup). */
 	queryTimeoutMs?: number;
 	/** How long start waits for the first lookup of its own id (joining). */
 	joinWaitMs?: number;
@@ -73,7 +73,7 @@ export class DhtNode {
 			bootstrap,
 			host: false,
 			socket,
-			timeout: options.queryTimeoutMs ?? 2000,
+			timeout: options.queryTimeoutMs ?? 1000,
 			maxTables: dhtLimits.maxTables,
 			maxValues: dhtLimits.maxValues,
 			maxPeers: dhtLimits.maxStoredPeers,
@@ -98,7 +98,7 @@ export class DhtNode {
 
 		// Joining: a lookup of the node's own id through the bootstrap nodes; a dead one costs one query timeout.
 		await Promise.race([ready, new Promise(resolve => {
-			setTimeout(resolve, options.joinWaitMs ?? 5000).unref();
+			setTimeout(resolve, options.joinWaitMs ?? 3000).unref();
 		})]);
 		if (options.stateFile) {
 			void node.save();

@@ -46,7 +46,7 @@ async function findHolders(peer: DhtPeer, name: string, expected: string[], time
 
 const md5Of = async (file: string) => createHash('md5').update(await readFile(file)).digest('hex');
 
-test('without a tracker, four peers find and download through the DHT; files and peers are the view from the peers it knows; getload resolves a machID', async t => {
+test.serial('without a tracker, four peers find and download through the DHT; files and peers are the view from the peers it knows; getload resolves a machID', async t => {
 	const [a, b, c] = await network(t, ['A', 'B', 'C']);
 	const downloaderDir = await shareDir(t);
 	const x = await startDhtPeer(t, 'X', downloaderDir, ['--bootstrap', `${b!.dht},${c!.dht}`]);
@@ -76,7 +76,7 @@ test('without a tracker, four peers find and download through the DHT; files and
 	t.like(await x.run('find no-such-file'), {ok: false, error: {code: 'NOT_FOUND'}});
 });
 
-test('the first bootstrap node dies; a new peer joins through another and is found; a restarted peer rejoins from its saved routing table', async t => {
+test.serial('the first bootstrap node dies; a new peer joins through another and is found; a restarted peer rejoins from its saved routing table', async t => {
 	const [a, b, c] = await network(t, ['A', 'B', 'C']);
 	await findHolders(c!, 'notes.md', ['A']);
 	await a!.kill('SIGKILL');
@@ -94,7 +94,7 @@ test('the first bootstrap node dies; a new peer joins through another and is fou
 	await findHolders(again, 'video.mp4', ['E']);
 });
 
-test('a dead holder is skipped: find offers the live ones, download takes the file from them', async t => {
+test.serial('a dead holder is skipped: find offers the live ones, download takes the file from them', async t => {
 	const [a, b] = await network(t, ['A', 'B']);
 	const x = await startDhtPeer(t, 'X', await shareDir(t), ['--bootstrap', a!.dht]);
 	await findHolders(x, 'readme.txt', ['A', 'B']);
@@ -105,7 +105,7 @@ test('a dead holder is skipped: find offers the live ones, download takes the fi
 	t.like(download, {ok: true, from: 'A'});
 });
 
-test('with a tracker too: the tracker killed, a find is answered by the DHT within seconds', async t => {
+test.serial('with a tracker too: the tracker killed, a find is answered by the DHT within seconds', async t => {
 	const tracker = await startTracker(t);
 	const [a] = await network(t, ['A', 'B'], ['--tracker', tracker.url]);
 	const x = await startDhtPeer(t, 'X', await shareDir(t), ['--tracker', tracker.url, '--bootstrap', a!.dht, '--tracker-wait', '60000']);
@@ -122,7 +122,7 @@ test('with a tracker too: the tracker killed, a find is answered by the DHT with
 	t.like(await x.run('download notes.md', 10_000), {ok: true, from: 'A'});
 });
 
-test('malformed UDP packets, a flood, and a stranger announcing a name for a liar change nothing: the node keeps serving', async t => {
+test.serial('malformed UDP packets, a flood, and a stranger announcing a name for a liar change nothing: the node keeps serving', async t => {
 	const [a, b] = await network(t, ['A', 'B']);
 	const x = await startDhtPeer(t, 'X', await shareDir(t), ['--bootstrap', a!.dht]);
 	const song = await findHolders(x, 'song.mp3', ['A', 'B']);
@@ -178,4 +178,26 @@ test('malformed UDP packets, a flood, and a stranger announcing a name for a lia
 	t.deepEqual((after.peers as Array<{id: string}>).map(peer => peer.id).sort(), ['A', 'B']);
 	t.is(a!.child.exitCode, null);
 	t.like(await x.run('download song.mp3'), {ok: true});
+});
+
+test.serial('xfs-peer demo --serverless: the fixture network with no tracker finds and downloads', async t => {
+	const demo = startChild(t, peerEntry, ['demo', '--serverless', '--latency-scale', '0.01']);
+	const banner = await demo.stdout.next(/^xfs-peer demo: /);
+	if (banner.includes('stopped')) {
+		// It failed to start: its reason is on stderr.
+		await demo.exited;
+	}
+
+	t.regex(banner, /^xfs-peer demo: no tracker: a DHT started by A at 127\.0\.0\.1:\d+; peers A, B, C, D, E each serve/, demo.stderr.lines.join('\n'));
+	await demo.stdout.next(/^try: /);
+	const found = await eventually(async () => {
+		demo.child.stdin.write('find song.mp3\n');
+		const line = await demo.stdout.next(/^find song\.mp3: /);
+		return line.startsWith('find song.mp3: 3 holders up') ? line : undefined;
+	}, {intervalMs: 200});
+	t.regex(found, /md5 d08e392ca9da2b83784f74b956b818de/);
+	demo.child.stdin.write('download song.mp3\n');
+	t.regex(await demo.stdout.next(/^download song\.mp3: /), /^download song\.mp3: saved .* from [ABD] /);
+	demo.child.stdin.write('exit\n');
+	t.is(await demo.stdout.next(/^xfs-peer demo: stopped/), 'xfs-peer demo: stopped 5 peers');
 });
