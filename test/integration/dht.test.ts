@@ -201,3 +201,18 @@ test.serial('xfs-peer demo --serverless: the fixture network with no tracker fin
 	demo.child.stdin.write('exit\n');
 	t.is(await demo.stdout.next(/^xfs-peer demo: stopped/), 'xfs-peer demo: stopped 5 peers');
 });
+
+test.serial('bad DHT flags exit 2 with one line naming them', async t => {
+	const dir = await shareDir(t);
+	const cases: Array<[string[], string]> = [
+		[['--bootstrap', 'nowhere'], 'xfs-peer: --bootstrap: "nowhere" is not host:port, got "nowhere"'],
+		[['--dht-port', '70000'], 'xfs-peer: --dht-port: expected a port from 0 to 65535, got "70000"'],
+		[['--dht-port', '0', '--announce-ms', '700', '--dht-ttl-ms', '1000'], 'xfs-peer: --announce-ms 700 must be below 2/3 of --dht-ttl-ms 1000, or announces expire between two rounds'],
+	];
+	for (const [args, line] of cases) {
+		const child = startChild(t, peerEntry, ['--id', 'A', '--dir', dir, ...args]);
+		t.is(await child.stderr.next(/^xfs-peer: /), line);
+		t.like(await child.exited, {code: 2});
+		t.is(child.stderr.lines.length, 1);
+	}
+});
