@@ -94,7 +94,8 @@ async function main(): Promise<void> {
 	const announceMs = performance.now() - started;
 	process.stdout.write(`announced ${peerCount * (filesPerPeer + 2)} keys in ${Math.round(announceMs)} ms\n`);
 
-	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false});
+	// No heartbeats here: the tracker keeps the lists for the whole run.
+	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 3_600_000});
 	const trackerClient = new TrackerClient(tracker.url);
 	await Promise.all(holders.map(async holder => trackerClient.updateList(holder.id, holder.url, holder.files)));
 

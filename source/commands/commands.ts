@@ -9,7 +9,7 @@ export type CommandResult =
 	| ({cmd: 'find'; ok: true} & FindResult)
 	| ({cmd: 'download'; ok: true} & DownloadResult)
 	| {cmd: 'getload'; ok: true; id: string; load: number}
-	| {cmd: 'updatelist'; ok: true; files: number}
+	| {cmd: 'updatelist'; ok: true; files: number; to?: 'dht'}
 	| {cmd: 'files'; ok: true; files: FileSummary[]; viewFrom?: number}
 	| {cmd: 'peers'; ok: true; peers: PeerSummary[]; viewFrom?: number}
 	| {cmd: 'ls'; ok: true; files: FileEntry[]}
@@ -35,7 +35,8 @@ export async function runCommand(node: PeerNode, command: Command): Promise<Comm
 			}
 
 			case 'updatelist': {
-				return {cmd: 'updatelist', ok: true, files: (await node.updateList()).length};
+				const files = (await node.updateList()).length;
+				return node.config.trackerless ? {cmd: 'updatelist', ok: true, files, to: 'dht'} : {cmd: 'updatelist', ok: true, files};
 			}
 
 			case 'files': {

@@ -18,6 +18,11 @@ function knownBy(viewFrom: number | undefined): string {
 	return viewFrom === undefined ? 'known to the tracker' : `in the view from ${viewFrom} peer${viewFrom === 1 ? '' : 's'} (no tracker)`;
 }
 
+function updateListText(files: number, to: 'dht' | undefined): string {
+	const count = `${files} file${files === 1 ? '' : 's'}`;
+	return to === 'dht' ? `updatelist: announced ${count} in the DHT` : `updatelist: sent ${count} to the tracker`;
+}
+
 export function formatResult(result: CommandResult): string {
 	if (!result.ok) {
 		const attempts = result.attempts?.length ? ` [${result.attempts.map(attempt => `${attempt.peer}: ${attempt.outcome}`).join(', ')}]` : '';
@@ -50,7 +55,7 @@ export function formatResult(result: CommandResult): string {
 		}
 
 		case 'updatelist': {
-			return `updatelist: sent ${result.files} file${result.files === 1 ? '' : 's'} to the tracker`;
+			return updateListText(result.files, result.to);
 		}
 
 		case 'files': {

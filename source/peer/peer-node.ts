@@ -256,6 +256,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	async updateList(): Promise<readonly FileEntry[]> {
 		// A file written just now is listed once it has settled: the md5 of a half-written file never goes out.
 		await this.#share?.rescan({settled: true});
+		if (this.config.trackerless) {
+			await this.#presence?.announceAll();
+			return this.files;
+		}
+
 		await this.#membership.withTracker('updatelist', async retry => this.#membership.sendList(retry));
 		return this.files;
 	}

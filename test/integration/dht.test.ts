@@ -60,6 +60,7 @@ test.serial('without a tracker, four peers find and download through the DHT; fi
 	t.is(await md5Of(path.join(downloaderDir, 'song.mp3')), song);
 	// The downloaded copy is announced: X is a holder now, as another peer sees.
 	await findHolders(c!, 'song.mp3', ['A', 'B', 'X']);
+	t.like(await x.run('updatelist', 10_000), {ok: true, files: 1, to: 'dht'});
 
 	const peers = await eventually(async () => {
 		const result = await x.run('peers');
