@@ -54,7 +54,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		secret, now = Date.now, log = () => {}, logger,
 	} = options;
 	const startedAt = now();
-	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind});
+	const state = new TrackerState({epoch: randomUUID(), ttlMs, maxPeersPerFind, maxFilesPerPeer});
 
 	/** True when `url` answers GET /load as peer `id` (on a fresh connection, as a peer's GetLoad). */
 	async function answersAs(id: string, url: string): Promise<boolean> {

@@ -22,6 +22,8 @@ export type TrackerStateOptions = {
 	epoch: string;
 	ttlMs: number;
 	maxPeersPerFind?: number;
+	/** Most files one peer may list, whole or built up by incremental updates. */
+	maxFilesPerPeer?: number;
 	/** How many names keep a ready Find reply; the oldest entry makes room. */
 	findCacheSize?: number;
 };
@@ -59,12 +61,14 @@ export class TrackerState {
 	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
+	readonly #maxFilesPerPeer: number;
 
-	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000}: TrackerStateOptions) {
+	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, maxFilesPerPeer = 100_000}: TrackerStateOptions) {
 		this.epoch = epoch;
 		this.ttlMs = ttlMs;
 		this.maxPeersPerFind = maxPeersPerFind;
 		this.#findCacheSize = findCacheSize;
+		this.#maxFilesPerPeer = maxFilesPerPeer;
 	}
 
 	/** UpdateList: the whole list replaces the peer's last one. A live peer's id at another URL is refused. */
@@ -100,6 +104,14 @@ export class TrackerState {
 
 		if (record.version !== from) {
 			throw new ListVersionError(id, record.version, from);
+		}
+
+		// The same limit as a whole list: a peer cannot grow past it one update at a time. Nothing changes when refused.
+		const removed = new Set(remove.filter(name => record.files.has(name)));
+		const added = new Set(add.filter(entry => !record.files.has(entry.name) || removed.has(entry.name)).map(entry => entry.name));
+		const count = record.files.size - removed.size + added.size;
+		if (count > this.#maxFilesPerPeer) {
+			throw new XfsError('TOO_LARGE', `the update would make ${count} files, the limit is ${this.#maxFilesPerPeer} per peer`);
 		}
 
 		for (const name of remove) {

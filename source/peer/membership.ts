@@ -11,6 +11,7 @@ import {nextDelayWithin, trackerBackoff} from '../core/retry-policy.js';
 import {rejoinReason, TrackerLink, type TrackerStatus} from '../core/tracker-link.js';
 import type {TrackerClient, TrackerRetry} from '../clients/tracker-client.js';
 import type {ChangeCounts, ListChanges} from '../core/share-index.js';
+import {maxChangesPerBatch} from '../share/local-share.js';
 import type {HeartbeatReply} from '../common/wire.js';
 import {notices} from './notices.js';
 
@@ -37,6 +38,8 @@ export type PublishedList = {
 	wholeList: () => {json: string; version: number; count: number};
 	takeBatch: () => {from: number; to: number; changes: ListChanges; counts: ChangeCounts} | undefined;
 	readonly hasPending: boolean;
+	/** How many changes wait (some may cancel out). */
+	readonly pendingCount: number;
 };
 
 export class Membership extends EventEmitter<MembershipEvents> {
@@ -95,14 +98,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
 	 * Sends what changed since the last list, as incremental updates of at most a batch each; a
 	 * tracker that holds another version (an update lost, a restart) gets the whole list instead.
 	 * Before the first list got through, changes simply wait for it. Says what was published.
+	 * Everything pending when it is called goes; of what comes in while those requests are in
+	 * flight only full batches follow, and the rest waits for the share's next call (which
+	 * coalesces it), so a burst is a few large updates rather than one small one per round trip.
 	 */
 	async publishChanges(): Promise<void> {
 		return this.#serially(async () => {
 			const list = this.#options.list();
 			const total: ChangeCounts = {added: 0, changed: 0, removed: 0};
 			let requests = 0;
-			while (this.link.registered && list.hasPending) {
+			// The changes pending now come first in the list's order.
+			let owed = list.pendingCount;
+			while (this.link.registered && list.hasPending && (owed > 0 || list.pendingCount >= maxChangesPerBatch)) {
+				const before = list.pendingCount;
 				const batch = list.takeBatch();
+				owed -= before - list.pendingCount;
 				if (!batch) {
 					break;
 				}

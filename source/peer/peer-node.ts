@@ -52,6 +52,7 @@ const nothingShared: PublishedList = {
 	wholeList: () => ({json: '[]', version: 0, count: 0}),
 	takeBatch: () => undefined,
 	hasPending: false,
+	pendingCount: 0,
 };
 
 export class PeerNode extends EventEmitter<PeerEvents> {

@@ -132,6 +132,10 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		return this.#index?.hasPending ?? false;
 	}
 
+	get pendingCount(): number {
+		return this.#index?.pendingCount ?? 0;
+	}
+
 	/** The next batch of changes for an incremental update (at most maxChangesPerBatch), or undefined. */
 	takeBatch(): {from: number; to: number; changes: ListChanges; counts: ChangeCounts} | undefined {
 		return this.#index?.takeBatch(maxChangesPerBatch);

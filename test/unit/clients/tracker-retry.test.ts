@@ -37,7 +37,7 @@ async function closedPort(): Promise<string> {
 
 function membershipOf(url: string, trackerWaitMs: number) {
 	const membership = new Membership(new TrackerClient(url, {timeoutMs: 1000}), {
-		id: 'me', heartbeatMs: 5000, trackerWaitMs, list: () => ({wholeList: () => ({json: '[]', version: 1, count: 0}), takeBatch: () => undefined, hasPending: false}), url: () => 'http://127.0.0.1:9',
+		id: 'me', heartbeatMs: 5000, trackerWaitMs, list: () => ({wholeList: () => ({json: '[]', version: 1, count: 0}), takeBatch: () => undefined, hasPending: false, pendingCount: 0}), url: () => 'http://127.0.0.1:9',
 	});
 	/** What happened, in order: requests the tracker saw, status changes and retry lines. */
 	const log: string[] = [];

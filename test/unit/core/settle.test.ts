@@ -36,3 +36,25 @@ test('stamps are the same only with the same size, mtime and inode', t => {
 	t.false(sameStamp(stamp(1), undefined));
 	t.true(sameStamp(undefined, undefined));
 });
+
+test('the next name due is the one that changed first, also after sights out of order and names that are gone', t => {
+	const settle = new SettleTracker({settleMs: 1000});
+	settle.observe('a.bin', stamp(1), 0);
+	settle.observe('b.bin', stamp(1), 100);
+	settle.observe('c.bin', stamp(1), 200);
+	settle.observe('a.bin', stamp(2), 300);
+	t.is(settle.nextDueIn(300), 800, 'a.bin changed again: b.bin is next');
+	// A sight recorded with an earlier time (a scan that began before) waits at least as long as the latest.
+	settle.observe('d.bin', stamp(1), 50);
+	t.deepEqual(settle.takeDue(1100).map(due => due.name), ['b.bin']);
+	settle.observe('e.bin', undefined, 1100);
+	t.is(settle.nextDueIn(1100), 0);
+	t.deepEqual(settle.takeDue(1100).map(due => due.name), ['e.bin']);
+	t.deepEqual(settle.takeDue(1199).map(due => due.name), []);
+	t.deepEqual(settle.takeDue(1200).map(due => due.name), ['c.bin']);
+	t.is(settle.nextDueIn(1200), 100);
+	t.deepEqual(settle.takeDue(1299).map(due => due.name), [], 'd.bin, seen at 50 after a sight at 300, waits as long');
+	t.deepEqual(settle.takeDue(1300).map(due => due.name), ['a.bin', 'd.bin']);
+	t.is(settle.nextDueIn(1300), undefined);
+	t.is(settle.size, 0);
+});

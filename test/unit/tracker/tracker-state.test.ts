@@ -126,3 +126,16 @@ test('an incremental update from the held version adds, replaces and removes ent
 	t.throws(() => tracker.updateFiles('A', {from: 5, to: 6, add: [], remove: []}, 2000), {instanceOf: ListVersionError}, 'an expired peer sends its whole list');
 	t.throws(() => tracker.updateFiles('B', {from: 0, to: 1, add: [], remove: []}, 30), {instanceOf: ListVersionError});
 });
+
+test('incremental updates cannot grow a peer past the files limit; a refused update changes nothing', t => {
+	const tracker = new TrackerState({epoch: 'e1', ttlMs: 1000, maxFilesPerPeer: 2});
+	tracker.updateList('A', {url: url(1), files: [{name: 'x', md5: md5a, size: 1}], version: 1}, 0);
+	t.deepEqual(tracker.updateFiles('A', {from: 1, to: 2, add: [{name: 'y', md5: md5a, size: 1}], remove: []}, 1), {epoch: 'e1', version: 2});
+	const error = t.throws(() => tracker.updateFiles('A', {from: 2, to: 3, add: [{name: 'z', md5: md5a, size: 1}], remove: []}, 2));
+	t.like(error, {code: 'TOO_LARGE'});
+	t.deepEqual(tracker.files(2).map(file => file.name), ['x', 'y']);
+	t.is(tracker.find('z', 2), undefined);
+	// Replacing a listed entry, or one removed and added in the same update, keeps the count.
+	t.deepEqual(tracker.updateFiles('A', {from: 2, to: 3, add: [{name: 'y', md5: md5b, size: 2}, {name: 'z', md5: md5a, size: 1}], remove: ['x']}, 3), {epoch: 'e1', version: 3});
+	t.deepEqual(tracker.files(3).map(file => file.name), ['y', 'z']);
+});
