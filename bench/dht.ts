@@ -97,7 +97,9 @@ async function main(): Promise<void> {
 	// No heartbeats here: the tracker keeps the lists for the whole run.
 	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 3_600_000});
 	const trackerClient = new TrackerClient(tracker.url);
-	await Promise.all(holders.map(async holder => trackerClient.updateList(holder.id, holder.url, holder.files)));
+	for (const holder of holders) {
+		await trackerClient.updateList(holder.id, holder.url, holder.files);
+	}
 
 	const holdersOf = (name: string) => holders.filter(holder => holder.files.some(file => file.name === name));
 	const heldNames = [...new Set(holders.flatMap(holder => holder.files.map(file => file.name)))];
@@ -105,21 +107,35 @@ async function main(): Promise<void> {
 	const workload = Array.from({length: findCount}, (_, index) => ({from: holders[(index * 13) % peerCount]!, name: heldNames[(index * 17) % heldNames.length]!}));
 	const dhtMs: number[] = [];
 	const trackerMs: number[] = [];
+	const lookupMs: number[] = [];
 	let dhtWrong = 0;
+	let holdersFound = 0;
+	let holdersTotal = 0;
 	for (const {from, name} of workload) {
 		let t0 = performance.now();
 		const viaTracker = await trackerClient.find(name);
 		trackerMs.push(performance.now() - t0);
 		t0 = performance.now();
+		await from.dht.lookup(nameKey(name));
+		lookupMs.push(performance.now() - t0);
+		t0 = performance.now();
 		const viaDht = await from.presence.find(name).catch(() => undefined);
 		dhtMs.push(performance.now() - t0);
-		if (viaDht?.peers.length !== holdersOf(name).length || viaDht.md5 !== viaTracker.md5) {
+		// A lookup returns the holders the nodes it met store: all of them, or some (a record lives on the k nodes closest at its announce).
+		holdersFound += viaDht?.peers.length ?? 0;
+		holdersTotal += holdersOf(name).length;
+		if (!viaDht || viaDht.peers.length === 0 || viaDht.md5 !== viaTracker.md5) {
 			dhtWrong++;
+		}
+
+		if (dhtMs.length % 10 === 0) {
+			process.stdout.write(`  ${dhtMs.length} finds, last through the DHT ${Math.round(dhtMs.at(-1)!)} ms (lookup ${Math.round(lookupMs.at(-1)!)} ms)\n`);
 		}
 	}
 
 	rows.push(
-		['find', 'dht', peerCount, findCount, round(percentile(dhtMs, 0.5)), round(percentile(dhtMs, 0.99)), findCount - dhtWrong, ''],
+		['find', 'dht', peerCount, findCount, round(percentile(dhtMs, 0.5)), round(percentile(dhtMs, 0.99)), findCount - dhtWrong, `finds with a holder and the right md5; ${Math.round(100 * holdersFound / holdersTotal)} % of all holders found`],
+		['lookup alone', 'dht', peerCount, findCount, round(percentile(lookupMs, 0.5)), round(percentile(lookupMs, 0.99)), findCount, 'the DHT part of a find'],
 		['find', 'tracker', peerCount, findCount, round(percentile(trackerMs, 0.5)), round(percentile(trackerMs, 0.99)), findCount, ''],
 	);
 
@@ -133,6 +149,7 @@ async function main(): Promise<void> {
 			holder.server.close(resolve);
 		})]);
 	}));
+	process.stdout.write(`killed ${killCount}\n`);
 	await sleep(2000);
 	const live = holders.filter(holder => holder.alive);
 	const liveNames = heldNames.filter(name => holdersOf(name).some(holder => holder.alive));
@@ -163,6 +180,7 @@ async function main(): Promise<void> {
 	}));
 	await tracker.close();
 
+	process.stdout.write('churn done\n');
 	// Scale: messages per lookup and per announce (all packets any node sent, and the queries the origin sent), at each size.
 	for (const size of flags.scales.split(',').map(Number)) {
 		const nodes: DhtNode[] = [];
