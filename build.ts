@@ -28,6 +28,7 @@ export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promi
 			{in: 'source/share/share-dir.ts', out: 'source/share-dir'},
 			{in: 'source/common/errors.ts', out: 'source/errors'},
 			{in: 'source/transfer/hashing-thread.ts', out: 'source/hashing-thread'}, // the hashing thread (source/transfer/hashing-sink.ts)
+			{in: 'source/mount/part-hash-thread.ts', out: 'source/part-hash-thread'}, // the mount's part-checking thread (source/mount/part-hasher.ts)
 		].map(entry => ({in: path.join(repoRoot, entry.in), out: entry.out})),
 		outdir,
 		chunkNames: 'source/[name]-[hash]',
@@ -37,7 +38,8 @@ export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promi
 		format: 'esm',
 		target: 'node20',
 		// Ink's devtools (react-devtools-core, not installed) load only with DEV=true, as they would unbundled.
-		external: ['iconv-lite', 'react-devtools-core'],
+		// fuse-native is an optional native module, loaded from node_modules only by --mount.
+		external: ['iconv-lite', 'react-devtools-core', 'fuse-native'],
 		// Bundled CommonJS dependencies (express, pino) call require().
 		banner: {js: 'import {createRequire as createRequireForBundle} from \'node:module\'; const require = createRequireForBundle(import.meta.url);'},
 		logLevel: 'warning',

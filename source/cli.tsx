@@ -4,6 +4,7 @@
  * The only module loaded up front starts the share-dir thread, so that thread boots while the rest loads.
  */
 import process from 'node:process';
+import type {PeerNode} from './peer/peer-node.js';
 import {startShareThread} from './share/scan-thread.js';
 
 /** The status of a process ended by SIGPIPE (128 + 13): what a shell sees from `yes | head -1`. */
@@ -33,6 +34,15 @@ async function main(): Promise<number | undefined> {
 		return 0;
 	}
 
+	// Without FUSE, --mount fails before anything starts; a stale mount a killed peer left is cleared first.
+	let mountPoint: Awaited<ReturnType<typeof readyMountPoint>> | undefined;
+	try {
+		mountPoint = config.mount === undefined ? undefined : await readyMountPoint(config.mount, config.dir);
+	} catch (error) {
+		thread.cancel();
+		throw error;
+	}
+
 	// The share dir is scanned on that thread while the server, the client and the logger load here.
 	let fallback: string | undefined;
 	const prepared = thread.prepare(config.dir, {onFallback(reason) {
@@ -55,6 +65,20 @@ async function main(): Promise<number | undefined> {
 
 	node.on('notice', say);
 	node.on('retry', say);
+	/** Lines about the mount that must be seen in every mode: on stderr (or the log) outside the TUI, in its banner before it starts. */
+	const mountLines: string[] = [];
+	const sayAboutMount = (message: string) => {
+		if (logger) {
+			logger.info(message);
+		} else {
+			process.stderr.write(`peer ${config.id}: ${message}\n`);
+		}
+	};
+
+	if (mountPoint?.cleared) {
+		(interactive ? (line: string) => mountLines.push(line) : sayAboutMount)(mountPoint.cleared);
+	}
+
 	try {
 		await node.start(prepared.finally(() => {
 			if (fallback) {
@@ -69,9 +93,18 @@ async function main(): Promise<number | undefined> {
 		throw error;
 	}
 
+	if (mountPoint) {
+		await mountPoint.mount(node);
+	}
+
 	let stopping: Promise<void> | undefined;
 	const stop = async () => {
-		stopping ??= node.stop();
+		// The mount goes first: nothing new is read through it while the peer leaves.
+		stopping ??= node.unmount().then(line => {
+			if (line) {
+				sayAboutMount(line);
+			}
+		}).finally(async () => node.stop());
 		return stopping;
 	};
 
@@ -82,9 +115,11 @@ async function main(): Promise<number | undefined> {
 		signalled = new Promise<void>(resolve => {
 			process.once('SIGINT', resolve);
 			process.once('SIGTERM', resolve);
+			process.once('SIGHUP', resolve);
 		});
 	} else {
-		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		// SIGHUP too (the terminal went away): the peer leaves the tracker and unmounts as on the others.
+		for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 			process.once(signal, () => {
 				// A scripted command in flight prints its `cancelled` result first (stdout is a pipe: written at once).
 				cancel.abort(signal);
@@ -105,7 +140,7 @@ async function main(): Promise<number | undefined> {
 	});
 	process.stderr.on('error', () => {});
 
-	process.stdout.write(`${readyLine(config, node)}\n`);
+	process.stdout.write(readyLine(config.json, node));
 
 	if (signalled) {
 		await signalled;
@@ -115,7 +150,7 @@ async function main(): Promise<number | undefined> {
 
 	if (interactive) {
 		const {runTui} = await import('./tui/run-tui.js');
-		await runTui(node);
+		await runTui(node, {banner: mountLines});
 		await stop();
 		return 0;
 	}
@@ -126,13 +161,44 @@ async function main(): Promise<number | undefined> {
 	return status;
 }
 
-/** The line saying the peer is up: where it listens, the URL it advertises when other, its DHT node. */
-function readyLine(config: {id: string; json: boolean; trackerless?: boolean}, node: {url: string; listeningUrl: string; dhtAddress: string | undefined}): string {
+/** The ready line: where the peer listens and, with --mount, where the network is mounted (it answers by now). */
+function readyLine(json: boolean, node: PeerNode): string {
+	const {id} = node.config;
+	const mount = node.mountDir;
 	const advertised = node.url === node.listeningUrl ? undefined : node.url;
 	const dht = node.dhtAddress;
-	return config.json
-		? JSON.stringify({event: 'ready', id: config.id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(dht ? {dht} : {})})
-		: `peer ${config.id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${dht ? ` (DHT node on ${dht}${config.trackerless ? ', no tracker' : ''})` : ''}`;
+	if (json) {
+		return `${JSON.stringify({event: 'ready', id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(mount ? {mount} : {}), ...(dht ? {dht} : {})})}\n`;
+	}
+
+	const dhtText = dht ? ` (DHT node on ${dht}${node.config.trackerless ? ', no tracker' : ''})` : '';
+	return `peer ${id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${dhtText}${mount ? `, network mounted at ${mount}` : ''}\n`;
+}
+
+/** FUSE found and the mount point ready (a stale mount cleared), or a UsageError naming what is missing and how to install it. */
+async function readyMountPoint(dir: string, shareDir: string) {
+	const [{UsageError}, {findFuse}, {prepareMountPoint}, {realpath}] = await Promise.all([
+		import('./common/errors.js'), import('./mount/fuse-binding.js'), import('./mount/mount-point.js'), import('node:fs/promises'),
+	]);
+	const found = findFuse(process.env);
+	if (!found.ok) {
+		throw new UsageError(`xfs-peer: --mount ${dir}: FUSE is not available: ${found.missing}`);
+	}
+
+	const realShareDir = await realpath(shareDir).catch(() => shareDir);
+	const cleared = await prepareMountPoint(dir, {fusermountPath: found.fusermount, shareDir: realShareDir});
+	return {
+		cleared: cleared && `cleared a stale mount at ${dir} (left by a peer that did not exit cleanly${cleared === 'cleared-lazily' ? '; unmounted lazily' : ''})`,
+		/** Mounts once the peer runs; a mount that fails stops the peer (it leaves the tracker) and exits 2. */
+		async mount(node: PeerNode) {
+			try {
+				await node.mount(dir, {fuse: found.fuse, fusermount: found.fusermount});
+			} catch (error) {
+				await node.stop();
+				throw new UsageError(`xfs-peer: --mount ${dir}: cannot mount: ${(error as Error).message}`, {cause: error});
+			}
+		},
+	};
 }
 
 main().then(status => {

@@ -38,6 +38,8 @@ export type PeerConfig = {
 	partSize?: number;
 	json: boolean;
 	serve: boolean;
+	/** Where to mount the whole network as a directory (FUSE), if anywhere. */
+	mount?: string;
 	trackerWaitMs: number;
 	peerWaitMs: number;
 	faults: Faults;
@@ -89,6 +91,7 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'dht-ttl-ms', kind: 'integer', env: 'XFS_DHT_TTL_MS', default: 900_000, description: 'how long this DHT node keeps an announce it stores (a record lives 2/3 to 4/3 of this)', check: checks.positive},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
+	{name: 'mount', kind: 'string', env: 'XFS_MOUNT', valueName: 'dir', description: 'mount every file the network knows as a directory there (FUSE; Debian: apt-get install libfuse2 fuse)'},
 	{name: 'fault', kind: 'string', env: 'XFS_FAULT', repeatable: true, valueName: 'spec', description: 'test aid: corrupt=<0..1>, stall-after=<bytes> or watch-error=<errno>'},
 ];
 
@@ -165,6 +168,7 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		partSize: values['part-size'] as number,
 		json: values.json as boolean,
 		serve: values.serve as boolean,
+		mount: values.mount === undefined ? undefined : path.resolve(cwd, values.mount as string),
 		trackerWaitMs: values['tracker-wait'] as number,
 		peerWaitMs: values['peer-wait'] as number,
 		faults: parseFaults((values.fault as string[] | undefined) ?? []),

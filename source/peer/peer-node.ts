@@ -16,13 +16,16 @@ import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
+import type {MountEvent} from '../core/mount-events.js';
 import type {DownloadEvent, DownloadResult} from '../core/transfer-types.js';
 import {getLoad, reportMismatch} from '../clients/peer-client.js';
 import {TrackerClient} from '../clients/tracker-client.js';
 import {startPeerServer} from '../serve/peer-app.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {type PreparedShare, prepareShare, stateDirName} from '../share/share-dir.js';
-import {download} from '../transfer/download.js';
+import {download, type DownloaderDeps} from '../transfer/download.js';
+import type {FuseModule} from '../mount/fuse-binding.js';
+import type {NetworkMount} from '../mount/network-mount.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
 import {DhtPresence} from './dht-presence.js';
 import {HolderLookup} from './locate.js';
@@ -43,6 +46,8 @@ export type PeerEvents = {
 	retry: [string];
 	/** The share dir's watch started, failed, or stopped. */
 	watch: [WatchState];
+	/** A remote file read through the mount: started, progressing, ended. */
+	mount: [MountEvent];
 };
 
 export const getLoadTimeoutMs = 1000;
@@ -68,6 +73,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	listeningUrl = '';
 	#share: LocalShare | undefined;
 	#server: Server | undefined;
+	#mount: NetworkMount | undefined;
 	readonly #membership: Membership;
 	readonly #lookup: HolderLookup;
 	/** The DHT node and this peer's presence in it (Serverless), when --bootstrap or --dht-port is given. */
@@ -165,6 +171,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
 			this.#presence?.announceChanges().catch(() => {});
+			this.#mount?.changed();
 		});
 		local.on('notice', message => this.emit('notice', message));
 		local.on('watch', state => this.emit('watch', state));
@@ -239,9 +246,40 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		return (this.#server?.address() as AddressInfo).port;
 	}
 
+	/** Where the network is mounted (--mount), once it is. */
+	get mountDir(): string | undefined {
+		return this.#mount?.dir;
+	}
+
+	/** Mounts the network at `dir` (an empty directory, checked by prepareMountPoint); resolves once the mount answers. */
+	async mount(dir: string, {fuse, fusermount}: {fuse: FuseModule; fusermount: string}): Promise<void> {
+		const {NetworkMount} = await import('../mount/network-mount.js');
+		this.#mount = await NetworkMount.start({
+			dir,
+			fuse,
+			fusermountPath: fusermount,
+			downloaderDeps: () => this.#downloaderDeps(),
+			// The listing refreshes in the background and serves the last one while the tracker is down: no waiting here.
+			networkFiles: async () => this.tracker.files(),
+			localFiles: () => this.files,
+			announce: async file => this.#announce(file),
+			onEvent: event => this.emit('mount', event),
+			notice: message => this.emit('notice', message),
+			peerWaitMs: this.config.peerWaitMs,
+		});
+	}
+
+	/** Unmounts (first of all on the way out); returns the line to show when it had to be lazy. */
+	async unmount(): Promise<string | undefined> {
+		const mount = this.#mount;
+		this.#mount = undefined;
+		return mount?.close();
+	}
+
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
 		this.#presence?.stop();
+		await this.unmount();
 		await this.#membership.leave();
 		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#dht?.stop()]);
 	}
@@ -289,12 +327,22 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	}
 
 	async download(name: string): Promise<DownloadResult> {
-		const ioDir = this.#share?.ioDir;
-		if (!ioDir) {
+		const deps = this.#downloaderDeps();
+		if (!deps) {
 			throw new LocalFaultError('LOCAL_IO', this.shareDir, `the share dir ${this.shareDir} is not there (moved or deleted): nothing can be downloaded into it until it is back`);
 		}
 
-		return download({
+		return download(deps, name);
+	}
+
+	/** What a download (or a read through the mount) works with; undefined while the share dir is withdrawn. */
+	#downloaderDeps(): DownloaderDeps | undefined {
+		const ioDir = this.#share?.ioDir;
+		if (!ioDir) {
+			return undefined;
+		}
+
+		return {
 			id: this.config.id,
 			shareDir: ioDir,
 			shownDir: this.shareDir,
@@ -326,7 +374,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			maxSources: this.config.maxSources,
 			partSize: this.config.partSize,
 			secret: this.config.secret,
-		}, name);
+		};
 	}
 
 	/** GetLoad of a machID (resolved through the tracker) or a URL. */

@@ -33,8 +33,11 @@ export async function hasResumableParts(shareDir: string, name: string, md5: str
 }
 
 export class PartStore {
-	/** Opens (or starts) the resumable state of one version of a file; other versions' state of the same name is dropped. */
-	static async open(shareDir: string, file: {name: string; md5: string; size: number}): Promise<PartStore> {
+	/**
+	 * Opens (or starts) the resumable state of one version of a file; other versions' state of the same name is dropped.
+	 * With `hashWhole: false` the whole file's md5 is left to the caller (the mount hashes it once every part is in, off the read path).
+	 */
+	static async open(shareDir: string, file: {name: string; md5: string; size: number}, {hashWhole = true}: {hashWhole?: boolean} = {}): Promise<PartStore> {
 		const partial = partialDir(shareDir);
 		for (const entry of await fs.readdir(partial).catch(() => [] as string[])) {
 			const match = resumableDirPattern.exec(entry);
@@ -57,7 +60,9 @@ export class PartStore {
 		const handle = await fs.open(path.join(dir, resumableDataName), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
 		// A sparse file of the final size: parts land at their own offsets in any order.
 		await handle.truncate(file.size);
-		return new PartStore(dir, handle, file, verified);
+		const store = new PartStore(dir, handle, file, verified);
+		store.#hashWhole = hashWhole;
+		return store;
 	}
 
 	readonly dir: string;
@@ -71,6 +76,7 @@ export class PartStore {
 	/** Verified parts past the hashed prefix, kept until the prefix reaches them (beyond the cap they are read back). */
 	readonly #held = new Map<number, Buffer>();
 	#hashing: Promise<void> = Promise.resolve();
+	#hashWhole = true;
 
 	private constructor(dir: string, handle: fs.FileHandle, file: {name: string; md5: string; size: number}, verified: ByteSpan[]) {
 		this.dir = dir;
@@ -121,6 +127,11 @@ export class PartStore {
 
 		await this.#handle.datasync();
 		this.#verified = addSpan(this.#verified, span);
+		if (!this.#hashWhole) {
+			await this.#save();
+			return;
+		}
+
 		if (span.start === this.#hashedTo || (span.start > this.#hashedTo && this.#held.size < maxHeldParts)) {
 			this.#held.set(span.start, bytes);
 		}
@@ -128,8 +139,12 @@ export class PartStore {
 		await Promise.all([this.#save(), this.#advanceHash()]);
 	}
 
-	/** Flushes the file and checks the whole of it against the md5 the tracker gave. */
+	/** Flushes the file and checks the whole of it against the md5 the tracker gave (not with `hashWhole: false`). */
 	async matchesWhole(md5: string): Promise<boolean> {
+		if (!this.#hashWhole) {
+			throw new Error('this part store does not hash the whole file');
+		}
+
 		await this.#handle.sync();
 		await this.#advanceHash();
 		return this.#hashedTo === this.#file.size && this.#whole.digest('hex') === md5;

@@ -37,7 +37,7 @@ export const probeOverHttp: LoadProbe = async url => (await getLoad(url, {timeou
 
 export function App({node, banner = noBanner, colors = true, probeLoad = probeOverHttp, liveLoadIntervalMs = 1000}: Props) {
 	const [state, dispatch] = useUiState(
-		{id: node.config.id, url: node.url, shareDir: node.shareDir, latencyScale: node.config.latencyScale, k: node.config.k},
+		{id: node.config.id, url: node.url, shareDir: node.shareDir, latencyScale: node.config.latencyScale, k: node.config.k, mount: node.mountDir},
 		node.trackerStatus,
 		node.load.load,
 		banner,

@@ -2,6 +2,7 @@
 import {commandNames, type Command} from '../commands/command-parser.js';
 import type {CommandFailure, CommandResult} from '../commands/commands.js';
 import {costOf} from '../core/cost.js';
+import type {MountEvent} from '../core/mount-events.js';
 import type {DownloadEvent} from '../core/transfer-types.js';
 import {formatResult} from '../commands/format.js';
 import type {SourceSnapshot} from '../core/part-scheduler.js';
@@ -9,7 +10,7 @@ import {watchOff, type WatchState} from '../core/settle.js';
 import type {TrackerStatus} from '../core/tracker-link.js';
 import {completeLine} from './completion.js';
 
-export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number};
+export type PeerIdentity = {id: string; url: string; shareDir: string; latencyScale: number; k: number; mount?: string};
 
 /** How a download is treating a holder, as the candidate panel shows it. */
 export type RowMark = 'candidate' | 'chosen' | 'checksum' | 'down';
@@ -30,8 +31,10 @@ export type PanelRow = {
 export type CandidatePanel = {name: string; origin: 'find' | 'download'; rows: PanelRow[]};
 
 export type TransferRow = {
-	/** The command that started it: two downloads of one name are two transfers. */
+	/** The command that started it: two downloads of one name are two transfers. A read through the mount has its own (negative) key. */
 	key: number;
+	/** A remote file being read through the mount, not a download command. */
+	viaMount?: boolean;
 	name: string;
 	phase: 'locating' | 'receiving' | 'waiting';
 	from?: string;
@@ -89,6 +92,7 @@ export type UiAction =
 	| {type: 'command-submitted'; key: number; line: string; command?: Command; rejected?: CommandFailure}
 	| {type: 'command-finished'; key: number; result: CommandResult}
 	| {type: 'download-event'; event: DownloadEvent; at: number}
+	| {type: 'mount-event'; event: MountEvent; at: number}
 	| {type: 'tracker-changed'; status: TrackerStatus}
 	| {type: 'load-changed'; load: number}
 	| {type: 'watch-changed'; watch: WatchState}
@@ -178,6 +182,10 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
 
 		case 'download-event': {
 			return downloadEvent(state, action.event, action.at);
+		}
+
+		case 'mount-event': {
+			return mountEvent(state, action.event, action.at);
 		}
 
 		case 'tracker-changed': {
@@ -298,7 +306,7 @@ function finished(state: UiState, key: number, result: CommandResult): UiState {
 
 function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiState {
 	const update = (change: (transfer: TransferRow) => TransferRow): TransferRow[] =>
-		state.transfers.map(transfer => (transfer.name === event.name ? change(transfer) : transfer));
+		state.transfers.map(transfer => (transfer.name === event.name && !transfer.viaMount ? change(transfer) : transfer));
 	switch (event.type) {
 		case 'holders-ranked': {
 			return {...state, panel: {
@@ -337,19 +345,7 @@ function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiStat
 		}
 
 		case 'progress': {
-			return {...state, transfers: update(transfer => {
-				if (transfer.firstSampleAt === undefined) {
-					return {...transfer, received: event.received, size: event.size, firstSampleAt: at, firstSampleBytes: event.received};
-				}
-
-				const seconds = (at - transfer.firstSampleAt) / 1000;
-				return {
-					...transfer,
-					received: event.received,
-					size: event.size,
-					bytesPerSecond: seconds > 0 ? (event.received - transfer.firstSampleBytes) / seconds : transfer.bytesPerSecond,
-				};
-			})};
+			return {...state, transfers: update(transfer => sampled(transfer, event.received, event.size, at))};
 		}
 
 		case 'attempt': {
@@ -365,6 +361,35 @@ function downloadEvent(state: UiState, event: DownloadEvent, at: number): UiStat
 			return appendLog(next, 'notice', `download ${event.name}: ${event.reason}; retrying in ${(event.retryInMs / 1000).toFixed(1)} s`);
 		}
 	}
+}
+
+/** A read through the mount: a row under transfers while it fetches, with its holders; what it came to is in the notices. */
+function mountEvent(state: UiState, event: MountEvent, at: number): UiState {
+	const key = -event.read;
+	switch (event.type) {
+		case 'read-start': {
+			const row: TransferRow = {key, viaMount: true, name: event.name, phase: 'receiving', from: event.from, size: event.size, received: 0, firstSampleBytes: 0};
+			return {...state, transfers: [...state.transfers.filter(transfer => transfer.key !== key), row]};
+		}
+
+		case 'read-progress': {
+			return {...state, transfers: state.transfers.map(transfer => (transfer.key === key ? sampled({...transfer, from: event.from}, event.received, event.size, at) : transfer))};
+		}
+
+		case 'read-end': {
+			return {...state, transfers: state.transfers.filter(transfer => transfer.key !== key)};
+		}
+	}
+}
+
+/** A transfer with a new progress sample: the speed is measured from its first sample. */
+function sampled(transfer: TransferRow, received: number, size: number, at: number): TransferRow {
+	if (transfer.firstSampleAt === undefined) {
+		return {...transfer, received, size, firstSampleAt: at, firstSampleBytes: received};
+	}
+
+	const seconds = (at - transfer.firstSampleAt) / 1000;
+	return {...transfer, received, size, bytesPerSecond: seconds > 0 ? (received - transfer.firstSampleBytes) / seconds : transfer.bytesPerSecond};
 }
 
 /** Marks one holder's row of the download's panel (a panel of another name is left as it is). */

@@ -1,4 +1,4 @@
-/** Who and where this peer is, and how it stands with the tracker: two lines at the top of the live area. */
+/** Who and where this peer is, how it stands with the tracker, and where the network is mounted: two lines at the top of the live area. */
 import {Box, Text} from 'ink';
 import {usePalette, type Palette} from '../hooks/use-palette.js';
 import {watchOff, type WatchState} from '../../core/settle.js';
@@ -35,6 +35,7 @@ export function StatusLine({peer, tracker, load, watch = watchOff, now, width}: 
 				<Text color={color}>{text}</Text>
 				{`  load ${load}`}
 				{peer.latencyScale === 1 ? '' : `  latency ×${peer.latencyScale}`}
+				{peer.mount === undefined ? '' : `  mounted at ${peer.mount}`}
 				<Text dimColor={palette.dim}>{`  ${watchText(watch)}`}</Text>
 			</Text>
 		</Box>

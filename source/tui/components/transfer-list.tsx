@@ -1,4 +1,4 @@
-/** Downloads in flight: progress bar, bytes, speed, ETA and source; finished ones leave for the event log. */
+/** Downloads and reads through the mount in flight: progress bar, bytes, speed, ETA and source; finished ones leave for the event log. */
 import {Box, Text} from 'ink';
 import {formatBytes} from '../../commands/format.js';
 import {usePalette} from '../hooks/use-palette.js';
@@ -16,6 +16,8 @@ type Props = {
 const nameWidth = 12;
 /** Everything on a receiving row but the bar: name, percent, bytes, speed, ETA, source, and the gaps. */
 const figuresWidth = nameWidth + 1 + 1 + 4 + 1 + 17 + 1 + 10 + 1 + 9 + 1 + 13;
+/** A read through the mount says so before its source: `mount from A`. */
+const mountMark = 'mount ';
 
 export function TransferList({transfers, now, width}: Props) {
 	const palette = usePalette();
@@ -31,7 +33,7 @@ export function TransferList({transfers, now, width}: Props) {
 						{transfer.phase === 'waiting' && (
 							<Text color={palette.warning}>{`every holder failed, retry in ${(Math.max(0, (transfer.retryAt ?? now) - now) / 1000).toFixed(1)} s`}</Text>
 						)}
-						{transfer.phase === 'receiving' && <ReceivingFigures transfer={transfer} barWidth={barWidth}/>}
+						{transfer.phase === 'receiving' && <ReceivingFigures transfer={transfer} barWidth={transfer.viaMount ? Math.max(5, barWidth - mountMark.length) : barWidth}/>}
 					</Text>
 					{transfer.phase === 'receiving' && transfer.sources?.map(source => <SourceRow key={source.id} source={source}/>)}
 				</Box>
@@ -49,7 +51,7 @@ function ReceivingFigures({transfer, barWidth}: {readonly transfer: TransferRow;
 	return (
 		<Text>
 			<ProgressBar ratio={ratio} width={barWidth}/>
-			{` ${percent} ${bytes} ${speed} ${eta} from ${transfer.from ?? '-'}`}
+			{` ${percent} ${bytes} ${speed} ${eta} ${transfer.viaMount ? mountMark : ''}from ${transfer.from ?? '-'}`}
 		</Text>
 	);
 }

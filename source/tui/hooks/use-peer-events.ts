@@ -1,5 +1,6 @@
-/** Feeds the peer's events (tracker state, load, download progress, notices) into the UI state. */
+/** Feeds the peer's events (tracker state, load, download and mount progress, notices) into the UI state. */
 import {useEffect} from 'react';
+import type {MountEvent} from '../../core/mount-events.js';
 import type {DownloadEvent} from '../../core/transfer-types.js';
 import type {WatchState} from '../../core/settle.js';
 import type {TrackerStatus} from '../../core/tracker-link.js';
@@ -11,13 +12,13 @@ export const progressIntervalMs = 100;
 
 export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 	useEffect(() => {
-		const latestProgress = new Map<string, {event: DownloadEvent; at: number}>();
+		const latestProgress = new Map<string, {event: DownloadEvent; at: number} | {event: MountEvent; at: number; mount: true}>();
 		let progressTimer: NodeJS.Timeout | undefined;
 		const flushProgress = () => {
 			clearTimeout(progressTimer);
 			progressTimer = undefined;
-			for (const {event, at} of latestProgress.values()) {
-				dispatch({type: 'download-event', event, at});
+			for (const sample of latestProgress.values()) {
+				dispatch('mount' in sample ? {type: 'mount-event', event: sample.event, at: sample.at} : {type: 'download-event', event: sample.event, at: sample.at});
 			}
 
 			latestProgress.clear();
@@ -48,6 +49,17 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 			dispatch({type: 'download-event', event, at: Date.now()});
 		};
 
+		const onMount = (event: MountEvent) => {
+			if (event.type === 'read-progress') {
+				latestProgress.set(`mount:${event.read}`, {event, at: Date.now(), mount: true});
+				progressTimer ??= setTimeout(flushProgress, progressIntervalMs);
+				return;
+			}
+
+			flushProgress();
+			dispatch({type: 'mount-event', event, at: Date.now()});
+		};
+
 		const onNotice = (message: string) => {
 			dispatch({type: 'notice', message});
 		};
@@ -56,6 +68,7 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 		node.on('load', onLoad);
 		node.on('watch', onWatch);
 		node.on('download', onDownload);
+		node.on('mount', onMount);
 		node.on('notice', onNotice);
 		// Whatever changed between the first render and this subscription.
 		onTracker(node.trackerStatus);
@@ -67,6 +80,7 @@ export function usePeerEvents(node: PeerNode, dispatch: UiDispatch): void {
 			node.off('load', onLoad);
 			node.off('watch', onWatch);
 			node.off('download', onDownload);
+			node.off('mount', onMount);
 			node.off('notice', onNotice);
 		};
 	}, [node, dispatch]);

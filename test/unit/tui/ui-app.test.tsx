@@ -88,3 +88,22 @@ test('the app drives the command layer: find fills the panel, live load refreshe
 	frame = await eventually(() => frames.find(candidate => candidate.includes('leaving the tracker')), {timeoutMs: 10_000});
 	t.false(frame.includes('Tab complete'));
 });
+
+test('the app shows where the network is mounted, and a read through the mount under transfers until it ends', async t => {
+	const tracker = await startTracker({port: 0, warmupMs: 0});
+	t.teardown(async () => tracker.close());
+	const me = await startNode(t, 'me', await shareDir(t), tracker.url);
+	// No FUSE here: the node is told where it is mounted, and its reads come as the mount emits them.
+	Object.defineProperty(me, 'mountDir', {value: '/mnt/xfs'});
+	const {lastFrame, unmount} = render(<App node={me} colors={false}/>);
+	t.teardown(unmount);
+
+	await screenShows(lastFrame, 'mounted at /mnt/xfs');
+	me.emit('mount', {type: 'read-start', read: 9, name: 'movie.mkv', size: 4096, from: 'A'});
+	me.emit('mount', {type: 'read-progress', read: 9, name: 'movie.mkv', from: 'A, B', received: 2048, size: 4096});
+	const frame = await screenShows(lastFrame, 'mount from A, B');
+	t.regex(linesFrom(frame, 'movie.mkv', 1)[0]!, /^movie\.mkv +[█░]+ +50% 2.0 KiB\/4.0 KiB .* mount from A, B$/);
+	me.emit('mount', {type: 'read-end', read: 9, name: 'movie.mkv', outcome: 'closed', message: 'movie.mkv: its readers are done'});
+	await eventually(() => (lastFrame()!.includes('movie.mkv') ? undefined : true), {timeoutMs: 10_000});
+	t.false(lastFrame()!.includes('transfers'));
+});

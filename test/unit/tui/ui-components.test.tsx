@@ -36,6 +36,11 @@ test('status line: a restarted tracker, and a long share dir cut from the left a
 	t.is(lastFrame()!.split('\n')[0]!.length, 80);
 });
 
+test('status line: where the network is mounted, after the load', t => {
+	const {lastFrame} = render(<StatusLine peer={{...peer, mount: '/mnt/xfs'}} tracker={{state: 'connected', epoch: 'e'}} load={0} now={0} width={100}/>);
+	t.is(lastFrame()!.split('\n')[1], 'tracker connected  load 0  latency ×0.05  mounted at /mnt/xfs  watch off');
+});
+
 const downloadPanel: Panel = {name: 'song.mp3', origin: 'download', rows: [
 	{id: 'A', url: 'http://peer-a.example.internal.network:40001', latencyMs: 150, load: 12, cost: 12_150, mark: 'chosen', answering: true},
 	{id: 'B', url: 'http://127.0.0.1:40002', latencyMs: 600, load: 0, cost: 600, mark: 'checksum', answering: true},
@@ -88,6 +93,12 @@ test('transfer list at 80 columns: bar, percent, bytes, speed, ETA and source; l
 		'video.mp4    every holder failed, retry in 1.5 s',
 		'photo.jpg    ░░░░░░░░   0% 0 B/512 KiB                - ETA -     from B',
 	].join('\n'));
+});
+
+test('transfer list: a read through the mount says it is the mount before its holders, the bar giving way', t => {
+	const read: TransferRow = {key: -4, viaMount: true, name: 'movie.mkv', phase: 'receiving', from: 'A, B', size: 1_536_000, received: 768_000, firstSampleAt: 0, firstSampleBytes: 0, bytesPerSecond: 512_000};
+	const {lastFrame} = render(<TransferList transfers={[read]} now={0} width={100}/>);
+	t.is(lastFrame()!.split('\n')[1], 'movie.mkv    ███████████░░░░░░░░░░░  50% 750 KiB/1.5 MiB    500 KiB/s ETA 2s    mount from A, B');
 });
 
 test('transfer list: the bar grows with the width, up to 30 cells', t => {

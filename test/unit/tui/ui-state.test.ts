@@ -136,6 +136,39 @@ test('two downloads run side by side; events reach the transfer of their file on
 	t.deepEqual(failed.log.at(-1), {id: 2, kind: 'error', text: 'download: error NOT_FOUND: no other peer holds song.mp3'});
 });
 
+test('a read through the mount: a row under transfers with its holders and speed, beside a download of the same name, gone when it ends', t => {
+	let state = run([
+		{type: 'command-submitted', key: 1, line: 'download song.mp3', command: {cmd: 'download', name: 'song.mp3'}},
+		{type: 'mount-event', at: 0, event: {type: 'read-start', read: 1, name: 'song.mp3', size: 4000, from: 'A'}},
+	]);
+	t.deepEqual(state.transfers.map(transfer => [transfer.key, transfer.name, transfer.phase, transfer.from, transfer.viaMount]), [
+		[1, 'song.mp3', 'locating', undefined, undefined],
+		[-1, 'song.mp3', 'receiving', 'A', true],
+	]);
+
+	state = run([
+		{type: 'mount-event', at: 1000, event: {type: 'read-progress', read: 1, name: 'song.mp3', from: 'A', received: 1000, size: 4000}},
+		{type: 'mount-event', at: 2000, event: {type: 'read-progress', read: 1, name: 'song.mp3', from: 'A, B', received: 3000, size: 4000}},
+		// The download of the same name is another transfer: its events leave the read's row alone.
+		{type: 'download-event', at: 2000, event: {type: 'start', name: 'song.mp3', from: 'C', size: 4000}},
+		// A read this peer never saw start has no row to move.
+		{type: 'mount-event', at: 2000, event: {type: 'read-progress', read: 7, name: 'other.bin', from: 'A', received: 5, size: 10}},
+	], state);
+	t.like(state.transfers[1], {key: -1, from: 'A, B', received: 3000, size: 4000, firstSampleAt: 1000, bytesPerSecond: 2000});
+	t.deepEqual(transferFigures(state.transfers[1]!), {ratio: 0.75, etaMs: 500});
+	t.like(state.transfers[0], {key: 1, phase: 'receiving', from: 'C'});
+	t.is(state.transfers.length, 2);
+
+	const ended = reduceUi(state, {type: 'mount-event', at: 3000, event: {type: 'read-end', read: 1, name: 'song.mp3', outcome: 'placed', message: 'song.mp3 read whole through the mount, checked and shared'}});
+	t.deepEqual(ended.transfers.map(transfer => transfer.key), [1]);
+	t.is(ended.log, state.log, 'what a read came to is told by the notices, not twice');
+});
+
+test('the mount dir is part of the peer the status line shows', t => {
+	t.is(createUiState({...peer, mount: '/mnt/xfs'}, connected, 0).peer.mount, '/mnt/xfs');
+	t.is(createUiState(peer, connected, 0).peer.mount, undefined);
+});
+
 test('a line that does not parse is logged with its code and kept in the history', t => {
 	const state = run([{type: 'command-submitted', key: 0, line: 'fnd x', rejected: {cmd: 'parse', ok: false, error: {code: 'BAD_INPUT', message: 'unknown command "fnd"'}}}]);
 	t.deepEqual(state.log, [
