@@ -166,11 +166,13 @@ function readyLine(json: boolean, node: PeerNode): string {
 	const {id} = node.config;
 	const mount = node.mountDir;
 	const advertised = node.url === node.listeningUrl ? undefined : node.url;
+	const dht = node.dhtAddress;
 	if (json) {
-		return `${JSON.stringify({event: 'ready', id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(mount ? {mount} : {})})}\n`;
+		return `${JSON.stringify({event: 'ready', id, url: node.listeningUrl, ...(advertised ? {advertised} : {}), ...(mount ? {mount} : {}), ...(dht ? {dht} : {})})}\n`;
 	}
 
-	return `peer ${id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${mount ? `, network mounted at ${mount}` : ''}\n`;
+	const dhtText = dht ? ` (DHT node on ${dht}${node.config.trackerless ? ', no tracker' : ''})` : '';
+	return `peer ${id} listening on ${node.listeningUrl}${advertised ? ` (advertised as ${advertised})` : ''}${dhtText}${mount ? `, network mounted at ${mount}` : ''}\n`;
 }
 
 /** FUSE found and the mount point ready (a stale mount cleared), or a UsageError naming what is missing and how to install it. */

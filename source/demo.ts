@@ -1,6 +1,7 @@
 /**
  * `xfs-peer demo`: a tracker and one headless peer per fixture folder as child processes,
  * and the interactive peer `me` (empty share dir) in this process; every child is stopped on the way out.
+ * With --serverless there is no tracker: the first fixture peer starts the DHT and the others join through it.
  */
 import {type ChildProcess, spawn} from 'node:child_process';
 import {mkdtemp, readdir, rm} from 'node:fs/promises';
@@ -18,9 +19,10 @@ import {isValidPeerId} from './common/wire.js';
 
 const demoFlags: FlagSpec[] = [
 	{name: 'latency-scale', kind: 'number', env: 'XFS_LATENCY_SCALE', default: 0.05, description: 'multiplies every delay of latency.csv', check: checks.nonNegative},
+	{name: 'serverless', kind: 'boolean', env: 'XFS_DEMO_SERVERLESS', default: false, description: 'no tracker: the peers find each other through a DHT the first fixture peer starts'},
 ];
 
-const demoUsage = `Usage: xfs-peer demo [--latency-scale 0.05]
+const demoUsage = `Usage: xfs-peer demo [--latency-scale 0.05] [--serverless]
 
 Starts a local network: a tracker, one headless peer per folder of fixtures/ sharing
 that folder, and you, the interactive peer "me" with an empty share dir. Quitting
@@ -83,8 +85,25 @@ export async function runDemo(argv: string[]): Promise<number> {
 	process.stdout.on('error', ignoreClosedTerminal);
 
 	try {
-		const tracker = await children.start('tracker', 'tracker', ['--port', '0', '--quiet'], line => /^tracker listening on (\S+)/.exec(line)?.[1]);
-		const common = ['--tracker', tracker.url, '--latency', bundledLatencyFile, '--latency-scale', String(latencyScale), '--port', '0'];
+		const serverless = values.serverless as boolean;
+		const base = ['--latency', bundledLatencyFile, '--latency-scale', String(latencyScale), '--port', '0'];
+		let common: string[];
+		let where: string;
+		let fixturePeers = ids;
+		if (serverless) {
+			// The first fixture peer is the network's first DHT node; the rest, and me, join through it.
+			const [first, ...rest] = ids;
+			const dhtOf = (line: string) => /DHT node on (\d[\d.]*:\d+)/.exec(line)?.[1];
+			const bootstrap = await children.start(first!, 'peer', ['--id', first!, '--dir', path.join(fixturesDir, first!), ...base, '--dht-port', '0', '--serve'], line => (line.startsWith(`peer ${first} listening on `) ? dhtOf(line) : undefined));
+			common = [...base, '--bootstrap', bootstrap.url];
+			where = `no tracker: a DHT started by ${first!} at ${bootstrap.url}`;
+			fixturePeers = rest;
+		} else {
+			const tracker = await children.start('tracker', 'tracker', ['--port', '0', '--quiet'], line => /^tracker listening on (\S+)/.exec(line)?.[1]);
+			common = ['--tracker', tracker.url, ...base];
+			where = `tracker ${tracker.url}`;
+		}
+
 		shareDir = await mkdtemp(path.join(tmpdir(), 'xfs-demo-me-'));
 		// The part size is the one setting the serving peers take from the environment too.
 		const config = loadPeerConfig(['--id', 'me', '--dir', shareDir, ...common], {XFS_PART_SIZE: process.env.XFS_PART_SIZE}, process.cwd());
@@ -97,12 +116,12 @@ export async function runDemo(argv: string[]): Promise<number> {
 		children.onUnexpectedExit = message => me.emit('notice', message);
 		// "me" needs only the tracker: it starts while the fixture peers do.
 		await Promise.all([
-			...ids.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'], line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])),
+			...fixturePeers.map(async id => children.start(id, 'peer', ['--id', id, '--dir', path.join(fixturesDir, id), ...common, '--serve'], line => new RegExp(`^peer ${id} listening on (\\S+)`).exec(line)?.[1])),
 			node.start(),
 		]);
 
 		const banner = [
-			`xfs-peer demo: tracker ${tracker.url}; peers ${ids.join(', ')} each serve fixtures/<machID>`,
+			`xfs-peer demo: ${where}; peers ${ids.join(', ')} each serve fixtures/<machID>`,
 			`latency ×${latencyScale}: every delay of latency.csv is scaled (1500 ms becomes ${Math.round(1500 * latencyScale * 10) / 10} ms); the panel shows the table's ms`,
 			`you are "me", sharing the empty folder ${shareDir}`,
 			'try: find song.mp3   download song.mp3   getload A   files   help',
@@ -121,7 +140,8 @@ export async function runDemo(argv: string[]): Promise<number> {
 			process.off(signal, onSignal);
 		}
 
-		process.stdout.write(`xfs-peer demo: stopped the tracker and ${children.peerCount} peer${children.peerCount === 1 ? '' : 's'}\n`);
+		const trackerWord = children.trackerCount > 0 ? 'the tracker and ' : '';
+		process.stdout.write(`xfs-peer demo: stopped ${trackerWord}${children.peerCount} peer${children.peerCount === 1 ? '' : 's'}\n`);
 	}
 }
 
@@ -135,6 +155,10 @@ class DemoChildren {
 	onUnexpectedExit: (message: string) => void = () => {};
 	readonly #running: Array<{name: string; child: ChildProcess; exited: Promise<void>}> = [];
 	#stopping = false;
+
+	get trackerCount(): number {
+		return this.#running.filter(entry => entry.name === 'tracker').length;
+	}
 
 	get peerCount(): number {
 		return this.#running.filter(entry => entry.name !== 'tracker').length;

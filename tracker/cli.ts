@@ -4,6 +4,8 @@ import process from 'node:process';
 import {UsageError} from '../source/common/errors.js';
 import {checks, type FlagSpec, formatHelp, parseFlags} from '../source/common/flags.js';
 import {createLogger, type LogLevel, logLevels} from '../source/common/log.js';
+import {parseBootstrap} from '../source/common/dht-keys.js';
+import type {DhtNode} from '../source/common/dht-node.js';
 import {startTracker} from './server.js';
 
 const trackerFlags: FlagSpec[] = [
@@ -16,6 +18,12 @@ const trackerFlags: FlagSpec[] = [
 	{name: 'max-files-per-peer', kind: 'integer', env: 'XFS_MAX_FILES_PER_PEER', default: 100_000, description: 'most files one peer may list; more is 413', check: checks.positive},
 	{name: 'max-peers-per-find', kind: 'integer', env: 'XFS_MAX_PEERS_PER_FIND', default: 1000, description: 'most holders one Find reply lists', check: checks.positive},
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
+	{name: 'dht-port', kind: 'integer', env: 'XFS_DHT_PORT', description: 'also run a DHT node on this UDP port (0 takes a free one): peers can bootstrap from the tracker\'s host', check: checks.port},
+	{name: 'bootstrap', kind: 'string', env: 'XFS_BOOTSTRAP', valueName: 'host:port[,...]', description: 'with --dht-port: join an existing DHT through these nodes', check(value: string) {
+		const parsed = parseBootstrap(value);
+		return typeof parsed === 'string' ? parsed : undefined;
+	}},
+	{name: 'dht-ttl-ms', kind: 'integer', env: 'XFS_DHT_TTL_MS', default: 900_000, description: 'with --dht-port: how long the node keeps an announce it stores', check: checks.positive},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'print the ready line as JSON'},
 	{name: 'quiet', kind: 'boolean', env: 'XFS_QUIET', default: false, description: 'log warnings and errors only (--log-level warn)'},
 ];
@@ -51,6 +59,20 @@ async function main(): Promise<void> {
 			logger.warn(message);
 		},
 	});
+	let dht: DhtNode | undefined;
+	if (values['dht-port'] !== undefined) {
+		const {DhtNode} = await import('../source/common/dht-node.js');
+		dht = await DhtNode.start({
+			port: values['dht-port'] as number,
+			host: values.host as string,
+			bootstrap: values.bootstrap === undefined ? [] : parseBootstrap(values.bootstrap as string) as string[],
+			recordTtlMs: values['dht-ttl-ms'] as number,
+			log(message) {
+				logger.warn(message);
+			},
+		});
+	}
+
 	let stopping = false;
 	const stop = () => {
 		if (stopping) {
@@ -58,7 +80,7 @@ async function main(): Promise<void> {
 		}
 
 		stopping = true;
-		void tracker.close().then(() => process.exit(0));
+		void Promise.all([tracker.close(), dht?.stop()]).then(() => process.exit(0));
 	};
 
 	// In place before the ready line: whoever reads it may send SIGTERM at once.
@@ -66,8 +88,8 @@ async function main(): Promise<void> {
 	process.on('SIGTERM', stop);
 	logger.info({url: tracker.url, epoch: tracker.state.epoch, secured: Boolean(values.secret)}, 'tracker ready');
 	process.stdout.write(values.json
-		? `${JSON.stringify({event: 'ready', url: tracker.url, epoch: tracker.state.epoch})}\n`
-		: `tracker listening on ${tracker.url}\n`);
+		? `${JSON.stringify({event: 'ready', url: tracker.url, epoch: tracker.state.epoch, ...(dht ? {dht: dht.address} : {})})}\n`
+		: `tracker listening on ${tracker.url}\n${dht ? `tracker DHT node on ${dht.address}\n` : ''}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,11 @@
 /** Client side of the peer protocol: GetLoad, and receiving a file into a temp file while hashing it. */
 import {finished, pipeline} from 'node:stream/promises';
 import {type Agents, TimeoutError, type Request, type Response} from 'got';
-import {localFault, PeerDownError} from '../common/errors.js';
+import {localFault, NotFoundError, PeerDownError} from '../common/errors.js';
 import {HashingFileSink} from '../transfer/hashing-sink.js';
-import {freshConnections, httpClient, requestJson} from '../common/http-client.js';
+import {freshConnections, httpClient, HttpStatusError, requestJson} from '../common/http-client.js';
 import type {Outcome} from '../core/retry-policy.js';
-import {parseLoadReply, requesterHeader, type LoadReply} from '../common/wire.js';
+import {parseLoadReply, parsePeerFileInfo, parsePeerFilesList, requesterHeader, type LoadReply, type PeerFileInfo, type PeerFilesList} from '../common/wire.js';
 
 /**
  * GetLoad. A download probes every holder at once and the answers age until the file
@@ -20,6 +20,34 @@ export async function getLoad(url: string, {timeoutMs = 1000, secret}: {timeoutM
 	}
 
 	return parseLoadReply(body);
+}
+
+/** What a peer lists for one name (GET /files/:name/info): its machID, md5 and size. NOT_FOUND when it does not list it. */
+export async function fileInfo(url: string, name: string, {timeoutMs = 1000, secret}: {timeoutMs?: number; secret?: string} = {}): Promise<PeerFileInfo> {
+	let body: unknown;
+	try {
+		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/info`, {timeoutMs, maxBytes: 64 * 1024, agent: freshConnections, secret});
+	} catch (error) {
+		if (error instanceof HttpStatusError && error.status === 404) {
+			throw new NotFoundError(`${url} does not list ${name}`, {cause: error});
+		}
+
+		throw new PeerDownError(`no answer from ${url}: ${(error as Error).message}`, {cause: error});
+	}
+
+	return parsePeerFileInfo(body);
+}
+
+/** A peer's own list (GET /files on the peer). */
+export async function peerFiles(url: string, {timeoutMs = 3000, secret}: {timeoutMs?: number; secret?: string} = {}): Promise<PeerFilesList> {
+	let body: unknown;
+	try {
+		body = await requestJson(`${url}/files`, {timeoutMs, maxBytes: 32 * 1024 * 1024, agent: freshConnections, secret});
+	} catch (error) {
+		throw new PeerDownError(`no answer from ${url}: ${(error as Error).message}`, {cause: error});
+	}
+
+	return parsePeerFilesList(body);
 }
 
 /** Tells a holder that its bytes of `name` did not match the md5 it lists, so it hashes the file again (best effort). */

@@ -12,9 +12,9 @@ export type CommandResult =
 	| ({cmd: 'put'; ok: true} & PutResult)
 	| ({cmd: 'unpin'; ok: true} & UnpinResult)
 	| {cmd: 'getload'; ok: true; id: string; load: number}
-	| {cmd: 'updatelist'; ok: true; files: number}
-	| {cmd: 'files'; ok: true; files: FileSummary[]}
-	| {cmd: 'peers'; ok: true; peers: PeerSummary[]}
+	| {cmd: 'updatelist'; ok: true; files: number; to?: 'dht'}
+	| {cmd: 'files'; ok: true; files: FileSummary[]; viewFrom?: number}
+	| {cmd: 'peers'; ok: true; peers: PeerSummary[]; viewFrom?: number}
 	| {cmd: 'ls'; ok: true; files: FileEntry[]}
 	| {cmd: 'help'; ok: true; commands: Array<{usage: string; does: string}>}
 	| {cmd: 'exit'; ok: true}
@@ -46,15 +46,16 @@ export async function runCommand(node: PeerNode, command: Command): Promise<Comm
 			}
 
 			case 'updatelist': {
-				return {cmd: 'updatelist', ok: true, files: (await node.updateList()).length};
+				const files = (await node.updateList()).length;
+				return node.config.trackerless ? {cmd: 'updatelist', ok: true, files, to: 'dht'} : {cmd: 'updatelist', ok: true, files};
 			}
 
 			case 'files': {
-				return {cmd: 'files', ok: true, files: await node.trackerFiles()};
+				return {cmd: 'files', ok: true, ...await node.networkFiles()};
 			}
 
 			case 'peers': {
-				return {cmd: 'peers', ok: true, peers: await node.trackerPeers()};
+				return {cmd: 'peers', ok: true, ...await node.networkPeers()};
 			}
 
 			case 'ls': {

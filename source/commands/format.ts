@@ -13,6 +13,16 @@ export function formatBytes(bytes: number): string {
 	return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** Who a list comes from: the tracker, or (no tracker) the peers that answered. */
+function knownBy(viewFrom: number | undefined): string {
+	return viewFrom === undefined ? 'known to the tracker' : `in the view from ${viewFrom} peer${viewFrom === 1 ? '' : 's'} (no tracker)`;
+}
+
+function updateListText(files: number, to: 'dht' | undefined): string {
+	const count = `${files} file${files === 1 ? '' : 's'}`;
+	return to === 'dht' ? `updatelist: announced ${count} in the DHT` : `updatelist: sent ${count} to the tracker`;
+}
+
 export function formatResult(result: CommandResult): string {
 	if (!result.ok) {
 		const attempts = result.attempts?.length ? ` [${result.attempts.map(attempt => `${attempt.peer}: ${attempt.outcome}`).join(', ')}]` : '';
@@ -55,15 +65,15 @@ export function formatResult(result: CommandResult): string {
 		}
 
 		case 'updatelist': {
-			return `updatelist: sent ${result.files} file${result.files === 1 ? '' : 's'} to the tracker`;
+			return updateListText(result.files, result.to);
 		}
 
 		case 'files': {
-			return [`files: ${result.files.length} known to the tracker`, ...result.files.map(file => `  ${file.name.padEnd(24)} ${formatBytes(file.size).padStart(9)}  ${file.holders} holder${file.holders === 1 ? '' : 's'}  ${file.md5}`)].join('\n');
+			return [`files: ${result.files.length} ${knownBy(result.viewFrom)}`, ...result.files.map(file => `  ${file.name.padEnd(24)} ${formatBytes(file.size).padStart(9)}  ${file.holders} holder${file.holders === 1 ? '' : 's'}  ${file.md5}`)].join('\n');
 		}
 
 		case 'peers': {
-			return [`peers: ${result.peers.length} known to the tracker`, ...result.peers.map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} ${peer.files} files  seen ${(peer.lastSeenMsAgo / 1000).toFixed(1)} s ago`)].join('\n');
+			return [`peers: ${result.peers.length} ${knownBy(result.viewFrom)}`, ...result.peers.map(peer => `  ${peer.id.padEnd(8)} ${peer.url.padEnd(28)} ${peer.files} files  seen ${(peer.lastSeenMsAgo / 1000).toFixed(1)} s ago`)].join('\n');
 		}
 
 		case 'ls': {

@@ -45,6 +45,9 @@ export type PeerSummary = {id: string; url: string; files: number; lastSeenMsAgo
 export type PeersReply = {peers: PeerSummary[]};
 /** `uploaded`: bytes this peer has sent in file uploads since it started. */
 export type LoadReply = {id: string; load: number; uploaded?: number};
+/** A peer's own list (GET /files on a peer) and one name of it (GET /files/:name/info). */
+export type PeerFilesList = {id: string; files: FileEntry[]};
+export type PeerFileInfo = {id: string; name: string; md5: string; size: number};
 /** `secured`: whether the tracker checks a --secret MAC on writes (a peer says a mismatch at start). */
 export type HealthReply = {ok: true; epoch: string; peers: number; files: number; secured?: boolean};
 /** GET /identity?challenge=… on a peer: its key, and its signature of the challenge (signing.identityText). */
@@ -473,6 +476,21 @@ export function parsePeersReply(value: unknown): PeersReply {
 			};
 		}),
 	};
+}
+
+export function parsePeerFileInfo(value: unknown): PeerFileInfo {
+	const object = parseObject(value, 'reply');
+	return {id: parsePeerId(object.id), ...parseFileEntry(object, 'reply')};
+}
+
+/** A peer's list as it sends it: at most `maxFiles` entries are read. */
+export function parsePeerFilesList(value: unknown, maxFiles = 100_000): PeerFilesList {
+	const object = parseObject(value, 'reply');
+	if (!Array.isArray(object.files) || object.files.length > maxFiles) {
+		throw new BadInputError(`reply.files: expected an array of at most ${maxFiles}`);
+	}
+
+	return {id: parsePeerId(object.id), files: object.files.map((entry: unknown, index: number) => parseFileEntry(entry, `reply.files[${index}]`))};
 }
 
 export function parseLoadReply(value: unknown): LoadReply {

@@ -42,6 +42,8 @@ export const notices = {
 	staleHolders: (name: string, ids: readonly string[]) => `tracker down: using the last known holders of ${name} (${ids.join(', ')})`,
 	notYetListed: (name: string, backForMs: number, delayMs: number) =>
 		`tracker came back ${seconds(backForMs)} s ago and lists no holder of ${name} yet; asking again in ${seconds(delayMs)} s`,
+	answeredByDht: (name: string, holders: number) => `tracker down: the DHT found ${holders} holder${holders === 1 ? '' : 's'} of ${name}`,
+	dhtJoined: (address: string, nodes: number, bootstrap: readonly string[]) => `DHT node on ${address}: ${nodes} node${nodes === 1 ? '' : 's'} known${bootstrap.length > 0 ? ` (joined through ${bootstrap.join(', ')})` : ' (first node of its network)'}`,
 	downloadWaiting: (name: string, reason: string, retryInMs: number, peerWaitMs: number) =>
 		`download ${name}: ${reason}, retrying in ${seconds(retryInMs)} s (waits up to ${seconds(peerWaitMs)} s)`,
 };

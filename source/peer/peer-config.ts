@@ -11,6 +11,7 @@ import {checks, type FlagSpec, formatHelp, parseFlags} from '../common/flags.js'
 import {type LatencyTable, parseLatencyCsv} from '../core/latency-table.js';
 import {type LogLevel, logLevels} from '../common/log-levels.js';
 import {isReplicaCount, isValidPeerId, maxReplicas} from '../common/wire.js';
+import {parseBootstrap} from '../common/dht-keys.js';
 
 export type PeerConfig = {
 	id: string;
@@ -54,6 +55,13 @@ export type PeerConfig = {
 	repairMs?: number;
 	repairGraceMs?: number;
 	handoffMs?: number;
+	/** The DHT (Serverless): nodes to join through, the UDP port (undefined: no DHT node), the announce schedule and record lifetime. */
+	bootstrap?: string[];
+	dhtPort?: number;
+	announceMs?: number;
+	dhtTtlMs?: number;
+	/** No tracker is used: --bootstrap or --dht-port given and --tracker not. */
+	trackerless?: boolean;
 };
 
 /** The folder holding package.json: two up from source/peer/ when run from source, two up from dist/source/ when built. */
@@ -90,6 +98,13 @@ export const peerFlags: FlagSpec[] = [
 	{name: 'handoff-ms', kind: 'integer', env: 'XFS_HANDOFF_MS', default: 10_000, valueName: 'ms', description: 'a graceful leave waits this long for its pinned copies to be taken over', check: checks.nonNegative},
 	{name: 'secret', kind: 'string', env: 'XFS_SECRET', description: 'shared secret of the network: an HMAC keyed by it signs every request to the tracker and is required for downloads from this peer (the secret itself is never sent)'},
 	{name: 'log-level', kind: 'string', env: 'XFS_LOG_LEVEL', default: 'info', valueName: logLevels.join('|'), description: 'with --serve: JSON logs on stderr from this level up', check: (value: string) => ((logLevels as readonly string[]).includes(value) ? undefined : `expected one of ${logLevels.join(', ')}`)},
+	{name: 'bootstrap', kind: 'string', env: 'XFS_BOOTSTRAP', valueName: 'host:port[,...]', description: 'join the DHT through these nodes (any peer, or a tracker run with --dht-port); without --tracker, no tracker is used', check(value: string) {
+		const parsed = parseBootstrap(value);
+		return typeof parsed === 'string' ? parsed : undefined;
+	}},
+	{name: 'dht-port', kind: 'integer', env: 'XFS_DHT_PORT', description: 'run a DHT node on this UDP port (0 takes a free one); alone, it starts a network\'s first node', check: checks.port},
+	{name: 'announce-ms', kind: 'integer', env: 'XFS_ANNOUNCE_MS', default: 300_000, description: 'announce every shared file in the DHT again this often (it is also announced at once when it changes)', check: checks.positive},
+	{name: 'dht-ttl-ms', kind: 'integer', env: 'XFS_DHT_TTL_MS', default: 900_000, description: 'how long this DHT node keeps an announce it stores (a record lives 2/3 to 4/3 of this)', check: checks.positive},
 	{name: 'json', kind: 'boolean', env: 'XFS_JSON', default: false, description: 'one JSON line per result'},
 	{name: 'serve', kind: 'boolean', env: 'XFS_SERVE', default: false, description: 'no commands: serve until SIGINT/SIGTERM'},
 	{name: 'mount', kind: 'string', env: 'XFS_MOUNT', valueName: 'dir', description: 'mount every file the network knows as a directory there (FUSE; Debian: apt-get install libfuse2 fuse)'},
@@ -102,7 +117,8 @@ export const peerUsage = `Usage: xfs-peer --id <machID> --dir <share dir> [optio
 Shares one directory with the other peers a tracker knows. Interactive (a TUI) when
 stdin and stdout are terminals; otherwise one command per stdin line:
 find <name>, download <name>, get <name>, put <name or path>, unpin <name>, getload <machID|host:port>,
-updatelist, files, peers, ls, help, exit.`;
+updatelist, files, peers, ls, help, exit.
+With --bootstrap or --dht-port and no --tracker, no tracker is used: files are found through the DHT.`;
 
 export function peerHelp(): string {
 	return formatHelp(peerUsage, peerFlags);
@@ -131,6 +147,16 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 	const dir = values.dir as string | undefined;
 	if (dir === undefined) {
 		throw new UsageError('xfs-peer: --dir <share dir> is required; see xfs-peer --help');
+	}
+
+	const bootstrapValue = values.bootstrap as string | undefined;
+	const bootstrap = bootstrapValue === undefined ? [] : parseBootstrap(bootstrapValue) as string[];
+	const explicitTracker = argv.some(argument => argument === '--tracker' || argument.startsWith('--tracker=')) || Boolean(env.XFS_TRACKER);
+	const dhtWanted = bootstrapValue !== undefined || values['dht-port'] !== undefined;
+	const announceMs = values['announce-ms'] as number;
+	const dhtTtlMs = values['dht-ttl-ms'] as number;
+	if (dhtWanted && announceMs * 3 > dhtTtlMs * 2) {
+		throw new UsageError(`xfs-peer: --announce-ms ${announceMs} must be below 2/3 of --dht-ttl-ms ${dhtTtlMs}, or announces expire between two rounds`);
 	}
 
 	const latencyArgument = values.latency as string;
@@ -171,6 +197,11 @@ export function loadPeerConfig(argv: readonly string[], env: Readonly<Record<str
 		repairMs: (values['repair-ms'] as number | undefined) ?? (values['heartbeat-ms'] as number),
 		repairGraceMs: (values['repair-grace-ms'] as number | undefined) ?? (values['heartbeat-ms'] as number),
 		handoffMs: values['handoff-ms'] as number,
+		bootstrap,
+		dhtPort: dhtWanted ? (values['dht-port'] as number | undefined) ?? 0 : undefined,
+		announceMs,
+		dhtTtlMs,
+		trackerless: dhtWanted && !explicitTracker,
 	};
 }
 

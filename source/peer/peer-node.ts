@@ -12,7 +12,8 @@ import md5File from 'md5-file';
 import {LocalFaultError, localFault, XfsError} from '../common/errors.js';
 import {closeServer, formatHost} from '../common/listen.js';
 import type {Logger} from '../common/log.js';
-import type {FileEntry, FindReply, LoadReply, PartialHolderRef} from '../common/wire.js';
+import type {DhtNode} from '../common/dht-node.js';
+import type {FileEntry, FileSummary, FindReply, LoadReply, PartialHolderRef, PeerSummary} from '../common/wire.js';
 import {rankHolders, type ScoredHolder} from '../core/cost.js';
 import {LoadCounter} from '../core/load-counter.js';
 import {holderBackoff} from '../core/retry-policy.js';
@@ -27,11 +28,12 @@ import {NameBook} from '../share/name-book.js';
 import {LocalShare, type WatchState} from '../share/local-share.js';
 import {PartialHoldings} from '../share/partial-holdings.js';
 import {PinStore} from '../share/pin-store.js';
-import {type PreparedShare, prepareShare} from '../share/share-dir.js';
+import {type PreparedShare, prepareShare, stateDirName} from '../share/share-dir.js';
 import {download, type DownloaderDeps} from '../transfer/download.js';
 import type {FuseModule} from '../mount/fuse-binding.js';
 import type {NetworkMount} from '../mount/network-mount.js';
 import {closeIdleHashingThreads} from '../transfer/hashing-sink.js';
+import {DhtPresence} from './dht-presence.js';
 import {HolderLookup} from './locate.js';
 import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
@@ -91,6 +93,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	readonly #partial: PartialHoldings | undefined;
 	#announcer: PartialAnnouncer | undefined;
 	#replication: Replication | undefined;
+	/** The DHT node and this peer's presence in it (Serverless), when --bootstrap or --dht-port is given. */
+	#dht: DhtNode | undefined;
+	#presence: DhtPresence | undefined;
 
 	constructor(config: PeerConfig) {
 		super();
@@ -103,7 +108,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		this.#membership.on('tracker', status => this.emit('tracker', status));
 		this.#membership.on('notice', message => this.emit('notice', message));
 		this.#membership.on('retry', message => this.emit('retry', message));
-		this.#lookup = new HolderLookup(this.tracker, this.#membership, message => this.emit('notice', message));
+		this.#lookup = new HolderLookup(this.tracker, this.#membership, message => this.emit('notice', message), {dht: () => this.#presence, trackerless: config.trackerless});
 		this.load.onChange(load => this.emit('load', load));
 		this.#partial = config.swarm ? new PartialHoldings() : undefined;
 	}
@@ -128,17 +133,22 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	 */
 	async start(prepared: Promise<PreparedShare> = prepareShare(this.config.dir)): Promise<void> {
 		// Meanwhile a connection to the tracker is opened, and kept alive for the registration below.
-		this.tracker.health().then(({secured}) => {
-			if (secured !== undefined && secured !== Boolean(this.config.secret)) {
-				this.emit('notice', notices.secretMismatch(this.tracker.url, secured));
-			}
-		}, () => {});
+		if (!this.config.trackerless) {
+			this.tracker.health().then(({secured}) => {
+				if (secured !== undefined && secured !== Boolean(this.config.secret)) {
+					this.emit('notice', notices.secretMismatch(this.tracker.url, secured));
+				}
+			}, () => {});
+		}
+
 		// The server starts listening meanwhile: no one learns its URL before the registration below.
 		const serving = startPeerServer({
 			id: this.config.id,
 			// Nothing is served before the share dir is pinned, nor while it is withdrawn.
 			shareDir: () => this.#share?.ioDir,
 			listed: name => this.#share?.listedWithStamp(name),
+			entries: () => this.#share?.entries ?? [],
+			entry: name => this.#share?.listed(name),
 			onStale: name => {
 				void this.#share?.verify(name);
 			},
@@ -202,6 +212,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 		local.on('changed', () => {
 			this.#membership.publishChanges().catch(() => {});
+			this.#presence?.announceChanges().catch(() => {});
 			this.#mount?.changed();
 		});
 		local.on('notice', message => this.emit('notice', message));
@@ -217,10 +228,23 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			void this.#checkAdvertised();
 		}
 
-		if (this.#partial) {
+		if (this.#partial && !this.config.trackerless) {
 			this.#announcer = new PartialAnnouncer(this.tracker, {
 				id: this.config.id, holdings: this.#partial, refreshMs: Math.max(1000, this.config.heartbeatMs), registered: () => this.#membership.link.registered,
 			});
+		}
+
+		if (this.config.dhtPort !== undefined) {
+			try {
+				await this.#startDht();
+			} catch (error) {
+				await this.#closeServer();
+				throw error;
+			}
+		}
+
+		if (this.config.trackerless) {
+			return;
 		}
 
 		try {
@@ -232,6 +256,38 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 
 			throw error;
 		}
+	}
+
+	/** Joins the DHT (through --bootstrap, or the nodes it knew at its last run) and starts announcing. */
+	async #startDht(): Promise<void> {
+		const {DhtNode, nodeIdOf} = await import('../common/dht-node.js');
+		const bootstrap = this.config.bootstrap ?? [];
+		this.#dht = await DhtNode.start({
+			nodeId: nodeIdOf(this.config.id),
+			port: this.config.dhtPort ?? 0,
+			host: this.config.host === '::' ? '0.0.0.0' : this.config.host,
+			bootstrap,
+			stateFile: path.join(this.config.dir, stateDirName, 'dht.json'),
+			recordTtlMs: this.config.dhtTtlMs ?? 900_000,
+			log: message => this.emit('notice', message),
+		});
+		this.emit('notice', notices.dhtJoined(this.#dht.address, this.#dht.knownNodes, bootstrap));
+		this.#presence = new DhtPresence({
+			id: this.config.id,
+			dht: this.#dht,
+			url: () => this.url,
+			entries: () => this.#share?.entries ?? [],
+			entry: name => this.#share?.listed(name),
+			announceMs: this.config.announceMs ?? 300_000,
+			secret: this.config.secret,
+			notice: message => this.emit('notice', message),
+		});
+		this.#presence.start();
+	}
+
+	/** Host:port of this peer's DHT node (UDP), when it runs one. */
+	get dhtAddress(): string | undefined {
+		return this.#dht?.address;
 	}
 
 	get listeningPort(): number {
@@ -271,11 +327,12 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	/** Leaves the tracker (best effort) and stops serving; uploads in flight are cut. */
 	async stop(): Promise<void> {
 		this.#announcer?.stop();
+		this.#presence?.stop();
 		await this.unmount();
 		// Pinned copies are handed on first, while this peer still serves them (bounded by --handoff-ms).
 		await this.#replication?.handOff();
 		await this.#membership.leave();
-		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#names?.flush()]);
+		await Promise.all([this.#closeServer(), closeIdleHashingThreads(), this.#share?.close(), this.#names?.flush(), this.#dht?.stop()]);
 	}
 
 	async #closeServer(): Promise<void> {
@@ -289,6 +346,11 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 	async updateList(): Promise<readonly FileEntry[]> {
 		// A file written just now is listed once it has settled: the md5 of a half-written file never goes out.
 		await this.#share?.rescan({settled: true});
+		if (this.config.trackerless) {
+			await this.#presence?.announceAll();
+			return this.files;
+		}
+
 		await this.#membership.withTracker('updatelist', async retry => this.#membership.sendList(retry));
 		return this.files;
 	}
@@ -445,7 +507,9 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			k: this.config.k,
 			load: this.load,
 			suspect: peerId => {
-				this.tracker.suspect(peerId).catch(() => {});
+				if (!this.config.trackerless) {
+					this.tracker.suspect(peerId).catch(() => {});
+				}
 			},
 			reportMismatch: (holder, file) => {
 				reportMismatch(holder.url, file, {secret: this.config.secret}).catch(() => {});
@@ -472,6 +536,13 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		let url: string;
 		if (target.kind === 'address') {
 			url = target.url;
+		} else if (this.config.trackerless) {
+			const found = await this.#presence?.resolve(target.id);
+			if (!found) {
+				throw new XfsError('NOT_FOUND', `no peer "${target.id}" is known here or announced in the DHT`);
+			}
+
+			url = found;
 		} else {
 			const peer = (await this.trackerPeers(`getload ${target.id}`)).find(candidate => candidate.id === target.id);
 			if (!peer) {
@@ -482,6 +553,16 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 		}
 
 		return getLoad(url, {timeoutMs: getLoadTimeoutMs * 3, secret: this.config.secret});
+	}
+
+	/** `files`: the tracker's list, or without a tracker the view from the peers this node knows (viewFrom: how many answered). */
+	async networkFiles(): Promise<{files: FileSummary[]; viewFrom?: number}> {
+		return this.config.trackerless ? this.#presence!.files() : {files: await this.trackerFiles()};
+	}
+
+	/** `peers`: the tracker's list, or without a tracker the peers this node knows that answered. */
+	async networkPeers(): Promise<{peers: PeerSummary[]; viewFrom?: number}> {
+		return this.config.trackerless ? this.#presence!.peers() : {peers: await this.trackerPeers()};
 	}
 
 	async trackerFiles() {

@@ -1,4 +1,4 @@
-/** The peer's embedded Express server: GET /files/:name (emulated latency, Range, If-Range) and GET /load. */
+/** The peer's embedded Express server: GET /files/:name (emulated latency, Range, If-Range), GET /load, and the peer's own list (GET /files, GET /files/:name/info). */
 import type {Server} from 'node:http';
 import type {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -17,7 +17,9 @@ import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {UploadSlots} from '../core/upload-slots.js';
-import {isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, type IdentityReply, type LoadReply, type ReplicaRequestBody} from '../common/wire.js';
+import {
+	isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, type FileEntry, type IdentityReply, type LoadReply, type PeerFileInfo, type PeerFilesList, type ReplicaRequestBody,
+} from '../common/wire.js';
 import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
 import {faultyStream, type Faults} from './faults.js';
@@ -44,6 +46,9 @@ export type PeerServerContext = {
 	 */
 	listed?: (name: string) => {size: number; stamp?: FileStamp} | undefined;
 	onStale?: (name: string) => void;
+	/** This peer's own list, whole and by name: GET /files and GET /files/:name/info (a finder without a tracker asks them). */
+	entries?: () => readonly FileEntry[];
+	entry?: (name: string) => FileEntry | undefined;
 	/** A downloader reports that a file's bytes did not match its md5: hash it again (rate-limited by the callee). */
 	onMismatchReport?: (name: string) => boolean;
 	/** Uploads served at once (--max-uploads); beyond them a request is 503 BUSY with Retry-After. */
@@ -141,6 +146,22 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 
 	app.get('/load', (_request, response) => {
 		response.json({id, load: load.load, uploaded} satisfies LoadReply);
+	});
+
+	app.get('/files', (_request, response) => {
+		const files = context.entries?.() ?? [];
+		response.json({id, files: files.map(({name, md5, size}) => ({name, md5, size}))} satisfies PeerFilesList);
+	});
+
+	app.get('/files/:name/info', (request, response) => {
+		const name = parseFileName(request.params.name);
+		const entry = context.entry?.(name);
+		if (!entry) {
+			sendError(response, 'NOT_FOUND', `no file "${name}" here`);
+			return;
+		}
+
+		response.json({id, name, md5: entry.md5, size: entry.size} satisfies PeerFileInfo);
 	});
 
 	app.get('/files/:name', async (request, response) => {

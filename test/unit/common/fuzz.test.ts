@@ -116,7 +116,9 @@ test('the peer server answers every random path and Range without a 5xx and serv
 				throw new Error(`GET ${requestPath} (range ${range}) → ${reply.status}`);
 			}
 
-			if ((reply.status === 200 || reply.status === 206) && requestPath.startsWith('/files/')) {
+			// The peer's own list (GET /files) and a name's info are JSON about the share, not its bytes.
+			const listing = /^\/files\/?$/.test(requestPath) || /^\/files\/[^/]+\/info\/?$/.test(requestPath);
+			if ((reply.status === 200 || reply.status === 206) && requestPath.startsWith('/files/') && !listing) {
 				const served = [...content.values()].some(bytes => bytes.includes(reply.body));
 				if (!served) {
 					throw new Error(`GET ${requestPath} served bytes that are not from the share dir`);
