@@ -28,7 +28,7 @@ const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const holdersPerName = Math.round(population.peers * population.filesPerPeer / population.distinctNames);
 
-const minShareOfBare = 0.7;
+const minShareOfBare = 2;
 const maxP99Ms = 20;
 const maxRssAfterRegistration = 600 * MiB;
 

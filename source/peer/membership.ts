@@ -42,11 +42,16 @@ export type PublishedList = {
 	readonly pendingCount: number;
 };
 
+/** How long leaving waits for a list still in flight. */
+const leaveWaitMs = 3000;
+
 export class Membership extends EventEmitter<MembershipEvents> {
 	readonly link: TrackerLink;
 	readonly #tracker: TrackerClient;
 	readonly #options: MembershipOptions;
 	#syncing: Promise<void> = Promise.resolve();
+	/** Whether a whole list was ever sent (it may have been taken though its reply was lost). */
+	#listSent = false;
 	/** Whether the tracker said its probe of this peer's URL fails. */
 	#unreachable = false;
 	/** Set while another peer (another key) holds this machID at the tracker. */
@@ -152,6 +157,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
 	async #sendWhole(retry?: TrackerRetry): Promise<void> {
 		const whole = this.#options.list().wholeList();
+		this.#listSent = true;
 		try {
 			const reply = await this.#tracker.updateList(this.#options.id, this.#options.url(), whole, {version: whole.version, retry});
 			this.#lastCount = whole.count;
@@ -210,7 +216,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
 	async leave(): Promise<void> {
 		this.#stopping.abort();
 		await this.#loop?.catch(() => {});
-		if (this.link.registered) {
+		// A list in flight (its challenge still running) may yet be taken: wait for it (briefly), and
+		// leave whenever one was sent, so the tracker never keeps a peer that is gone until the TTL.
+		const waited = new AbortController();
+		await Promise.race([this.#syncing.catch(() => {}), sleep(leaveWaitMs, undefined, {signal: waited.signal}).catch(() => {})]);
+		waited.abort();
+		if (this.link.registered || this.#listSent) {
 			await this.#tracker.leave(this.#options.id).catch(() => {});
 		}
 	}
