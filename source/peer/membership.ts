@@ -173,7 +173,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
 	/** Lists and updates go one at a time, in order. */
 	async #serially(work: () => Promise<void>): Promise<void> {
-		const run = this.#syncing.catch(() => {}).then(work);
+		// Once leaving, nothing more is sent: a list or an update after the leave would register this peer again.
+		const run = this.#syncing.catch(() => {}).then(async () => {
+			if (!this.#stopping.signal.aborted) {
+				await work();
+			}
+		});
 		this.#syncing = run;
 		return run;
 	}
