@@ -25,7 +25,7 @@ import {partCount, partSpan} from '../core/part-geometry.js';
 import {ReadAhead} from '../core/read-plan.js';
 import {isSuspect, maxMismatchesPerHolder, nextDelayWithin, stallTimeouts, type Outcome} from '../core/retry-policy.js';
 import {PartStore} from '../share/part-store.js';
-import type {DownloaderDeps} from '../transfer/download-context.js';
+import {probeLoads, type DownloaderDeps} from '../transfer/download-context.js';
 import {askPartsLists} from '../transfer/parts-lists.js';
 import type {Deadline} from './deadline.js';
 import type {PartCache} from './part-cache.js';
@@ -437,13 +437,7 @@ export class RemoteFile {
 
 	async #rank(holders: HolderRef[]): Promise<ScoredHolder[]> {
 		const {deps} = this.#ctx;
-		const probed = await Promise.all(holders.map(async holder => {
-			try {
-				return {holder, load: await deps.probeLoad(holder)};
-			} catch {
-				return {holder, load: undefined};
-			}
-		}));
+		const probed = await probeLoads(deps, holders);
 		const candidates: Candidate[] = [];
 		for (const {holder, load} of probed) {
 			if (load === undefined) {

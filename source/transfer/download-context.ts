@@ -65,3 +65,13 @@ export function shownText(deps: Pick<DownloaderDeps, 'shareDir' | 'shownDir'>, t
 	return deps.shownDir === undefined ? text : text.replaceAll(deps.shareDir, deps.shownDir);
 }
 
+/** GetLoad from every holder at once: each with its load, or undefined when it did not answer. */
+export async function probeLoads(deps: Pick<DownloaderDeps, 'probeLoad'>, holders: HolderRef[]): Promise<Array<{holder: HolderRef; load: number | undefined}>> {
+	return Promise.all(holders.map(async holder => {
+		try {
+			return {holder, load: await deps.probeLoad(holder)};
+		} catch {
+			return {holder, load: undefined};
+		}
+	}));
+}

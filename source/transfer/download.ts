@@ -9,7 +9,7 @@ import type {Attempt, DownloadResult} from '../core/transfer-types.js';
 import {ensureRoom} from '../share/free-space.js';
 import {resumableBytes} from '../share/part-store.js';
 import {exists} from '../share/share-dir.js';
-import {DownloadError, shownText, type DownloaderDeps, type DownloadRecord} from './download-context.js';
+import {DownloadError, probeLoads, shownText, type DownloaderDeps, type DownloadRecord} from './download-context.js';
 import {multiSourceDownload} from './multi-source.js';
 import {fromOneHolder} from './single-source.js';
 
@@ -119,13 +119,7 @@ async function locateAgain(deps: DownloaderDeps, name: string, round: number): P
 
 /** GetLoad from every holder at once; those that answer are ranked by the policy, the rest recorded as down. */
 async function rankAvailable(deps: DownloaderDeps, name: string, holders: HolderRef[], attempts: Attempt[]): Promise<ScoredHolder[]> {
-	const probed = await Promise.all(holders.map(async holder => {
-		try {
-			return {holder, load: await deps.probeLoad(holder)};
-		} catch {
-			return {holder, load: undefined};
-		}
-	}));
+	const probed = await probeLoads(deps, holders);
 	const candidates: Candidate[] = [];
 	const down: Array<HolderRef & {latencyMs: number}> = [];
 	for (const {holder, load} of probed) {
