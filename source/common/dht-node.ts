@@ -47,14 +47,33 @@ export const dhtLimits = {
 	maxSavedNodes: 200,
 	/** Per sender (host:port): messages per second on average, at once, and senders remembered. */
 	rate: {perSecond: 100, burst: 400, maxSenders: 4096},
+	/** Nodes in a find_node or get_peers reply: Kademlia's k closest (the engine would send its whole routing table). */
+	nodesPerReply: 20,
+	/** Announced peers in a get_peers reply, picked at random among those stored (about 1 KB of values). */
+	valuesPerReply: 100,
+	/** Nodes whose query timed out, remembered (not asked again) until they are heard from or this long has passed. */
+	unanswered: {forgetMs: 30_000, max: 4096},
 };
 
-export type DhtStats = {sent: number; received: number; dropped: number; rateLimited: number};
+export type LookupOptions = {
+	/** The longest a lookup is waited for (5 s). */
+	timeoutMs?: number;
+	/** Whether to answer once announces came in and settled, before the lookup ends. */
+	early?: boolean;
+	/** The least an early answer waits after the first announce came in (25 ms). */
+	settleMs?: number;
+	/** Each new contact, as it comes in. */
+	onPeer?: (contact: DhtContact) => void;
+};
+
+export type DhtStats = {sent: number; received: number; dropped: number; rateLimited: number; skipped: number};
 
 export class DhtNode {
 	readonly #dht: DHT;
 	readonly #options: DhtNodeOptions;
-	readonly #stats: DhtStats = {sent: 0, received: 0, dropped: 0, rateLimited: 0};
+	readonly #stats: DhtStats = {sent: 0, received: 0, dropped: 0, rateLimited: 0, skipped: 0};
+	/** Host:port → when a query to it last timed out (a node killed, or gone): see #skipUnanswered. */
+	readonly #unanswered = new Map<string, number>();
 	#saveTimer: NodeJS.Timeout | undefined;
 	#stopped = false;
 
@@ -80,6 +99,8 @@ export class DhtNode {
 			maxAge: options.recordTtlMs,
 		});
 		const node = new DhtNode(dht, options);
+		answerLikeKademlia(dht);
+		node.#skipUnanswered(dht);
 		node.#guard(socket);
 		dht.on('warning', () => {});
 		dht.on('error', error => options.log?.(`DHT: ${error.message}`));
@@ -150,37 +171,62 @@ export class DhtNode {
 		});
 	}
 
-	/** The host:port pairs announced under `key` that the lookup met (deduplicated), within `timeoutMs`. */
-	async lookup(key: Buffer, timeoutMs = 5000): Promise<DhtContact[]> {
+	/**
+	 * The host:port pairs announced under `key` that the lookup met (deduplicated), each also given
+	 * to `onPeer` as it comes in. Resolves when the lookup has asked the k closest nodes, or within
+	 * `timeoutMs`; with `early`, sooner: once announces came in, after as long again as the first
+	 * took (at least `settleMs`), for the others' replies. A node among the k closest stores every
+	 * announce of the key, so the first that answers names (nearly) all holders; the rest of the
+	 * lookup mostly waits on nodes that died since they were last seen (a query timeout each). An
+	 * early answer leaves the lookup to finish in the background (it drops the dead from the table).
+	 */
+	async lookup(key: Buffer, {timeoutMs = 5000, early = false, settleMs = 25, onPeer}: LookupOptions = {}): Promise<DhtContact[]> {
 		if (this.#stopped) {
 			return [];
 		}
 
 		const found = new Map<string, DhtContact>();
-		const onPeer = (peer: DhtContact, infoHash: Uint8Array) => {
-			if (key.equals(infoHash) && found.size < 1000) {
-				found.set(`${peer.host}:${peer.port}`, {host: peer.host, port: peer.port});
+		const started = performance.now();
+		let finish: () => void = () => {};
+		let settleTimer: NodeJS.Timeout | undefined;
+		const onValue = (peer: DhtContact, infoHash: Uint8Array) => {
+			const id = `${peer.host}:${peer.port}`;
+			if (!key.equals(infoHash) || found.size >= 1000 || found.has(id)) {
+				return;
+			}
+
+			const contact = {host: peer.host, port: peer.port};
+			found.set(id, contact);
+			onPeer?.(contact);
+			if (early && !settleTimer) {
+				settleTimer = setTimeout(() => {
+					finish();
+				}, Math.max(settleMs, performance.now() - started));
 			}
 		};
 
-		this.#dht.on('peer', onPeer);
+		this.#dht.on('peer', onValue);
+		const timer = setTimeout(() => {
+			finish();
+		}, timeoutMs);
 		try {
 			await new Promise<void>(resolve => {
-				const timer = setTimeout(() => {
-					abort();
-					resolve();
-				}, timeoutMs);
+				finish = resolve;
 				const abort = this.#dht.lookup(key, () => {
-					clearTimeout(timer);
-					resolve();
+					// The lookup's own store is read on the next tick; its peers come in before this one resolves.
+					setImmediate(resolve);
 				});
-			});
-			// The lookup's own store is read on the next tick; its peers come in before this one resolves.
-			await new Promise(resolve => {
-				setImmediate(resolve);
+				if (!early) {
+					finish = () => {
+						abort();
+						resolve();
+					};
+				}
 			});
 		} finally {
-			this.#dht.off('peer', onPeer);
+			clearTimeout(timer);
+			clearTimeout(settleTimer);
+			this.#dht.off('peer', onValue);
 		}
 
 		return [...found.values()];
@@ -232,6 +278,42 @@ export class DhtNode {
 	}
 
 	/**
+	 * A query to a node that did not answer its last one (within forgetMs, and not heard from since)
+	 * fails at once instead of waiting a query timeout again. Other nodes go on naming a node that
+	 * died in their replies until their own queries to it time out, so without this every lookup
+	 * that met it would wait the timeout (and hold one of the α query slots meanwhile).
+	 */
+	#skipUnanswered(dht: DHT): void {
+		const {socket} = (dht as unknown as Engine)._rpc;
+		const query = socket.query.bind(socket);
+		const {forgetMs, max} = dhtLimits.unanswered;
+		socket.query = (peer, message, callback) => {
+			const address = `${peer.host}:${peer.port}`;
+			const since = this.#unanswered.get(address);
+			if (since !== undefined && Date.now() - since < forgetMs) {
+				this.#stats.skipped++;
+				process.nextTick(() => {
+					callback(Object.assign(new Error('Query timed out (skipped: no answer to the last one)'), {code: 'ETIMEDOUT'}), null, peer);
+				});
+				return 0;
+			}
+
+			return query(peer, message, (error, ...rest) => {
+				if (error?.code === 'ETIMEDOUT') {
+					this.#unanswered.delete(address);
+					if (this.#unanswered.size >= max) {
+						this.#unanswered.delete(this.#unanswered.keys().next().value!);
+					}
+
+					this.#unanswered.set(address, Date.now());
+				}
+
+				callback(error, ...rest);
+			});
+		};
+	}
+
+	/**
 	 * Every packet is decoded and screened before the engine's own handler runs, and that handler
 	 * runs inside a try: no packet can throw out of the socket's event (a crash of the program).
 	 */
@@ -269,6 +351,8 @@ export class DhtNode {
 				return false;
 			}
 
+			this.#unanswered.delete(`${rinfo.address}:${rinfo.port}`);
+
 			try {
 				return emit(event, ...arguments_);
 			} catch {
@@ -277,6 +361,54 @@ export class DhtNode {
 			}
 		}) as typeof socket.emit;
 	}
+}
+
+type EngineContact = {id: Uint8Array; host: string; port: number};
+type EngineQuery = {a: {info_hash: Buffer}};
+type EnginePeer = {address?: string; host?: string; port: number};
+type EngineContactAddress = {host: string; port: number};
+type EngineCallback = (error: (Error & {code?: string}) | null, ...rest: unknown[]) => void;
+/** The parts of bittorrent-dht 11 (and its k-rpc 5) that answerLikeKademlia changes: not its public API, so the version is pinned to 11. */
+type Engine = {
+	_rpc: {
+		id: Buffer;
+		socket: {query(peer: EngineContactAddress, message: unknown, callback: EngineCallback): number};
+		nodes: {closest(id: Uint8Array, n?: number): EngineContact[]};
+		response(peer: EnginePeer, query: unknown, response: Record<string, unknown>, nodes?: EngineContact[] | (() => void), callback?: () => void): void;
+	};
+	_peers: {get(key: string, n?: number): Uint8Array[]};
+	_generateToken(host: string): Buffer;
+	_ongetpeers(query: EngineQuery, peer: EnginePeer): void;
+};
+
+/**
+ * Two changes to how the engine answers, both within BEP 5 and Kademlia:
+ * - a find_node or get_peers reply carries the k closest nodes, not the whole routing table
+ *   (a table of more than 32 nodes made replies that other nodes' screens dropped as too long,
+ *   so a node joining through a well-known node could not join, and lookups waited on timeouts);
+ * - a get_peers reply from a node that stores announces carries the closest nodes too, beside
+ *   the values, as libtorrent's do: a lookup that meets a holder of some announces still goes on
+ *   to the k closest nodes, so it converges, and an announce reaches the k truly closest.
+ */
+function answerLikeKademlia(dht: DHT): void {
+	const engine = dht as unknown as Engine;
+	const rpc = engine._rpc;
+	const respond = rpc.response.bind(rpc);
+	rpc.response = (...[peer, query, response, nodes, callback]) => {
+		respond(peer, query, response, Array.isArray(nodes) ? nodes.slice(0, dhtLimits.nodesPerReply) : nodes, callback);
+	};
+
+	// Only called for a screened get_peers query (a 20-byte info_hash).
+	engine._ongetpeers = (query, peer) => {
+		const infoHash = query.a.info_hash;
+		const reply: Record<string, unknown> = {id: rpc.id, token: engine._generateToken(peer.address ?? peer.host ?? '')};
+		const values = engine._peers.get(Buffer.from(infoHash).toString('hex'), dhtLimits.valuesPerReply);
+		if (values.length > 0) {
+			reply.values = values;
+		}
+
+		rpc.response(peer, query, reply, rpc.nodes.closest(infoHash, dhtLimits.nodesPerReply));
+	};
 }
 
 async function readSavedNodes(file: string): Promise<string[]> {

@@ -174,22 +174,32 @@ export class DhtPresence {
 	 * of them when it lists the file. NOT_FOUND when no holder answers for it.
 	 */
 	async find(name: string): Promise<FindReply> {
-		const contacts = (await this.#options.dht.lookup(nameKey(name))).slice(0, maxAsked);
 		const claims: HolderClaim[] = [];
 		const own = this.#options.entry(name);
 		if (own) {
 			claims.push({holder: {id: this.#options.id, url: this.#options.url()}, md5: own.md5, size: own.size});
 		}
 
-		const answers = await Promise.all(contacts.map(async contact => {
-			const url = urlOf(contact);
+		// Each holder is asked as soon as the lookup names it; the lookup answers once the announces came in.
+		const asking: Array<Promise<HolderClaim | undefined>> = [];
+		const ask = async (url: string): Promise<HolderClaim | undefined> => {
 			try {
 				const info = await fileInfo(url, name, {timeoutMs: this.#options.askTimeoutMs ?? 1000, secret: this.#options.secret});
 				return info.name === name ? {holder: {id: info.id, url}, md5: info.md5, size: info.size} : undefined;
 			} catch {
 				return undefined;
 			}
-		}));
+		};
+
+		const contacts = await this.#options.dht.lookup(nameKey(name), {
+			early: true,
+			onPeer(contact) {
+				if (asking.length < maxAsked) {
+					asking.push(ask(urlOf(contact)));
+				}
+			},
+		});
+		const answers = await Promise.all(asking);
 		for (const claim of answers) {
 			// Another address answering as this peer is not this peer.
 			if (claim && claim.holder.id !== this.#options.id) {
@@ -216,7 +226,7 @@ export class DhtPresence {
 
 		const candidates = [
 			...(this.#known.has(id) ? [this.#known.get(id)!.url] : []),
-			...(await this.#options.dht.lookup(peerKey(id))).map(contact => urlOf(contact)),
+			...(await this.#options.dht.lookup(peerKey(id), {early: true})).map(contact => urlOf(contact)),
 		];
 		for (const url of new Set(candidates)) {
 			try {
