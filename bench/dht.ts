@@ -2,23 +2,31 @@
  * Serverless Find. In one process (two cores cannot run 50 peer processes): N DHT nodes
  * (bittorrent-dht, loopback UDP), each with a minimal HTTP holder answering GET /files/:name/info
  * and GET /load, announcing its files with the peer's own DhtPresence; and, in the same run, a
- * tracker holding the same lists. Measures:
- *   1. find p50/p99 through the DHT (lookup, then every holder asked) beside the tracker's Find;
+ * tracker holding the same lists. The finds are a user's: `find <name>` typed into a real
+ * xfs-peer process (dist/), one joined to the DHT with no tracker, one with the tracker only;
+ * each is the whole command (the lookup or the tracker's Find, every holder asked, GetLoad of
+ * each, the ranking, the JSON line back). Measures:
+ *   1. find p50/p99 through the DHT beside the same finds through the tracker, and the DHT
+ *      lookup alone (in process, waited to its end);
  *   2. churn: 10 of the 50 killed at once (socket and server closed, no goodbye, as kill -9);
  *      finds of names that still have live holders, from 2 s later;
  *   3. DHT messages per find and per announce at 10, 50 and 200 nodes, against log2 n.
  *
  *   npm run bench:dht [-- --peers 50 --files-per-peer 20 --names 200 --finds 300 --kill 10]
  */
+import fs from 'node:fs/promises';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {DhtNode, nameKey, nodeIdOf} from '../source/common/dht-node.js';
 import type {FileEntry} from '../source/common/wire.js';
 import {TrackerClient} from '../source/clients/tracker-client.js';
+import {createIdentity} from '../source/common/signing.js';
 import {DhtPresence} from '../source/peer/dht-presence.js';
 import {startTracker} from '../tracker/server.js';
-import {benchFlags, describeMachine, formatTable, saveCsv} from './lib.js';
+import {assertBuilt, benchFlags, describeMachine, formatTable, type PeerProc, saveCsv, startPeerProcess, stopAll} from './lib.js';
 
 const flags = benchFlags({peers: '50', 'files-per-peer': '20', names: '200', finds: '300', kill: '10', scales: '10,50,200', 'scale-samples': '30'});
 const peerCount = Number(flags.peers);
@@ -84,7 +92,14 @@ const percentile = (values: number[], p: number) => {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
+async function dirIn(parent: string, name: string): Promise<string> {
+	const dir = path.join(parent, name);
+	await fs.mkdir(dir);
+	return dir;
+}
+
 async function main(): Promise<void> {
+	assertBuilt();
 	const machine = describeMachine();
 	const rows: Array<Array<string | number>> = [];
 	process.stdout.write(`bench:dht: ${peerCount} DHT nodes + minimal HTTP holders in one process, ${filesPerPeer} files each of ${nameCount} names; ${machine}\n`);
@@ -96,50 +111,61 @@ async function main(): Promise<void> {
 
 	// No heartbeats here: the tracker keeps the lists for the whole run.
 	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 3_600_000});
-	const trackerClient = new TrackerClient(tracker.url);
 	for (const holder of holders) {
-		await trackerClient.updateList(holder.id, holder.url, holder.files);
+		// Each holder signs its own list (the tracker binds its machID to its key).
+		await new TrackerClient(tracker.url, {identity: createIdentity()}).updateList(holder.id, holder.url, holder.files);
 	}
+
+	// The finders are real peers, as a user runs them: one without a tracker (joined through p0), one with the tracker only.
+	const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'xfs-bench-dht-'));
+	const finderArgs = ['--latency-scale', '0', '--announce-ms', '300000'];
+	const [dhtFinder, trackerFinder] = await Promise.all([
+		startPeerProcess({id: 'finder-dht', dir: await dirIn(scratch, 'dht'), args: ['--bootstrap', holders[0]!.dht.address, ...finderArgs]}),
+		startPeerProcess({id: 'finder-tracker', dir: await dirIn(scratch, 'tracker'), tracker: tracker.url, args: finderArgs}),
+	]);
+	const findVia = async (finder: PeerProc, name: string) => {
+		const t0 = performance.now();
+		const result = await finder.run(`find ${name}`, 30_000);
+		return {ms: performance.now() - t0, ok: result.ok === true, md5: result.md5 as string | undefined, ids: ((result.peers ?? []) as Array<{id: string}>).map(peer => peer.id)};
+	};
 
 	const holdersOf = (name: string) => holders.filter(holder => holder.files.some(file => file.name === name));
 	const heldNames = [...new Set(holders.flatMap(holder => holder.files.map(file => file.name)))];
-	// The same finds, in the same order, from the same peers, through each path.
+	// The same finds, in the same order, through each path; the lookup alone from one of the holders' nodes.
 	const workload = Array.from({length: findCount}, (_, index) => ({from: holders[(index * 13) % peerCount]!, name: heldNames[(index * 17) % heldNames.length]!}));
 	const dhtMs: number[] = [];
 	const trackerMs: number[] = [];
 	const lookupMs: number[] = [];
-	let dhtWrong = 0;
+	let dhtRight = 0;
 	let holdersFound = 0;
 	let holdersTotal = 0;
 	for (const {from, name} of workload) {
-		let t0 = performance.now();
-		const viaTracker = await trackerClient.find(name);
-		trackerMs.push(performance.now() - t0);
-		t0 = performance.now();
+		const viaTracker = await findVia(trackerFinder, name);
+		trackerMs.push(viaTracker.ms);
+		const viaDht = await findVia(dhtFinder, name);
+		dhtMs.push(viaDht.ms);
+		const t0 = performance.now();
 		await from.dht.lookup(nameKey(name));
 		lookupMs.push(performance.now() - t0);
-		t0 = performance.now();
-		const viaDht = await from.presence.find(name).catch(() => undefined);
-		dhtMs.push(performance.now() - t0);
-		// A lookup returns the holders the nodes it met store: all of them, or some (a record lives on the k nodes closest at its announce).
-		holdersFound += viaDht?.peers.length ?? 0;
-		holdersTotal += holdersOf(name).length;
-		if (!viaDht || viaDht.peers.length === 0 || viaDht.md5 !== viaTracker.md5) {
-			dhtWrong++;
+		const expected = holdersOf(name).map(holder => holder.id);
+		holdersFound += viaDht.ids.filter(id => expected.includes(id)).length;
+		holdersTotal += expected.length;
+		if (viaDht.ok && viaDht.ids.length > 0 && viaDht.md5 === md5Of(name) && viaTracker.md5 === md5Of(name)) {
+			dhtRight++;
 		}
 
 		if (dhtMs.length % 10 === 0) {
-			process.stdout.write(`  ${dhtMs.length} finds, last through the DHT ${Math.round(dhtMs.at(-1)!)} ms (lookup ${Math.round(lookupMs.at(-1)!)} ms)\n`);
+			process.stdout.write(`  ${dhtMs.length} finds, last through the DHT ${Math.round(dhtMs.at(-1)!)} ms (lookup alone ${Math.round(lookupMs.at(-1)!)} ms), through the tracker ${Math.round(trackerMs.at(-1)!)} ms\n`);
 		}
 	}
 
 	rows.push(
-		['find', 'dht', peerCount, findCount, round(percentile(dhtMs, 0.5)), round(percentile(dhtMs, 0.99)), findCount - dhtWrong, `finds with a holder and the right md5; ${Math.round(100 * holdersFound / holdersTotal)} % of all holders found`],
-		['lookup alone', 'dht', peerCount, findCount, round(percentile(lookupMs, 0.5)), round(percentile(lookupMs, 0.99)), findCount, 'the DHT part of a find'],
-		['find', 'tracker', peerCount, findCount, round(percentile(trackerMs, 0.5)), round(percentile(trackerMs, 0.99)), findCount, ''],
+		['find (xfs-peer, no tracker)', 'dht', peerCount, findCount, round(percentile(dhtMs, 0.5)), round(percentile(dhtMs, 0.99)), dhtRight, `finds with a holder and the right md5; ${Math.round(100 * holdersFound / holdersTotal)} % of all holders found`],
+		['lookup alone (in process, to its end)', 'dht', peerCount, findCount, round(percentile(lookupMs, 0.5)), round(percentile(lookupMs, 0.99)), findCount, 'the whole DHT lookup, from a holder\'s node'],
+		['find (xfs-peer, tracker)', 'tracker', peerCount, findCount, round(percentile(trackerMs, 0.5)), round(percentile(trackerMs, 0.99)), findCount, ''],
 	);
 
-	// Churn: killKount at once, no goodbye; finds from 2 s later.
+	// Churn: killCount at once, no goodbye; finds from 2 s later.
 	const killed = holders.slice(peerCount - killCount);
 	await Promise.all(killed.map(async holder => {
 		holder.alive = false;
@@ -151,26 +177,26 @@ async function main(): Promise<void> {
 	}));
 	process.stdout.write(`killed ${killCount}\n`);
 	await sleep(2000);
-	const live = holders.filter(holder => holder.alive);
 	const liveNames = heldNames.filter(name => holdersOf(name).some(holder => holder.alive));
 	const churnMs: number[] = [];
 	let churnOk = 0;
 	let deadOffered = 0;
 	const churnFinds = Math.min(findCount, 200);
 	for (let index = 0; index < churnFinds; index++) {
-		const from = live[(index * 13) % live.length]!;
 		const name = liveNames[(index * 17) % liveNames.length]!;
-		const t0 = performance.now();
-		const reply = await from.presence.find(name).catch(() => undefined);
-		churnMs.push(performance.now() - t0);
-		const offeredDead = reply?.peers.some(peer => killed.some(holder => holder.id === peer.id)) ?? false;
+		const reply = await findVia(dhtFinder, name);
+		churnMs.push(reply.ms);
+		const offeredDead = reply.ids.some(id => killed.some(holder => holder.id === id));
 		deadOffered += offeredDead ? 1 : 0;
-		if (reply && reply.peers.length > 0 && !offeredDead) {
+		if (reply.ok && reply.ids.length > 0 && reply.md5 === md5Of(name) && !offeredDead) {
 			churnOk++;
 		}
 	}
 
-	rows.push(['churn find', 'dht', live.length, churnFinds, round(percentile(churnMs, 0.5)), round(percentile(churnMs, 0.99)), churnOk, `${killCount} killed; ${deadOffered} finds offered a dead holder`]);
+	rows.push(['churn find (xfs-peer, no tracker)', 'dht', peerCount - killCount, churnFinds, round(percentile(churnMs, 0.5)), round(percentile(churnMs, 0.99)), churnOk, `${killCount} killed at once, finds from 2 s later; ${deadOffered} finds offered a dead holder`]);
+	await Promise.all([dhtFinder.stop(), trackerFinder.stop()]);
+	await fs.rm(scratch, {recursive: true, force: true});
+	const live = holders.filter(holder => holder.alive);
 	await Promise.all(live.map(async holder => {
 		holder.presence.stop();
 		holder.server.closeAllConnections();
@@ -228,5 +254,10 @@ async function main(): Promise<void> {
 	process.stdout.write(`saved ${file}\n`);
 }
 
-await main();
+try {
+	await main();
+} finally {
+	await stopAll();
+}
+
 process.exit(0);

@@ -80,8 +80,9 @@ export type PeerProc = Proc & {
 	run: (line: string, timeoutMs?: number) => Promise<Record<string, any>>;
 };
 
-export async function startPeerProcess({id, dir, tracker, args = [], readyTimeoutMs = 120_000}: {id: string; dir: string; tracker: string; args?: string[]; readyTimeoutMs?: number}): Promise<PeerProc> {
-	const proc = startProcess(peerBin, ['--id', id, '--dir', dir, '--tracker', tracker, '--json', ...args]);
+/** A peer as a user runs it; without `tracker`, it is given none (a DHT peer: --bootstrap or --dht-port in `args`). */
+export async function startPeerProcess({id, dir, tracker, args = [], readyTimeoutMs = 120_000}: {id: string; dir: string; tracker?: string; args?: string[]; readyTimeoutMs?: number}): Promise<PeerProc> {
+	const proc = startProcess(peerBin, ['--id', id, '--dir', dir, ...(tracker === undefined ? [] : ['--tracker', tracker]), '--json', ...args]);
 	const ready = JSON.parse(await proc.stdout.next(line => line.includes('"event":"ready"'), readyTimeoutMs)) as {url: string};
 	return {
 		...proc,
