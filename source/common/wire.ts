@@ -47,7 +47,8 @@ export type PeersReply = {peers: PeerSummary[]};
 export type LoadReply = {id: string; load: number; uploaded?: number};
 /** A peer's own list (GET /files on a peer) and one name of it (GET /files/:name/info). */
 export type PeerFilesList = {id: string; files: FileEntry[]};
-export type PeerFileInfo = {id: string; name: string; md5: string; size: number};
+/** `pinned: r` when the peer keeps the file as one of r replicas (what it publishes with the entry). */
+export type PeerFileInfo = {id: string; name: string; md5: string; size: number; pinned?: number};
 /** `secured`: whether the tracker checks a --secret MAC on writes (a peer says a mismatch at start). */
 export type HealthReply = {ok: true; epoch: string; peers: number; files: number; secured?: boolean};
 /** GET /identity?challenge=… on a peer: its key, and its signature of the challenge (signing.identityText). */

@@ -175,17 +175,22 @@ export class DhtPresence {
 	 */
 	async find(name: string): Promise<FindReply> {
 		const claims: HolderClaim[] = [];
+		/** Each holder's `pinned: r` (README "Replication"): the pinned copies, as the tracker's Find gives them. */
+		const pinnedBy = new Map<string, number>();
 		const own = this.#options.entry(name);
 		if (own) {
 			claims.push({holder: {id: this.#options.id, url: this.#options.url()}, md5: own.md5, size: own.size});
+			if (own.pinned !== undefined) {
+				pinnedBy.set(this.#options.id, own.pinned);
+			}
 		}
 
 		// Each holder is asked as soon as the lookup names it; the lookup answers once the announces came in.
-		const asking: Array<Promise<HolderClaim | undefined>> = [];
-		const ask = async (url: string): Promise<HolderClaim | undefined> => {
+		const asking: Array<Promise<(HolderClaim & {pinned?: number}) | undefined>> = [];
+		const ask = async (url: string): Promise<(HolderClaim & {pinned?: number}) | undefined> => {
 			try {
 				const info = await fileInfo(url, name, {timeoutMs: this.#options.askTimeoutMs ?? 1000, secret: this.#options.secret});
-				return info.name === name ? {holder: {id: info.id, url}, md5: info.md5, size: info.size} : undefined;
+				return info.name === name ? {holder: {id: info.id, url}, md5: info.md5, size: info.size, pinned: info.pinned} : undefined;
 			} catch {
 				return undefined;
 			}
@@ -205,6 +210,9 @@ export class DhtPresence {
 			if (claim && claim.holder.id !== this.#options.id) {
 				claims.push(claim);
 				this.#met(claim.holder);
+				if (claim.pinned !== undefined && !pinnedBy.has(claim.holder.id)) {
+					pinnedBy.set(claim.holder.id, claim.pinned);
+				}
 			}
 		}
 
@@ -215,7 +223,34 @@ export class DhtPresence {
 				: `no peer of the ${contacts.length} the DHT names for ${name} lists it now`);
 		}
 
-		return {name, md5: choice.md5, size: choice.size, peers: choice.holders};
+		const copies = choice.holders.filter(holder => pinnedBy.has(holder.id)).map(holder => holder.id).sort();
+		const pinned = Math.max(0, ...copies.map(id => pinnedBy.get(id)!));
+		return {name, md5: choice.md5, size: choice.size, peers: choice.holders, ...(pinned > 0 ? {pinned, copies} : {})};
+	}
+
+	/**
+	 * The live peers this node can see (replication's placement without a tracker): the roster's
+	 * and those met, each of which answered GET /load as that machID just now; this peer among them.
+	 */
+	async livePeers(): Promise<Array<{id: string; url: string}>> {
+		const urls = new Set([...(await this.#options.dht.lookup(rosterKey)).map(contact => urlOf(contact)), ...[...this.#known.values()].map(peer => peer.url)]);
+		urls.delete(this.#options.url());
+		const answers = await Promise.all([...urls].slice(0, maxAsked).map(async url => {
+			try {
+				return {id: (await getLoad(url, {timeoutMs: this.#options.askTimeoutMs ?? 1000, secret: this.#options.secret})).id, url};
+			} catch {
+				return undefined;
+			}
+		}));
+		const byId = new Map<string, {id: string; url: string}>([[this.#options.id, {id: this.#options.id, url: this.#options.url()}]]);
+		for (const peer of answers) {
+			if (peer && !byId.has(peer.id)) {
+				byId.set(peer.id, peer);
+				this.#met(peer);
+			}
+		}
+
+		return [...byId.values()];
 	}
 
 	/** The URL of a machID: a peer met before, else the one announced under its id that answers as it. */

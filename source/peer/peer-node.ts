@@ -39,7 +39,7 @@ import {Membership, type PublishedList} from './membership.js';
 import {notices} from './notices.js';
 import {PartialAnnouncer} from './partial-announce.js';
 import type {PeerConfig} from './peer-config.js';
-import {copyIntoShare, Replication, type PutResult, type UnpinResult} from './replication.js';
+import {copyIntoShare, Replication, type PutResult, type ReplicaDirectory, type UnpinResult} from './replication.js';
 
 export type {TrackerStatus} from '../core/tracker-link.js';
 
@@ -148,7 +148,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			shareDir: () => this.#share?.ioDir,
 			listed: name => this.#share?.listedWithStamp(name),
 			entries: () => this.#share?.entries ?? [],
-			entry: name => this.#share?.listed(name),
+			entry: name => this.#listedAsPublished(name),
 			onStale: name => {
 				void this.#share?.verify(name);
 			},
@@ -277,7 +277,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			dht: this.#dht,
 			url: () => this.url,
 			entries: () => this.#share?.entries ?? [],
-			entry: name => this.#share?.listed(name),
+			entry: name => this.#listedAsPublished(name),
 			announceMs: this.config.announceMs ?? 300_000,
 			secret: this.config.secret,
 			notice: message => this.emit('notice', message),
@@ -465,7 +465,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			handoffMs: config.handoffMs ?? 10_000,
 			secret: config.secret,
 		}, {
-			tracker: this.tracker,
+			// Without a tracker, the DHT's view: the live peers it sees, and Find through it (with the pinned copies).
+			tracker: config.trackerless ? this.#dhtDirectory() : this.tracker,
 			pins,
 			ioDir: () => share.ioDir,
 			listed: name => share.listed(name),
@@ -475,7 +476,7 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				share.touch(name);
 			},
 			publish: async () => {
-				await this.#membership.publishChanges();
+				await (config.trackerless ? this.#presence?.announceChanges() : this.#membership.publishChanges());
 			},
 			fetch: async (name, dir, locate) => {
 				let located: FindReply | undefined;
@@ -620,6 +621,27 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 				return share.pendingCount;
 			},
 		};
+	}
+
+	/** A listed entry as others see it: with `pinned: r` when this peer keeps it pinned (GET /files/:name/info, the DHT's Find). */
+	#listedAsPublished(name: string): FileEntry | undefined {
+		const entry = this.#share?.listed(name);
+		return entry && this.#replication ? this.#replication.decorate(entry) : entry;
+	}
+
+	#dhtDirectory(): ReplicaDirectory {
+		return {
+			peers: async () => this.#presenceRunning().livePeers(),
+			find: async name => this.#presenceRunning().find(name),
+		};
+	}
+
+	#presenceRunning(): DhtPresence {
+		if (!this.#presence) {
+			throw new XfsError('NOT_FOUND', 'the DHT node is not running yet');
+		}
+
+		return this.#presence;
 	}
 
 	async #announce(file: FileEntry): Promise<void> {

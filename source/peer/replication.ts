@@ -14,7 +14,6 @@ import type {FileEntry, FindReply, ReplicaRequestBody} from '../common/wire.js';
 import {placementFor, rankByDistance} from '../core/placement.js';
 import {planRepair, shouldRelease} from '../core/replica-plan.js';
 import {askReplica, type ReplicaReply, type ReplicaRequest} from '../clients/peer-client.js';
-import type {TrackerClient} from '../clients/tracker-client.js';
 import type {Pin, PinStore} from '../share/pin-store.js';
 import {partialDir, stateDirName} from '../share/share-dir.js';
 
@@ -34,8 +33,14 @@ export type ReplicationOptions = {
 	random?: () => number;
 };
 
+/** Who is live and who holds a name (with its pinned copies): the tracker, or without one the DHT's view (DhtPresence). */
+export type ReplicaDirectory = {
+	peers: () => Promise<ReadonlyArray<{id: string; url: string}>>;
+	find: (name: string) => Promise<FindReply>;
+};
+
 export type ReplicationDeps = {
-	tracker: TrackerClient;
+	tracker: ReplicaDirectory;
 	pins: PinStore;
 	/** The share dir's I/O path (undefined while withdrawn). */
 	ioDir: () => string | undefined;

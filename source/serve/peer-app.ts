@@ -161,7 +161,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 			return;
 		}
 
-		response.json({id, name, md5: entry.md5, size: entry.size} satisfies PeerFileInfo);
+		response.json({id, name, md5: entry.md5, size: entry.size, ...(entry.pinned === undefined ? {} : {pinned: entry.pinned})} satisfies PeerFileInfo);
 	});
 
 	app.get('/files/:name', async (request, response) => {

@@ -2,13 +2,14 @@
 import {createSocket} from 'node:dgram';
 import {createServer} from 'node:http';
 import type {AddressInfo} from 'node:net';
-import {readFile} from 'node:fs/promises';
+import {access, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import {createHash} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import test, {type ExecutionContext} from 'ava';
 import fc from 'fast-check';
 import bencode from 'bencode';
 import {nameKey} from '../../source/common/dht-keys.js';
+import {placementFor} from '../../source/core/placement.js';
 import {eventually, fastPeerArgs, peerEntry, shareDir, startChild, startTracker, type Child} from '../helpers/processes.js';
 
 type DhtPeer = Child & {id: string; url: string; dht: string; run: (line: string, timeoutMs?: number) => Promise<Record<string, any>>};
@@ -181,6 +182,50 @@ test.serial('malformed UDP packets, a flood, and a stranger announcing a name fo
 	t.deepEqual((after.peers as Array<{id: string}>).map(peer => peer.id).sort(), ['A', 'B']);
 	t.is(a!.child.exitCode, null);
 	t.like(await x.run('download song.mp3'), {ok: true});
+});
+
+test.serial('put with r = 3 and no tracker lands on the XOR-closest 3 the DHT sees; a holder killed, the next closest takes a copy', async t => {
+	// Pins checked every 200 ms (the heartbeat), a repair after 300 ms below r.
+	const replicaArgs = ['--repair-grace-ms', '300'];
+	const ids = ['P1', 'P2', 'P4', 'P5'];
+	const dirs = new Map<string, string>();
+	const peers = new Map<string, DhtPeer>();
+	for (const id of ids) {
+		dirs.set(id, await shareDir(t));
+		const first = peers.get(ids[0]!);
+		peers.set(id, await startDhtPeer(t, id, dirs.get(id)!, [...(first ? ['--bootstrap', first.dht] : ['--dht-port', '0']), ...replicaArgs]));
+	}
+
+	const putterDir = await shareDir(t);
+	const putter = await startDhtPeer(t, 'P3', putterDir, ['--bootstrap', peers.get('P2')!.dht, ...replicaArgs]);
+	const content = randomBytes(200_000);
+	const outside = path.join(await shareDir(t), 'notes.txt');
+	await writeFile(outside, content);
+	// P3, the putter, is the farthest of the five from notes.txt: it keeps its file as an ordinary one.
+	const placement = placementFor('notes.txt', [...ids, 'P3'], 3);
+	t.deepEqual(placement, ['P4', 'P1', 'P5']);
+	// The putter sees every peer through the DHT before it places anything.
+	await eventually(async () => ((await putter.run('peers')).viewFrom === 5 ? true : undefined), {intervalMs: 200});
+
+	const put = await putter.run(`put ${outside}`);
+	t.like(put, {cmd: 'put', ok: true, name: 'notes.txt', size: content.length, r: 3, replicas: placement}, JSON.stringify(put));
+	t.is(put.underReplicated, undefined);
+	for (const id of placement) {
+		t.deepEqual(await readFile(path.join(dirs.get(id)!, 'notes.txt')), content, id);
+	}
+
+	await t.throwsAsync(access(path.join(dirs.get('P2')!, 'notes.txt')));
+	t.deepEqual(await readFile(path.join(putterDir, 'notes.txt')), content);
+	t.like(await peers.get('P2')!.run('find notes.txt'), {ok: true, pinned: 3, copies: ['P1', 'P4', 'P5']});
+
+	// P4 dies: the live peers the DHT sees are P1, P2, P3, P5, and P2 is now among the 3 closest; it takes a copy.
+	await peers.get('P4')!.kill('SIGKILL');
+	const repaired = await eventually(async () => {
+		const found = await putter.run('find notes.txt');
+		return JSON.stringify(found.copies) === JSON.stringify(['P1', 'P2', 'P5']) ? found : undefined;
+	}, {timeoutMs: 60_000, intervalMs: 300});
+	t.like(repaired, {pinned: 3, md5: createHash('md5').update(content).digest('hex')});
+	t.deepEqual(await readFile(path.join(dirs.get('P2')!, 'notes.txt')), content);
 });
 
 test.serial('xfs-peer demo --serverless: the fixture network with no tracker finds and downloads', async t => {
