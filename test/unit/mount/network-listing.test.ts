@@ -144,7 +144,7 @@ test('a refresh that finds the same files keeps the snapshot\'s entries; one wit
 	t.is(listing.lookup('song.mp3'), first);
 	setNetwork([{name: 'song.mp3', md5: md5a, size: 10, holders: 3}]);
 	advance(1500);
-	listing.lookup('song.mp3');
+	void listing.lookup('song.mp3');
 	for (let wait = 0; wait < 10 && listing.peek('song.mp3') === first; wait++) {
 		await new Promise(resolve => {
 			setImmediate(resolve);
