@@ -2,7 +2,8 @@ import http from 'node:http';
 import test from 'ava';
 import {pino} from 'pino';
 import {startTracker} from '../../tracker/server.js';
-import {completeSession, createSessionOffer, identityText, signRequest, signText} from '../../source/common/signing.js';
+import {TrackerClient} from '../../source/clients/tracker-client.js';
+import {completeSession, createIdentity, createSessionOffer, identityText, signRequest, signText} from '../../source/common/signing.js';
 import {rawRequest} from '../helpers/peer-app.js';
 import {eventually} from '../helpers/processes.js';
 import {keyRing, signedRequest} from '../helpers/signed.js';
@@ -266,4 +267,32 @@ test('a session speaks only for its peer: set up by a signed registration, its M
 	const after = await signedRequest(again.url, '/peers/A/heartbeat', {method: 'POST', session});
 	t.is(after.status, 401);
 	t.regex(after.body.toString(), /unknown session/);
+});
+
+test('a peer\'s tracker client sets up a session at its first UpdateList and speaks through it; after a tracker restart it signs with its key once, then has a new session', async t => {
+	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 60_000});
+	t.teardown(async () => tracker.close());
+	const seen: string[] = [];
+	const watch = (server: typeof tracker.server) => server.on('request', (request: http.IncomingMessage) => {
+		seen.push(`${request.method!} ${request.url!} ${request.headers['x-xfs-session'] === undefined ? 'key' : 'session'}${request.headers['x-xfs-session-offer'] === undefined ? '' : '+offer'}`);
+	});
+	watch(tracker.server);
+	const client = new TrackerClient(tracker.url, {identity: createIdentity()});
+	const files = [{name: 'a.bin', md5, size: 1}];
+	t.truthy((await client.updateList('P', 'http://127.0.0.1:9', files)).session);
+	t.is((await client.updateList('P', 'http://127.0.0.1:9', files)).session, undefined);
+	t.true((await client.heartbeat('P')).known);
+	t.deepEqual(seen, ['PUT /peers/P key+offer', 'PUT /peers/P session', 'POST /peers/P/heartbeat session']);
+
+	await tracker.close();
+	const again = await startTracker({port: Number(new URL(tracker.url).port), warmupMs: 0, probeOnJoin: false, ttlMs: 60_000});
+	t.teardown(async () => again.close());
+	watch(again.server);
+	seen.length = 0;
+	// A keep-alive socket to the tracker that went away may fail once: asked again as the peer's membership would.
+	const beat = async () => client.heartbeat('P').catch(async () => client.heartbeat('P'));
+	t.false((await beat()).known);
+	await client.updateList('P', 'http://127.0.0.1:9', files);
+	t.true((await client.heartbeat('P')).known);
+	t.deepEqual(seen, ['POST /peers/P/heartbeat session', 'POST /peers/P/heartbeat key', 'PUT /peers/P key+offer', 'POST /peers/P/heartbeat session']);
 });
