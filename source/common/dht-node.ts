@@ -58,10 +58,10 @@ export const dhtLimits = {
 export type LookupOptions = {
 	/** The longest a lookup is waited for (5 s). */
 	timeoutMs?: number;
-	/** Whether to answer once announces came in and settled, before the lookup ends. */
+	/** Whether to answer once announces came in and every query still out is slow, before the lookup ends. */
 	early?: boolean;
-	/** The least an early answer waits after the first announce came in (25 ms). */
-	settleMs?: number;
+	/** How long a query must have been out to count as slow for an early answer (250 ms). */
+	slowMs?: number;
 	/** Each new contact, as it comes in. */
 	onPeer?: (contact: DhtContact) => void;
 };
@@ -74,6 +74,9 @@ export class DhtNode {
 	readonly #stats: DhtStats = {sent: 0, received: 0, dropped: 0, rateLimited: 0, skipped: 0};
 	/** Host:port → when a query to it last timed out (a node killed, or gone): see #skipUnanswered. */
 	readonly #unanswered = new Map<string, number>();
+	/** Queries out now, by a running count: when each was sent (performance.now()). */
+	readonly #outstanding = new Map<number, number>();
+	#querySeq = 0;
 	#saveTimer: NodeJS.Timeout | undefined;
 	#stopped = false;
 
@@ -174,21 +177,20 @@ export class DhtNode {
 	/**
 	 * The host:port pairs announced under `key` that the lookup met (deduplicated), each also given
 	 * to `onPeer` as it comes in. Resolves when the lookup has asked the k closest nodes, or within
-	 * `timeoutMs`; with `early`, sooner: once announces came in, after as long again as the first
-	 * took (at least `settleMs`), for the others' replies. A node among the k closest stores every
-	 * announce of the key, so the first that answers names (nearly) all holders; the rest of the
-	 * lookup mostly waits on nodes that died since they were last seen (a query timeout each). An
-	 * early answer leaves the lookup to finish in the background (it drops the dead from the table).
+	 * `timeoutMs`; with `early`, sooner: once announces came in and every query this node still has
+	 * out has been out `slowMs` or more. Those are nodes that died since others last saw them (a
+	 * query timeout each); a node among the k closest stores every announce of the key, so those
+	 * that answered named (nearly) all holders. An early answer leaves the lookup to finish in the
+	 * background (it drops the dead from the table).
 	 */
-	async lookup(key: Buffer, {timeoutMs = 5000, early = false, settleMs = 25, onPeer}: LookupOptions = {}): Promise<DhtContact[]> {
+	async lookup(key: Buffer, {timeoutMs = 5000, early = false, slowMs = 250, onPeer}: LookupOptions = {}): Promise<DhtContact[]> {
 		if (this.#stopped) {
 			return [];
 		}
 
 		const found = new Map<string, DhtContact>();
-		const started = performance.now();
 		let finish: () => void = () => {};
-		let settleTimer: NodeJS.Timeout | undefined;
+		let quietCheck: NodeJS.Timeout | undefined;
 		const onValue = (peer: DhtContact, infoHash: Uint8Array) => {
 			const id = `${peer.host}:${peer.port}`;
 			if (!key.equals(infoHash) || found.size >= 1000 || found.has(id)) {
@@ -198,10 +200,13 @@ export class DhtNode {
 			const contact = {host: peer.host, port: peer.port};
 			found.set(id, contact);
 			onPeer?.(contact);
-			if (early && !settleTimer) {
-				settleTimer = setTimeout(() => {
-					finish();
-				}, Math.max(settleMs, performance.now() - started));
+			if (early && !quietCheck) {
+				quietCheck = setInterval(() => {
+					const now = performance.now();
+					if ([...this.#outstanding.values()].every(sentAt => now - sentAt >= slowMs)) {
+						finish();
+					}
+				}, 5);
 			}
 		};
 
@@ -225,7 +230,7 @@ export class DhtNode {
 			});
 		} finally {
 			clearTimeout(timer);
-			clearTimeout(settleTimer);
+			clearInterval(quietCheck);
 			this.#dht.off('peer', onValue);
 		}
 
@@ -298,7 +303,10 @@ export class DhtNode {
 				return 0;
 			}
 
+			const seq = this.#querySeq++;
+			this.#outstanding.set(seq, performance.now());
 			return query(peer, message, (error, ...rest) => {
+				this.#outstanding.delete(seq);
 				if (error?.code === 'ETIMEDOUT') {
 					this.#unanswered.delete(address);
 					if (this.#unanswered.size >= max) {

@@ -1,5 +1,6 @@
 /** Serverless: peers that find, download and list through the DHT (real processes, no tracker unless said). */
 import {createSocket} from 'node:dgram';
+import {setTimeout as sleep} from 'node:timers/promises';
 import {createServer} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {access, readFile, writeFile} from 'node:fs/promises';
@@ -172,7 +173,10 @@ test.serial('malformed UDP packets, a flood, and a stranger announcing a name fo
 		});
 	});
 	await send(bencode.encode({t: Uint8Array.of(1, 1), y: 'q', q: 'get_peers', a: {id: stranger, info_hash: nameKey('song.mp3')}}), socket);
-	const {token} = (await reply).r as {token: Uint8Array};
+	// Bounded: a reply that never comes fails here, with where, instead of the whole run timing out.
+	const {token} = (await Promise.race([reply, sleep(15_000).then(() => {
+		throw new Error('no reply to the stranger\'s get_peers within 15 s');
+	})])).r as {token: Uint8Array};
 	await send(bencode.encode({t: Uint8Array.of(1, 2), y: 'q', q: 'announce_peer', a: {id: stranger, info_hash: nameKey('song.mp3'), token, port: (liar.address() as AddressInfo).port}}), socket);
 
 	const stillServing = await findHolders(b!, 'notes.md', ['A']);
