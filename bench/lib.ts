@@ -68,8 +68,9 @@ export async function stopAll(): Promise<void> {
 	await Promise.all([...running].map(async proc => proc.stop()));
 }
 
-export async function startTrackerProcess(args: string[] = []): Promise<Proc & {url: string}> {
-	const proc = startProcess(trackerBin, ['--port', '0', '--quiet', ...args]);
+/** A tracker process; `bin` another build's tracker (a reference from before a change). */
+export async function startTrackerProcess(args: string[] = [], bin = trackerBin): Promise<Proc & {url: string}> {
+	const proc = startProcess(bin, ['--port', '0', '--quiet', ...args]);
 	const ready = await proc.stdout.next(/^tracker listening on /, 60_000);
 	return {...proc, url: ready.replace('tracker listening on ', '').trim()};
 }

@@ -8,20 +8,28 @@
  * request costs alone. A Find that succeeds is answered ahead of the tracker's Express router;
  * the same Find with its name percent-encoded goes through the router, and is measured too.
  *
- *   npm run bench:tracker [-- --peers 10000 --files-per-peer 100 --distinct-names 100000 --connections 100 --seconds 10 --rounds 2]
+ * With `--before <dir>` (a checkout of an earlier commit, built), that commit's tracker is
+ * measured too, in the same run, with the same UpdateLists and heartbeats unsigned (as it took
+ * them): the cost of signing, before and after. The last commit before signed requests is fffb52a^1:
+ *
+ *   git worktree add /tmp/xfs-before fffb52a^1 && ln -s "$PWD/node_modules" /tmp/xfs-before/ && (cd /tmp/xfs-before && npx tsx build.ts)
+ *
+ *   npm run bench:tracker [-- --peers 10000 --files-per-peer 100 --distinct-names 100000 --connections 100 --seconds 10 --rounds 2 --before /tmp/xfs-before]
  */
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import {checkRequest, createIdentity, identityText, type Identity, signRequest, signText} from '../source/common/signing.js';
+import {
+	checkRequest, completeSession, createIdentity, createSessionOffer, identityText, type Identity, type Session, signRequest, signText,
+} from '../source/common/signing.js';
 import {
 	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
 	startTrackerProcess, stopAll,
 } from './lib.js';
 import {fileNameOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
 
-const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8'});
+const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8', before: ''});
 const population: Population = {peers: Number(flags.peers), filesPerPeer: Number(flags['files-per-peer']), distinctNames: Number(flags['distinct-names'])};
 const connections = Number(flags.connections);
 const seconds = Number(flags.seconds);
@@ -49,8 +57,14 @@ async function startIdentityResponder(): Promise<http.Server> {
 			return;
 		}
 
-		const identity = keyOf(peer);
 		response.setHeader('content-type', 'application/json');
+		if (request.url!.startsWith('/load')) {
+			// The tracker from before signed requests probes a new peer's load instead.
+			response.end(JSON.stringify({id: peerIdOf(peer), load: 0}));
+			return;
+		}
+
+		const identity = keyOf(peer);
 		response.end(JSON.stringify({id: peerIdOf(peer), key: identity.publicKey, signature: signText(identity, identityText(peerIdOf(peer), challenge))}));
 	});
 	await new Promise<void>(resolve => {
@@ -60,13 +74,22 @@ async function startIdentityResponder(): Promise<http.Server> {
 }
 
 let responderPort = 9;
+/** Each registered peer's session, set up by its signed registration (as a peer's is). */
+const sessions: Session[] = [];
 
-async function put(agent: http.Agent, url: URL, body: string, identity: Identity): Promise<number> {
+async function put(agent: http.Agent, url: URL, {body, peer, signed}: {body: string; peer: number; signed: boolean}): Promise<number> {
 	return new Promise((resolve, reject) => {
-		const signature = signRequest({method: 'PUT', path: url.pathname, body}, {identity});
+		const offer = createSessionOffer();
+		const signature = signed ? signRequest({method: 'PUT', path: url.pathname, body, offer: offer.publicKey}, {identity: keyOf(peer)}) : {};
 		const request = http.request(url, {method: 'PUT', agent, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...signature}}, response => {
-			response.resume();
+			const chunks: Buffer[] = [];
+			response.on('data', (chunk: Buffer) => chunks.push(chunk));
 			response.once('end', () => {
+				if (response.statusCode === 200 && signed) {
+					const {session} = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {session: {id: string; key: string}};
+					sessions[peer] = completeSession(offer, session, peerIdOf(peer));
+				}
+
 				resolve(response.statusCode ?? 0);
 			});
 		});
@@ -75,15 +98,15 @@ async function put(agent: http.Agent, url: URL, body: string, identity: Identity
 	});
 }
 
-/** Sends every peer's UpdateList; returns the elapsed ms. */
-async function registerAll(trackerUrl: string): Promise<number> {
+/** Sends every peer's UpdateList (signed, with a session offer, or as a tracker from before signing took it); returns the elapsed ms. */
+async function registerAll(trackerUrl: string, signed = true): Promise<number> {
 	const agent = new http.Agent({keepAlive: true, maxSockets: Number(flags['register-concurrency'])});
 	const started = performance.now();
 	let next = 0;
 	const worker = async () => {
 		while (next < population.peers) {
 			const peer = next++;
-			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), JSON.stringify(updateListOf(peer, population, responderPort)), keyOf(peer));
+			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), {body: JSON.stringify(updateListOf(peer, population, responderPort)), peer, signed});
 			if (status !== 200) {
 				throw new Error(`registering ${peerIdOf(peer)} answered ${status}`);
 			}
@@ -104,8 +127,8 @@ async function cannon(url: string, method: 'GET' | 'POST', pathOf: () => string,
 	});
 }
 
-/** Requests made one by one (each signed afresh when `sign`): a path, a body, and the peer whose key signs it. */
-async function signedCannon(url: string, method: 'PUT' | 'POST', next: () => {path: string; body?: string; peer: number}, sign: boolean): Promise<autocannon.Result> {
+/** Requests made one by one, each signed afresh (through the peer's session, or by its key), or not: a path, a body, and the peer who signs it. */
+async function signedCannon(url: string, method: 'PUT' | 'POST', next: () => {path: string; body?: string; peer: number}, sign: 'session' | 'key' | 'no'): Promise<autocannon.Result> {
 	return autocannon({
 		url,
 		connections,
@@ -119,7 +142,10 @@ async function signedCannon(url: string, method: 'PUT' | 'POST', next: () => {pa
 					...request,
 					path: requestPath,
 					body,
-					headers: {...headers, ...(sign ? signRequest({method, path: requestPath, body}, {identity: keyOf(peer)}) : {})},
+					headers: {
+						...headers,
+						...(sign === 'no' ? {} : signRequest({method, path: requestPath, body}, sign === 'session' ? {session: sessions[peer]} : {identity: keyOf(peer)})),
+					},
 				};
 			},
 		}],
@@ -141,10 +167,28 @@ const randomName = () => `/files/${fileNameOf(Math.floor(Math.random() * populat
 const routed = (findPath: string) => findPath.replace(/\d/, digit => `%${digit.charCodeAt(0).toString(16)}`);
 const randomRoutedName = () => routed(randomName());
 const randomPeer = () => Math.floor(Math.random() * population.peers);
-/** A registered peer's list again (same URL and key: no challenge), as its next UpdateList would be. */
+/**
+ * A registered peer's list again (same URL and key: no challenge), as its next UpdateList would
+ * be: one file added since its last list, or removed again (each of these peers alternates). The
+ * bodies are made before the run, so the bench's own JSON work does not weigh on the tracker's figure.
+ */
+const listPeers: number[] = [];
+const listBodies = new Map<number, {bodies: [string, string]; turn: number}>();
+function prepareUpdateLists(): void {
+	const count = Math.min(population.peers, 2000);
+	for (let index = 0; index < count; index++) {
+		const peer = Math.floor(index * population.peers / count);
+		const list = updateListOf(peer, population, responderPort);
+		const added = {...list, files: [...list.files, {name: `added-${peerIdOf(peer)}.bin`, md5: '0123456789abcdef0123456789abcdef', size: 1}]};
+		listPeers.push(peer);
+		listBodies.set(peer, {bodies: [JSON.stringify(added), JSON.stringify(list)], turn: 0});
+	}
+}
+
 const randomUpdateList = () => {
-	const peer = randomPeer();
-	return {path: `/peers/${peerIdOf(peer)}`, body: JSON.stringify(updateListOf(peer, population, responderPort)), peer};
+	const peer = listPeers[Math.floor(Math.random() * listPeers.length)]!;
+	const lists = listBodies.get(peer)!;
+	return {path: `/peers/${peerIdOf(peer)}`, body: lists.bodies[lists.turn++ % 2]!, peer};
 };
 
 const randomHeartbeat = () => {
@@ -190,6 +234,7 @@ async function main(): Promise<void> {
 		const rows: Array<Array<string | number>> = [];
 		const shares: number[] = [];
 		const findP99: number[] = [];
+		const findRates: number[] = [];
 		const describe = (result: autocannon.Result) => [Math.round(result.requests.average), result.latency.p50, result.latency.p99, result.latency.max, result.errors, result.non2xx];
 		for (let round = 1; round <= rounds; round++) {
 			const bareResult = await cannon(bareUrl, 'GET', randomName);
@@ -206,40 +251,77 @@ async function main(): Promise<void> {
 
 			shares.push(findResult.requests.average / bareResult.requests.average);
 			findP99.push(findResult.latency.p99);
+			findRates.push(findResult.requests.average);
 			console.log(`round ${round}: bare ${Math.round(bareResult.requests.average)} req/s, Find ${Math.round(findResult.requests.average)} req/s (${(shares.at(-1)! * 100).toFixed(0)}%), Find p99 ${findResult.latency.p99} ms; Find via the router ${Math.round(routedResult.requests.average)} req/s, p99 ${routedResult.latency.p99} ms`);
 		}
 
-		const bareList = await signedCannon(bareUrl, 'PUT', randomUpdateList, false);
+		prepareUpdateLists();
+		const bareList = await signedCannon(bareUrl, 'PUT', randomUpdateList, 'no');
 		rows.push(['-', 'bare Express 5 PUT, express.json of the same body', ...describe(bareList)]);
-		const list = await signedCannon(tracker.url, 'PUT', randomUpdateList, true);
-		rows.push(['-', `tracker PUT /peers/:id (signed, ${population.filesPerPeer} files)`, ...describe(list)]);
-		const beat = await signedCannon(tracker.url, 'POST', randomHeartbeat, true);
-		rows.push(['-', 'tracker POST heartbeat (signed)', ...describe(beat)]);
-		for (const [what, result] of [['bare PUT', bareList], ['UpdateList', list], ['heartbeat', beat]] as const) {
+		const list = await signedCannon(tracker.url, 'PUT', randomUpdateList, 'session');
+		rows.push(['-', `tracker PUT /peers/:id (session MAC, ${population.filesPerPeer} files)`, ...describe(list)]);
+		const keyList = await signedCannon(tracker.url, 'PUT', randomUpdateList, 'key');
+		rows.push(['-', `tracker PUT /peers/:id (signed by the key, ${population.filesPerPeer} files)`, ...describe(keyList)]);
+		const beat = await signedCannon(tracker.url, 'POST', randomHeartbeat, 'session');
+		rows.push(['-', 'tracker POST heartbeat (session MAC)', ...describe(beat)]);
+		const keyBeat = await signedCannon(tracker.url, 'POST', randomHeartbeat, 'key');
+		rows.push(['-', 'tracker POST heartbeat (signed by the key)', ...describe(keyBeat)]);
+		for (const [what, result] of [['bare PUT', bareList], ['UpdateList', list], ['UpdateList by key', keyList], ['heartbeat', beat], ['heartbeat by key', keyBeat]] as const) {
 			if (result.non2xx > 0 || result.errors > 0) {
 				throw new Error(`failed requests: ${what} ${result.errors} errors, ${result.non2xx} non-2xx`);
 			}
 		}
 
 		const afterLoad = memoryOf(tracker.pid);
+		// The tracker from before signed requests, in this run: the same population, Finds, UpdateLists and heartbeats, unsigned.
+		let before: {registerMs: number; find: autocannon.Result; list: autocannon.Result; beat: autocannon.Result} | undefined;
+		if (flags.before) {
+			const old = await startTrackerProcess(['--ttl-ms', String(60 * 60 * 1000)], path.resolve(flags.before, 'dist', 'tracker', 'cli.js'));
+			const beforeRegisterMs = await registerAll(old.url, false);
+			await cannon(old.url, 'GET', randomName, 3);
+			const find = await cannon(old.url, 'GET', randomName);
+			rows.push(['-', 'before: tracker GET /files/:name', ...describe(find)]);
+			const oldList = await signedCannon(old.url, 'PUT', randomUpdateList, 'no');
+			rows.push(['-', `before: tracker PUT /peers/:id (unsigned, ${population.filesPerPeer} files)`, ...describe(oldList)]);
+			const oldBeat = await signedCannon(old.url, 'POST', randomHeartbeat, 'no');
+			rows.push(['-', 'before: tracker POST heartbeat (unsigned)', ...describe(oldBeat)]);
+			await old.stop();
+			before = {registerMs: beforeRegisterMs, find, list: oldList, beat: oldBeat};
+		}
+
 		// What signing costs alone, in this process: the peer's signature of one UpdateList, and the tracker's check of it.
 		const sampleList = randomUpdateList();
 		const signed = Array.from({length: 2000}, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {identity: keyOf(sampleList.peer)}));
 		const signMicros = microsPer(2000, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {identity: keyOf(sampleList.peer)}));
 		const checkMicros = microsPer(2000, index => checkRequest(signed[index]!, {method: 'PUT', path: sampleList.path, body: sampleList.body}, {needKey: true, now: Date.now()}));
-		console.log(`signing one UpdateList (${Buffer.byteLength(sampleList.body)} bytes): ${signMicros.toFixed(0)} µs; checking it: ${checkMicros.toFixed(0)} µs`);
+		const session = sessions[sampleList.peer]!;
+		const sessionSigned = Array.from({length: 2000}, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {session}));
+		const sessionSignMicros = microsPer(2000, () => signRequest({method: 'PUT', path: sampleList.path, body: sampleList.body}, {session}));
+		const sessionCheckMicros = microsPer(2000, index => checkRequest(sessionSigned[index]!, {method: 'PUT', path: sampleList.path, body: sampleList.body}, {needKey: true, now: Date.now(), sessionOf: () => ({macKey: session.macKey, key: keyOf(sampleList.peer).publicKey})}));
+		console.log(`signing one UpdateList (${Buffer.byteLength(sampleList.body)} bytes): ${signMicros.toFixed(0)} µs; checking it: ${checkMicros.toFixed(0)} µs; through a session: ${sessionSignMicros.toFixed(0)} µs / ${sessionCheckMicros.toFixed(0)} µs`);
 
 		console.log(`\n${formatTable(header, rows)}`);
 		const share = median(shares);
 		const p99 = Math.max(...findP99);
+		const beforeAfter = before
+			? [
+				['before/after: Find req/s', `${Math.round(before.find.requests.average)} / ${Math.round(median(findRates))}`, '', ''],
+				['before/after: UpdateList req/s (after: session MAC)', `${Math.round(before.list.requests.average)} / ${Math.round(list.requests.average)} (${((list.requests.average / before.list.requests.average) * 100).toFixed(0)}%)`, '', ''],
+				['before/after: heartbeat req/s (after: session MAC)', `${Math.round(before.beat.requests.average)} / ${Math.round(beat.requests.average)} (${((beat.requests.average / before.beat.requests.average) * 100).toFixed(0)}%)`, '', ''],
+				['before/after: registration of all UpdateLists', `${(before.registerMs / 1000).toFixed(1)} s / ${(registerMs / 1000).toFixed(1)} s`, '', ''],
+			]
+			: [];
 		const summary = [
 			['Find req/s vs bare (median of rounds)', `${(share * 100).toFixed(0)}%`, `>= ${minShareOfBare * 100}%`, share >= minShareOfBare ? 'met' : 'MISSED'],
 			['Find p99 (worst round)', `${p99} ms`, `<= ${maxP99Ms} ms`, p99 <= maxP99Ms ? 'met' : 'MISSED'],
 			['tracker RSS after registration', `${(afterRegistration.current / MiB).toFixed(0)} MiB`, `<= ${maxRssAfterRegistration / MiB} MiB`, afterRegistration.current <= maxRssAfterRegistration ? 'met' : 'MISSED'],
 			['tracker peak RSS (registration and load)', `${(afterLoad.peak / MiB).toFixed(0)} MiB`, '', ''],
 			['registration of all UpdateLists (signed, each peer challenged)', `${(registerMs / 1000).toFixed(1)} s`, '', ''],
-			['signed UpdateList req/s vs bare Express PUT', `${((list.requests.average / bareList.requests.average) * 100).toFixed(0)}%`, '', ''],
-			['signing / checking one UpdateList', `${signMicros.toFixed(0)} µs / ${checkMicros.toFixed(0)} µs`, '', ''],
+			['UpdateList req/s (session MAC) vs bare Express PUT', `${((list.requests.average / bareList.requests.average) * 100).toFixed(0)}%`, `>= ${minShareOfBare * 100}%`, list.requests.average >= minShareOfBare * bareList.requests.average ? 'met' : 'MISSED'],
+			['UpdateList req/s (signed by the key) vs bare Express PUT', `${((keyList.requests.average / bareList.requests.average) * 100).toFixed(0)}%`, '', ''],
+			...beforeAfter,
+			['signing / checking one UpdateList by the key', `${signMicros.toFixed(0)} µs / ${checkMicros.toFixed(0)} µs`, '', ''],
+			['signing / checking one UpdateList through a session', `${sessionSignMicros.toFixed(0)} µs / ${sessionCheckMicros.toFixed(0)} µs`, '', ''],
 		];
 		console.log(`\n${formatTable(['measure', 'value', 'target', ''], summary)}`);
 		console.log(`saved ${await saveCsv('tracker.csv', header, [...rows, ...summary.map(([measure, value, target, verdict]) => ['summary', measure!, value!, target!, verdict!, '', '', ''])], machine)}`);

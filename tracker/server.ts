@@ -1,16 +1,18 @@
 /** The tracker's HTTP face: parses requests, calls TrackerState, replies JSON. */
 import {randomBytes, randomUUID} from 'node:crypto';
 import type {AddressInfo} from 'node:net';
-import type {RequestListener, Server, ServerResponse} from 'node:http';
+import type {IncomingMessage, RequestListener, Server, ServerResponse} from 'node:http';
 import express from 'express';
-import {requireSignatureHeaders, requireSigned, signedJson, signerOf} from '../source/common/auth.js';
-import {identityText, keyFingerprint, ReplayGuard, verifyText} from '../source/common/signing.js';
+import {requireSignatureHeaders, requireSigned, sessionPartOf, signedJson, signerOf} from '../source/common/auth.js';
+import {
+	acceptSessionOffer, checkRequest, identityText, keyFingerprint, ReplayGuard, type Session, signatureHeaders, verifyText,
+} from '../source/common/signing.js';
 import {jsonErrorHandler, notFoundRoute, sendError} from '../source/common/express-json.js';
 import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type FilesReply, type HealthReply, type PeersReply,
+	isValidFileName, isValidPeerId, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type UpdateListBody, type FilesReply, type HealthReply, type HeartbeatReply, type PeersReply,
 } from '../source/common/wire.js';
 import {Prober, UrlGate} from './prober.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
@@ -50,6 +52,40 @@ export const defaultWarmupMs = 5000;
 
 /** Room for an UpdateList of 100 000 files (about 8 MB of JSON) with margin. */
 export const defaultBodyLimit = '16mb';
+
+/** The largest body the fast path reads itself (a list of about 10 000 files); a larger one goes through the app. */
+const fastBodyLimit = 1024 * 1024;
+
+/** Reads a body of `length` bytes (as its content-length says), then calls `done` with it. */
+function readBody(request: IncomingMessage, length: number, done: (body: Buffer) => void): void {
+	if (length === 0) {
+		request.resume();
+		request.once('end', () => {
+			done(Buffer.alloc(0));
+		});
+		return;
+	}
+
+	const chunks: Buffer[] = [];
+	let size = 0;
+	request.on('data', (chunk: Buffer) => {
+		size += chunk.length;
+		if (size <= length) {
+			chunks.push(chunk);
+		}
+	});
+	request.once('end', () => {
+		done(Buffer.concat(chunks));
+	});
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+	try {
+		return JSON.parse(raw.toString('utf8')) as unknown;
+	} catch {
+		return undefined;
+	}
+}
 
 export type RunningTracker = {url: string; state: TrackerState; server: Server; close: () => Promise<void>};
 
@@ -174,11 +210,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		}
 	};
 
+	const writeGuard = new ReplayGuard();
 	const writes = requireSigned({
 		secret,
 		needKey: true,
-		guard: new ReplayGuard(),
+		guard: writeGuard,
 		now,
+		sessionOf: id => state.sessionOf(id, now()),
 		onRefused(reason, request) {
 			sayOnce(`refused ${request.method} ${request.path.slice(0, 100)} from ${request.ip ?? '?'}: ${reason}`);
 		},
@@ -224,13 +262,25 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		next();
 	});
 
+	/** A registration signed by the key may offer a session; it is answered with the tracker's half. */
+	function sessionFor(id: string, response: express.Response): {session?: Session; reply?: {id: string; key: string}} {
+		const {offer} = sessionPartOf(response);
+		if (offer === undefined) {
+			return {};
+		}
+
+		const {session, publicKey} = acceptSessionOffer(offer, id);
+		return {session, reply: {id: session.id, key: publicKey}};
+	}
+
 	app.put('/peers/:id', async (request, response) => {
 		const id = parsePeerId(request.params.id);
 		const body = parseUpdateListBody(request.body, {maxFilesPerPeer});
 		const key = signerOf(response);
 		const existing = state.bindingOf(id, now());
 		if (existing?.url === body.url && existing.key === key) {
-			response.json(state.updateList(id, body, now(), {key}));
+			const {session, reply} = sessionFor(id, response);
+			response.json({...state.updateList(id, body, now(), {key, session}), ...(reply ? {session: reply} : {})});
 			return;
 		}
 
@@ -246,7 +296,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			throw new IdInUseError(id, existing.url);
 		}
 
-		response.json(state.updateList(id, body, now(), {key, takeOver: true, reachable: proven}));
+		const {session, reply} = sessionFor(id, response);
+		response.json({...state.updateList(id, body, now(), {key, takeOver: true, reachable: proven, session}), ...(reply ? {session: reply} : {})});
 		if (existing && existing.key !== key) {
 			log(`peer ${id} taken over by key ${keyFingerprint(key ?? '')}… at ${body.url} (the last holder, key ${keyFingerprint(existing.key ?? '')}… at ${existing.url}, does not answer)`);
 		} else if (existing) {
@@ -268,8 +319,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 		response.json(state.setPartial(id, parsePartialBody(request.body).files, now()));
 	});
 
-	app.post('/peers/:id/heartbeat', (request, response) => {
-		const id = parsePeerId(request.params.id);
+	function heartbeat(id: string): HeartbeatReply {
 		const reply = state.heartbeat(id, now());
 		const url = state.urlOf(id, now());
 		if (reply.reachable === false && url) {
@@ -277,7 +327,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			probeReachability(id, url);
 		}
 
-		response.json(reply);
+		return reply;
+	}
+
+	app.post('/peers/:id/heartbeat', (request, response) => {
+		response.json(heartbeat(parsePeerId(request.params.id)));
 	});
 
 	app.delete('/peers/:id', (request, response) => {
@@ -326,14 +380,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	}));
 
 	/**
-	 * The hot path: a Find that succeeds is answered before the Express router, which costs
-	 * three to five times the rest of such a request (bench:tracker). Anything else (another
-	 * route or method, a name to decode, refuse or not find, debug request logs) goes
-	 * through the app, so every error and its log line come from one place.
+	 * The hot paths: a Find that succeeds, and a peer's UpdateList again or its heartbeat through
+	 * its session, are answered before the Express router, which costs three to five times the
+	 * rest of such a request (bench:tracker). Anything else (another route or method, a name to
+	 * decode, refuse or not find, a list from a new URL or key, a signature that does not hold,
+	 * debug request logs) goes through the app, so every error and its log line come from one place.
 	 */
-	const fastFind = !logger?.isLevelEnabled('debug');
-	const answerFind: RequestListener = (request, response) => {
-		if (fastFind && request.method === 'GET' && request.url!.startsWith('/files/')) {
+	const fast = !logger?.isLevelEnabled('debug');
+	const answerFast: RequestListener = (request, response) => {
+		if (fast && request.method === 'GET' && request.url!.startsWith('/files/')) {
 			const name = request.url!.slice('/files/'.length);
 			const body = isValidFileName(name) ? state.findBody(name, now()) : undefined;
 			if (body) {
@@ -346,10 +401,70 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 			}
 		}
 
+		const write = fast ? sessionWrite(request) : undefined;
+		if (write) {
+			readBody(request, write.length, body => {
+				answerSessionWrite(request, response, write, body);
+			});
+			return;
+		}
+
 		app(request, response);
 	};
 
-	const server = await listen(answerFind, port, host);
+	/** A heartbeat, or an UpdateList of at most 1 MiB, through a session: the candidates for the fast path. */
+	function sessionWrite(request: IncomingMessage): {id: string; kind: 'list' | 'heartbeat'; length: number} | undefined {
+		if (request.headers[signatureHeaders.session] === undefined || !request.url!.startsWith('/peers/')) {
+			return undefined;
+		}
+
+		const [id, rest] = request.url!.slice('/peers/'.length).split('/', 2) as [string, string | undefined];
+		const length = Number(request.headers['content-length'] ?? 0);
+		if (!isValidPeerId(id) || !Number.isSafeInteger(length) || length > fastBodyLimit) {
+			return undefined;
+		}
+
+		if (request.headers['transfer-encoding'] !== undefined) {
+			return undefined;
+		}
+
+		if (request.method === 'PUT' && rest === undefined && request.headers['content-length'] !== undefined && request.headers['content-type']?.startsWith('application/json')) {
+			return {id, kind: 'list', length};
+		}
+
+		return request.method === 'POST' && rest === 'heartbeat' ? {id, kind: 'heartbeat', length} : undefined;
+	}
+
+	/**
+	 * Answers the write when everything holds: the session speaks for the key the id is bound to,
+	 * a list comes from the URL the peer registered at, and the session's MAC holds (the request
+	 * then counts against replays). Otherwise the app answers it, with the body already read.
+	 */
+	function answerSessionWrite(request: IncomingMessage, response: ServerResponse, {id, kind}: {id: string; kind: 'list' | 'heartbeat'}, raw: Buffer): void {
+		const parsed = kind === 'list' ? parseJsonBody(raw) : undefined;
+		(request as IncomingMessage & {rawBody?: Buffer; body?: unknown}).rawBody = raw;
+		(request as IncomingMessage & {body?: unknown}).body = parsed;
+		const at = now();
+		const binding = state.bindingOf(id, at);
+		const session = state.sessionOf(String(request.headers[signatureHeaders.session]), at);
+		let list: UpdateListBody | undefined;
+		try {
+			list = kind === 'list' ? parseUpdateListBody(parsed, {maxFilesPerPeer}) : undefined;
+		} catch {}
+
+		const ready = session !== undefined && binding?.key === session.key && (kind === 'heartbeat' || list?.url === binding.url);
+		const check = ready ? checkRequest(request.headers, {method: request.method!, path: request.url!, body: raw}, {secret, needKey: true, now: at, sessionOf: () => session}) : undefined;
+		if (!check?.ok || !writeGuard.admit(check.replayId, at)) {
+			app(request, response);
+			return;
+		}
+
+		const reply = kind === 'list' ? state.updateList(id, list!, at, {key: session!.key}) : heartbeat(id);
+		const text = JSON.stringify(reply);
+		response.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text)}).end(text);
+	}
+
+	const server = await listen(answerFast, port, host);
 	server.headersTimeout = 10_000;
 	server.requestTimeout = 60_000;
 	const sweep = setInterval(() => {

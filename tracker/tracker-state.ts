@@ -5,7 +5,7 @@
  */
 import {XfsError} from '../source/common/errors.js';
 import {verifyNameRecord} from '../source/common/names.js';
-import {keyFingerprint} from '../source/common/signing.js';
+import {keyFingerprint, type Session} from '../source/common/signing.js';
 import type {
 	FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, RecordedEntry, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
@@ -38,7 +38,11 @@ type CachedFind = {body: Buffer; validUntil: number};
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
  */
-type PeerRecord = {id: string; url: string; key: string | undefined; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean};
+type PeerRecord = {
+	id: string; url: string; key: string | undefined; holderJson: string; files: Map<string, HeldFile>; version: number; lastSeen: number; reachable: boolean;
+	/** The session its last signed registration set up: its later requests carry the session's MAC. */
+	session?: Session;
+};
 
 /** Who holds a live machID: its URL, the key it is bound to, and whether its URL answered as it. */
 export type Binding = {url: string; key: string | undefined; reachable: boolean};
@@ -102,6 +106,8 @@ export class TrackerState {
 	readonly #idOfKey = new Map<string, string>();
 	readonly #claimsSettleAt: number;
 	readonly #onConflict: ((conflict: NameConflict) => void) | undefined;
+	/** session id → the peer whose session it is (checked against the peer's record when read). */
+	readonly #sessions = new Map<string, string>();
 	/** Copies' records already verified (owner, signature and content): a record is checked once however many holders carry it. */
 	readonly #verified = new Set<string>();
 
@@ -120,19 +126,33 @@ export class TrackerState {
 	 * peer's id at another URL or under another key is refused unless `takeOver` (the tracker
 	 * found the old holder gone); `reachable` is what the challenge of the URL found, if asked.
 	 */
-	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number, {key, takeOver = false, reachable: proven}: {key?: string; takeOver?: boolean; reachable?: boolean} = {}): UpdateListReply {
+	updateList(id: string, {url, files, version = 0}: UpdateListBody, now: number, {key, takeOver = false, reachable: proven, session}: {key?: string; takeOver?: boolean; reachable?: boolean; session?: Session} = {}): UpdateListReply {
 		const existing = this.#peers.get(id);
 		if (existing && !takeOver && (existing.url !== url || existing.key !== key) && this.#isLive(existing, now)) {
 			throw new IdInUseError(id, existing.url);
+		}
+
+		// A peer that re-registers at the same URL keeps what its last probe found; a new URL is assumed reachable until probed.
+		const reachable = proven ?? (existing?.url === url ? existing.reachable : true);
+		// The same key keeps its session unless it set up a new one; another key never inherits it.
+		const kept = existing?.key === key ? existing?.session : undefined;
+		if (existing?.session && existing.session !== kept) {
+			this.#sessions.delete(existing.session.id);
+		}
+
+		if (existing?.url === url && existing.key === key) {
+			// The same peer again (its next UpdateList): costs what changed, like an incremental update.
+			this.#setSession(existing, session ?? kept);
+			this.#resend(existing, files, now, {version, reachable});
+			return {epoch: this.epoch, ttlMs: this.ttlMs, version};
 		}
 
 		if (existing) {
 			this.#unindex(existing);
 		}
 
-		// A peer that re-registers at the same URL keeps what its last probe found; a new URL is assumed reachable until probed.
-		const reachable = proven ?? (existing?.url === url ? existing.reachable : true);
 		const record: PeerRecord = {id, url, key, holderJson: JSON.stringify({id, url} satisfies HolderRef), files: new Map(), version, lastSeen: now, reachable};
+		this.#setSession(record, session ?? kept);
 		this.#peers.set(id, record);
 		if (key !== undefined) {
 			this.#idOfKey.set(key, id);
@@ -140,6 +160,61 @@ export class TrackerState {
 
 		this.#index(record, files, now);
 		return {epoch: this.epoch, ttlMs: this.ttlMs, version};
+	}
+
+	/** The session `id` of a live peer bound to a key: its HMAC key and the peer key it speaks for. */
+	sessionOf(id: string, now: number): {macKey: Buffer; key: string} | undefined {
+		const peerId = this.#sessions.get(id);
+		const record = peerId === undefined ? undefined : this.#peers.get(peerId);
+		if (record?.session?.id !== id || record.key === undefined || !this.#isLive(record, now)) {
+			return undefined;
+		}
+
+		return {macKey: record.session.macKey, key: record.key};
+	}
+
+	#setSession(record: PeerRecord, session: Session | undefined): void {
+		if (record.session && record.session !== session) {
+			this.#sessions.delete(record.session.id);
+		}
+
+		record.session = session;
+		if (session) {
+			this.#sessions.set(session.id, record.id);
+		}
+	}
+
+	/** A whole list again from the same peer: entries it held as they were stay indexed as they are; the rest is indexed or removed. */
+	#resend(record: PeerRecord, files: readonly RecordedEntry[], now: number, {version, reachable}: {version: number; reachable: boolean}): void {
+		if (!this.#isLive(record, now) || record.reachable !== reachable) {
+			// Finds cached while it was not offered must count it again.
+			for (const name of record.files.keys()) {
+				this.#findCache.delete(name);
+			}
+		}
+
+		Object.assign(record, {version, lastSeen: now, reachable});
+		// A name listed twice keeps its last entry.
+		const latest = new Map<string, RecordedEntry>();
+		for (const entry of files) {
+			latest.set(entry.name, entry);
+		}
+
+		for (const name of record.files.keys()) {
+			if (!latest.has(name)) {
+				this.#unindexName(record, name);
+			}
+		}
+
+		const changed: RecordedEntry[] = [];
+		for (const entry of latest.values()) {
+			const held = record.files.get(entry.name);
+			if (!held || !sameAsHeld(entry, held, record.key)) {
+				changed.push(entry);
+			}
+		}
+
+		this.#index(record, changed, now);
 	}
 
 	/**
@@ -676,6 +751,7 @@ export class TrackerState {
 	}
 
 	#drop(record: PeerRecord): void {
+		this.#setSession(record, undefined);
 		this.#clearPartial(record.id);
 		this.#unindex(record);
 		this.#peers.delete(record.id);
@@ -683,6 +759,12 @@ export class TrackerState {
 			this.#idOfKey.delete(record.key);
 		}
 	}
+}
+
+/** Whether an entry a peer lists again is what the tracker holds for it (its own or its owner's record unchanged). */
+function sameAsHeld(entry: RecordedEntry, held: HeldFile, key: string | undefined): boolean {
+	return held.md5 === entry.md5 && held.size === entry.size && held.pinned === entry.pinned && held.sig === entry.sig
+		&& held.version === (entry.version ?? 0) && held.owner === (entry.owner ?? key);
 }
 
 export {type FileEntry} from '../source/common/wire.js';

@@ -1,7 +1,7 @@
 /** HTTP client of the tracker protocol; every failure becomes an XfsError with a stable code. */
 import {type ErrorCode, TrackerDownError, XfsError} from '../common/errors.js';
 import {HttpStatusError, requestJson} from '../common/http-client.js';
-import type {Identity} from '../common/signing.js';
+import {completeSession, createSessionOffer, type Identity, type Session} from '../common/signing.js';
 import {SharedList} from '../share/shared-list.js';
 import {
 	parseFilesReply, parseFindReply, parseHealthReply, parseHeartbeatReply, parseListUpdateReply, parseObject, parsePartialReply, parsePeersReply, parseUpdateListReply,
@@ -25,6 +25,12 @@ export class TrackerClient {
 	readonly #secret: string | undefined;
 	/** The peer's key pair: every request is signed with it (set once the share dir's key is loaded). */
 	identity: Identity | undefined;
+	/**
+	 * The session the last registration set up: later requests carry its MAC, not a signature. Each
+	 * UpdateList without one offers one; a request the tracker no longer knows it for (a restart)
+	 * is sent once more signed by the key.
+	 */
+	#session: Session | undefined;
 
 	constructor(url: string, {timeoutMs = 3000, secret, identity}: {timeoutMs?: number; secret?: string; identity?: Identity} = {}) {
 		this.url = url.replace(/\/+$/, '');
@@ -40,7 +46,7 @@ export class TrackerClient {
 	async updateList(id: string, url: string, files: readonly FileEntry[] | SharedList | {json: string}, {version, retry}: {version?: number; retry?: TrackerRetry} = {}): Promise<UpdateListReply> {
 		const json = 'json' in files ? files.json : SharedList.of(files).json;
 		const versionField = version === undefined ? '' : `,"version":${version}`;
-		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)}${versionField},"files":${json}}`, retry));
+		return parseUpdateListReply(await this.#request('PUT', `/peers/${encodeURIComponent(id)}`, `{"url":${JSON.stringify(url)}${versionField},"files":${json}}`, retry, id));
 	}
 
 	/** An incremental update from the version the tracker holds; VERSION_MISMATCH asks for the whole list. */
@@ -83,7 +89,36 @@ export class TrackerClient {
 		await this.#request('POST', `/peers/${encodeURIComponent(id)}/suspect`);
 	}
 
-	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH', path: string, jsonText?: string, retry?: TrackerRetry): Promise<unknown> {
+	/** `offerFor`: the machID a session is offered for when there is none (an UpdateList). */
+	async #request(method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH', path: string, jsonText?: string, retry?: TrackerRetry, offerFor?: string): Promise<unknown> {
+		const writes = method !== 'GET';
+		for (let attempt = 0; ; attempt++) {
+			const session = writes ? this.#session : undefined;
+			const offer = writes && offerFor !== undefined && !session && this.identity ? createSessionOffer() : undefined;
+			try {
+				const reply = await this.#send(method, path, {signing: {session, offer: offer?.publicKey}, jsonText, retry});
+				const answered = offer && (reply as {session?: unknown}).session;
+				if (answered) {
+					this.#session = completeSession(offer, parseUpdateListReply(reply).session!, offerFor!);
+				}
+
+				return reply;
+			} catch (error) {
+				if (session && attempt === 0 && error instanceof XfsError && error.code === 'UNAUTHORIZED') {
+					// The tracker does not know the session (it restarted, or this peer expired there): once more, signed by the key.
+					if (this.#session === session) {
+						this.#session = undefined;
+					}
+
+					continue;
+				}
+
+				throw error;
+			}
+		}
+	}
+
+	async #send(method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH', path: string, {signing, jsonText, retry}: {signing: {session?: Session; offer?: string}; jsonText?: string; retry?: TrackerRetry}): Promise<unknown> {
 		const what = `${method} ${path}`;
 		try {
 			return await requestJson(`${this.url}${path}`, {
@@ -91,6 +126,7 @@ export class TrackerClient {
 				jsonText,
 				secret: this.#secret,
 				identity: this.identity,
+				signing,
 				timeoutMs: this.#timeoutMs,
 				signal: retry?.signal,
 				retryDelay: retry && ((attempt, error) => {

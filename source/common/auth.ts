@@ -5,7 +5,7 @@
  */
 import express, {type Request, type RequestHandler} from 'express';
 import {sendError} from './express-json.js';
-import {checkRequest, ReplayGuard, replayWindowMs, signatureHeaders} from './signing.js';
+import {checkRequest, ReplayGuard, replayWindowMs, type SessionLookup, signatureHeaders} from './signing.js';
 
 type WithRawBody = Request & {rawBody?: Buffer};
 
@@ -25,15 +25,25 @@ export type SignedOptions = {
 	needKey: boolean;
 	/** Shared by the middlewares of one server: a request is accepted once. */
 	guard?: ReplayGuard;
+	/** The live sessions (the tracker): a request may carry a session's MAC instead of a signature. */
+	sessionOf?: SessionLookup;
 	now?: () => number;
 	/** Told of each refusal, and of a MAC sent to a server without a secret (a mismatch). */
 	onRefused?: (reason: string, request: Request) => void;
 	onMismatch?: (request: Request) => void;
 };
 
-/** The signing key of a checked request, if it carried one. */
+type SignedLocals = {signer?: string; viaSession?: boolean; offer?: string};
+
+/** The signing key of a checked request, if it carried one (directly or through its session). */
 export function signerOf(response: express.Response): string | undefined {
-	return (response.locals as {signer?: string}).signer;
+	return (response.locals as SignedLocals).signer;
+}
+
+/** How a checked request spoke for its key: through a session, or signed by the key with a session offer or without. */
+export function sessionPartOf(response: express.Response): {viaSession: boolean; offer?: string} {
+	const {viaSession = false, offer} = response.locals as SignedLocals;
+	return {viaSession, offer};
 }
 
 /**
@@ -43,7 +53,7 @@ export function signerOf(response: express.Response): string | undefined {
 export function requireSignatureHeaders({needKey, now = Date.now}: {needKey: boolean; now?: () => number}): RequestHandler {
 	return (request, response, next) => {
 		const time = Number(request.get(signatureHeaders.time));
-		if (!Number.isFinite(time) || Math.abs(now() - time) > replayWindowMs || (needKey && request.get(signatureHeaders.key) === undefined)) {
+		if (!Number.isFinite(time) || Math.abs(now() - time) > replayWindowMs || (needKey && request.get(signatureHeaders.key) === undefined && request.get(signatureHeaders.session) === undefined)) {
 			sendError(response, 'UNAUTHORIZED', Number.isFinite(time) && Math.abs(now() - time) > replayWindowMs
 				? `the request's timestamp is ${Math.round((now() - time) / 1000)} s off this clock (the window is ±${replayWindowMs / 1000} s)`
 				: 'the request is not signed (no timestamp and nonce)');
@@ -55,16 +65,16 @@ export function requireSignatureHeaders({needKey, now = Date.now}: {needKey: boo
 }
 
 /** Checks every request it sees (mount it on the routes to guard); a refusal is 401 UNAUTHORIZED. */
-export function requireSigned({secret, needKey, guard = new ReplayGuard(), now = Date.now, onRefused, onMismatch}: SignedOptions): RequestHandler {
+export function requireSigned({secret, needKey, guard = new ReplayGuard(), now = Date.now, onRefused, onMismatch, sessionOf}: SignedOptions): RequestHandler {
 	return (request, response, next) => {
 		const at = now();
-		const check = checkRequest(request.headers, {method: request.method, path: request.originalUrl, body: (request as WithRawBody).rawBody}, {secret, needKey, now: at});
+		const check = checkRequest(request.headers, {method: request.method, path: request.originalUrl, body: (request as WithRawBody).rawBody}, {secret, needKey, now: at, sessionOf});
 		if (check.ok && (check.replayId === '' || guard.admit(check.replayId, at))) {
 			if (!secret && request.headers[signatureHeaders.mac] !== undefined) {
 				onMismatch?.(request);
 			}
 
-			(response.locals as {signer?: string}).signer = check.key;
+			Object.assign(response.locals as SignedLocals, {signer: check.key, viaSession: check.viaSession, offer: check.offer});
 			next();
 			return;
 		}

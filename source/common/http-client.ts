@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import {got, type Agents, type BeforeRequestHook, type Got, HTTPError, ParseError, TimeoutError} from 'got';
-import {type Identity, signRequest} from './signing.js';
+import {type Identity, type Session, signRequest} from './signing.js';
 
 /**
  * Agents that open a fresh connection per request, for calls to peers. A pooled keep-alive
@@ -16,19 +16,25 @@ import {type Identity, signRequest} from './signing.js';
  */
 export const freshConnections = {http: new http.Agent({keepAlive: false}), https: new https.Agent({keepAlive: false})};
 
+/** A call's own part of its signing: the session it speaks through, or a session offer its key signs. */
+export type SigningContext = {session?: Session; offer?: string};
+
 /**
  * Signs a request (method, path, time, body digest): a MAC with the network's secret, a signature
- * with the peer's key; the one place a request is authorized. The secret never goes on the wire.
+ * with the peer's key or its session's MAC; the one place a request is authorized. The secret
+ * never goes on the wire.
  */
 export function authorize(secret: string | undefined, identity?: Identity): BeforeRequestHook {
 	return options => {
 		const url = options.url instanceof URL ? options.url : new URL(String(options.url));
 		const {body} = options;
+		const {session, offer} = options.context as SigningContext;
 		Object.assign(options.headers, signRequest({
 			method: options.method,
 			path: `${url.pathname}${url.search}`,
 			body: typeof body === 'string' || body instanceof Uint8Array ? body : undefined,
-		}, {secret, identity}));
+			offer,
+		}, {secret, identity, session}));
 	};
 }
 
@@ -80,6 +86,8 @@ export type JsonCall = {
 	secret?: string;
 	/** The peer's key pair: the request is signed with it. */
 	identity?: Identity;
+	/** Speaks through this session instead (its MAC in place of the key's signature), or offers one. */
+	signing?: SigningContext;
 	/**
 	 * The wait before attempt `attempt + 1` after `error` (what the call would throw), or 0 for
 	 * none; called before each wait. Without it the call is tried once.
@@ -95,7 +103,7 @@ export type JsonCall = {
  * naming the reason for anything else: no connection, a timeout, a reply too large or not JSON.
  */
 export async function requestJson(url: string | URL, call: JsonCall): Promise<unknown> {
-	const {method = 'GET', jsonText, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent, secret, identity, retryDelay, signal} = call;
+	const {method = 'GET', jsonText, timeoutMs, maxBytes = Number.POSITIVE_INFINITY, agent, secret, identity, signing = {}, retryDelay, signal} = call;
 	const tooLarge = new AbortController();
 	const describe = (error: unknown) => callError(error, {timeoutMs, maxBytes, tooLarge: tooLarge.signal.aborted});
 	const reply = httpClient(secret, identity)(url, {
@@ -103,6 +111,7 @@ export async function requestJson(url: string | URL, call: JsonCall): Promise<un
 		body: jsonText,
 		headers: jsonText === undefined ? {} : {'content-type': 'application/json'},
 		responseType: 'json',
+		context: signing,
 		parseJson: text => JSON.parse(text) as unknown,
 		timeout: {request: timeoutMs},
 		agent: agent ?? {},

@@ -1,13 +1,24 @@
 /**
  * Request signing: an HMAC-SHA256 keyed by the network's secret and an Ed25519 signature by the
  * peer's own key, both over method, path, a timestamp, a nonce and the body's digest; their
- * checks (constant time, a replay window with a bounded cache of signatures seen); and the
- * identity challenge a peer answers to prove that its URL is its own.
+ * checks (constant time, a replay window with a bounded cache of signatures seen); the identity
+ * challenge a peer answers to prove that its URL is its own; and the session a registration
+ * signed by the key sets up (an X25519 exchange, as in TLS 1.3 or Noise): the peer's later
+ * requests carry an HMAC with the session's key instead of a signature, a fortieth of its cost.
  */
-import {createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject} from 'node:crypto';
+import {
+	createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject,
+} from 'node:crypto';
 
 /** The headers a signed request carries. */
-export const signatureHeaders = {time: 'x-xfs-time', nonce: 'x-xfs-nonce', mac: 'x-xfs-mac', key: 'x-xfs-key', sig: 'x-xfs-sig'} as const;
+export const signatureHeaders = {
+	time: 'x-xfs-time', nonce: 'x-xfs-nonce', mac: 'x-xfs-mac', key: 'x-xfs-key', sig: 'x-xfs-sig',
+	/** A session offer (the peer's X25519 public key), signed with the rest by the peer's key. */
+	offer: 'x-xfs-session-offer',
+	/** A session's id, and the request's HMAC with the session's key (in place of key and signature). */
+	session: 'x-xfs-session',
+	sessionMac: 'x-xfs-session-mac',
+} as const;
 
 /** A request older or newer than this (by its timestamp) is refused: clocks of the network agree within it. */
 export const replayWindowMs = 60_000;
@@ -15,13 +26,19 @@ export const replayWindowMs = 60_000;
 /** A peer's key pair; `publicKey` is the raw 32-byte Ed25519 key in base64url, as it goes on the wire. */
 export type Identity = {publicKey: string; privateKey: KeyObject};
 
-export type RequestParts = {method: string; path: string; body?: string | Uint8Array; time: number; nonce: string};
+export type RequestParts = {method: string; path: string; body?: string | Uint8Array; time: number; nonce: string; offer?: string};
+
+/** What a peer and the tracker share after a signed registration: the session's id and its HMAC key (never sent). */
+export type Session = {id: string; macKey: Buffer};
+/** The peer's half of a session exchange: its X25519 key pair, the public half sent as the offer. */
+export type SessionOffer = {publicKey: string; privateKey: KeyObject};
 
 const emptyDigest = createHash('sha256').digest('hex');
 const keyPattern = /^[\w-]{43}$/;
 const sigPattern = /^[\w-]{86}$/;
 const macPattern = /^[\da-f]{64}$/;
 const noncePattern = /^[\da-f]{32}$/;
+const sessionIdPattern = /^[\da-f]{32}$/;
 /** The DER prefix of an Ed25519 SubjectPublicKeyInfo: with the raw 32 bytes after it, a key node:crypto takes. */
 const spkiPrefix = Buffer.from('302a300506032b6570032100', 'hex');
 
@@ -30,8 +47,9 @@ export function bodyDigest(body: string | Uint8Array | undefined): string {
 }
 
 /** What is signed: one line per part, the body by its digest. */
-export function canonicalRequest({method, path, body, time, nonce}: RequestParts): string {
-	return `xfs-request-1\n${method.toUpperCase()}\n${path}\n${time}\n${nonce}\n${bodyDigest(body)}`;
+export function canonicalRequest({method, path, body, time, nonce, offer}: RequestParts): string {
+	const text = `xfs-request-1\n${method.toUpperCase()}\n${path}\n${time}\n${nonce}\n${bodyDigest(body)}`;
+	return offer === undefined ? text : `${text}\n${offer}`;
 }
 
 export function createIdentity(): Identity {
@@ -66,6 +84,46 @@ export function keyFingerprint(key: string): string {
 	return key.slice(0, 8);
 }
 
+/** The DER prefix of an X25519 SubjectPublicKeyInfo. */
+const x25519Prefix = Buffer.from('302a300506032b656e032100', 'hex');
+
+function rawPublicKey(privateKey: KeyObject, prefix: Buffer): string {
+	return createPublicKey(privateKey).export({format: 'der', type: 'spki'}).subarray(prefix.length).toString('base64url');
+}
+
+/** The session's HMAC key, from the X25519 shared secret, bound to the session's id and the peer's machID. */
+function sessionMacKey(privateKey: KeyObject, otherPublicKey: string, id: string, peerId: string): Buffer {
+	const other = createPublicKey({key: Buffer.concat([x25519Prefix, Buffer.from(otherPublicKey, 'base64url')]), format: 'der', type: 'spki'});
+	const shared = diffieHellman({privateKey, publicKey: other});
+	return Buffer.from(hkdfSync('sha256', shared, Buffer.from(id, 'hex'), `xfs-session-1\n${peerId}`, 32));
+}
+
+/** A peer's offer of a session, sent with a registration signed by its key. */
+export function createSessionOffer(): SessionOffer {
+	const {privateKey} = generateKeyPairSync('x25519');
+	return {publicKey: rawPublicKey(privateKey, x25519Prefix), privateKey};
+}
+
+export function isSessionOffer(value: unknown): value is string {
+	return typeof value === 'string' && keyPattern.test(value);
+}
+
+export function isSessionId(value: unknown): value is string {
+	return typeof value === 'string' && sessionIdPattern.test(value);
+}
+
+/** The tracker's side: a new session for peer `peerId`'s offer, and the public key to answer with. Throws on an offer that is not a key. */
+export function acceptSessionOffer(offer: string, peerId: string): {session: Session; publicKey: string} {
+	const {privateKey} = generateKeyPairSync('x25519');
+	const id = randomBytes(16).toString('hex');
+	return {session: {id, macKey: sessionMacKey(privateKey, offer, id, peerId)}, publicKey: rawPublicKey(privateKey, x25519Prefix)};
+}
+
+/** The peer's side: the session the tracker answered its offer with. */
+export function completeSession(offer: SessionOffer, reply: {id: string; key: string}, peerId: string): Session {
+	return {id: reply.id, macKey: sessionMacKey(offer.privateKey, reply.key, reply.id, peerId)};
+}
+
 const publicKeys = new Map<string, KeyObject>();
 function publicKeyObject(key: string): KeyObject {
 	let object = publicKeys.get(key);
@@ -98,24 +156,37 @@ export function verifyText(key: string, text: string, signature: unknown): boole
 	}
 }
 
-function mac(secret: string, text: string): string {
+function mac(secret: string | Buffer, text: string): string {
 	return createHmac('sha256', secret).update(text).digest('hex');
 }
 
-/** The headers that sign a request: a MAC with the secret, a signature with the identity, either or both. */
-export function signRequest(request: Omit<RequestParts, 'time' | 'nonce'> & {time?: number; nonce?: string}, {secret, identity}: {secret?: string; identity?: Identity}): Record<string, string> {
-	if (!secret && !identity) {
+/**
+ * The headers that sign a request: a MAC with the secret, and the peer's word: the session's MAC
+ * when there is a session, else a signature with the identity (which also signs an `offer`).
+ */
+export function signRequest(
+	request: Omit<RequestParts, 'time' | 'nonce'> & {time?: number; nonce?: string},
+	{secret, identity, session}: {secret?: string; identity?: Identity; session?: Session},
+): Record<string, string> {
+	if (!secret && !identity && !session) {
 		return {};
 	}
 
 	const parts: RequestParts = {...request, time: request.time ?? Date.now(), nonce: request.nonce ?? randomBytes(16).toString('hex')};
 	const text = canonicalRequest(parts);
 	const headers: Record<string, string> = {[signatureHeaders.time]: String(parts.time), [signatureHeaders.nonce]: parts.nonce};
+	if (parts.offer !== undefined) {
+		headers[signatureHeaders.offer] = parts.offer;
+	}
+
 	if (secret) {
 		headers[signatureHeaders.mac] = mac(secret, text);
 	}
 
-	if (identity) {
+	if (session) {
+		headers[signatureHeaders.session] = session.id;
+		headers[signatureHeaders.sessionMac] = mac(session.macKey, text);
+	} else if (identity) {
 		headers[signatureHeaders.key] = identity.publicKey;
 		headers[signatureHeaders.sig] = signText(identity, text);
 	}
@@ -125,7 +196,11 @@ export function signRequest(request: Omit<RequestParts, 'time' | 'nonce'> & {tim
 
 export type SignedHeaders = Record<string, string | string[] | undefined>;
 
-export type SignatureCheck = {ok: true; key?: string; replayId: string} | {ok: false; reason: string};
+/** `viaSession`: the peer's word was a session's MAC, not a signature by its key. `offer`: a session offer, signed by the key. */
+export type SignatureCheck = {ok: true; key?: string; replayId: string; viaSession?: boolean; offer?: string} | {ok: false; reason: string};
+
+/** A live session as the tracker holds it: its HMAC key and the peer key it speaks for. */
+export type SessionLookup = (id: string) => {macKey: Buffer; key: string} | undefined;
 
 function one(value: string | string[] | undefined): string | undefined {
 	return typeof value === 'string' ? value : undefined;
@@ -136,13 +211,19 @@ function one(value: string | string[] | undefined): string | undefined {
  * is set (compared in constant time), the Ed25519 signature when `needKey` or when a key is
  * given. Returns the signing key and an id to remember against replays, or why it fails.
  */
-export function checkRequest(headers: SignedHeaders, request: Omit<RequestParts, 'time' | 'nonce'>, {secret, needKey, now}: {secret?: string; needKey: boolean; now: number}): SignatureCheck {
+export function checkRequest(
+	headers: SignedHeaders,
+	request: Omit<RequestParts, 'time' | 'nonce' | 'offer'>,
+	{secret, needKey, now, sessionOf}: {secret?: string; needKey: boolean; now: number; sessionOf?: SessionLookup},
+): SignatureCheck {
 	const timeText = one(headers[signatureHeaders.time]);
 	const nonce = one(headers[signatureHeaders.nonce]);
 	const key = one(headers[signatureHeaders.key]);
 	const signature = one(headers[signatureHeaders.sig]);
 	const macText = one(headers[signatureHeaders.mac]);
-	if (!secret && !needKey && key === undefined) {
+	const offer = one(headers[signatureHeaders.offer]);
+	const sessionId = one(headers[signatureHeaders.session]);
+	if (!secret && !needKey && key === undefined && sessionId === undefined) {
 		return {ok: true, replayId: ''};
 	}
 
@@ -155,7 +236,11 @@ export function checkRequest(headers: SignedHeaders, request: Omit<RequestParts,
 		return {ok: false, reason: `the request's timestamp is ${Math.round((now - time) / 1000)} s off this clock (the window is ±${replayWindowMs / 1000} s)`};
 	}
 
-	const text = canonicalRequest({...request, time, nonce});
+	if (offer !== undefined && (!isSessionOffer(offer) || key === undefined || sessionId !== undefined)) {
+		return {ok: false, reason: 'a session offer must be an X25519 key, in a request signed by the peer\'s key'};
+	}
+
+	const text = canonicalRequest({...request, time, nonce, offer});
 	if (secret) {
 		if (macText === undefined || !macPattern.test(macText)) {
 			return {ok: false, reason: 'this network needs the shared secret (--secret / XFS_SECRET)'};
@@ -166,6 +251,10 @@ export function checkRequest(headers: SignedHeaders, request: Omit<RequestParts,
 		}
 	}
 
+	if (sessionId !== undefined) {
+		return checkSessionMac(sessionId, one(headers[signatureHeaders.sessionMac]), {text, nonce, sessionOf});
+	}
+
 	if (key === undefined && needKey) {
 		return {ok: false, reason: 'the request is not signed by the peer\'s key'};
 	}
@@ -174,7 +263,21 @@ export function checkRequest(headers: SignedHeaders, request: Omit<RequestParts,
 		return {ok: false, reason: 'the request\'s signature does not match its key, method, path, time or body'};
 	}
 
-	return {ok: true, key, replayId: `${nonce}${signature ?? macText ?? ''}`};
+	return {ok: true, key, replayId: `${nonce}${signature ?? macText ?? ''}`, offer};
+}
+
+/** A request through a session: the session must be live and its MAC hold. */
+function checkSessionMac(id: string, sessionMac: string | undefined, {text, nonce, sessionOf}: {text: string; nonce: string; sessionOf?: SessionLookup}): SignatureCheck {
+	const session = isSessionId(id) && sessionOf ? sessionOf(id) : undefined;
+	if (!session) {
+		return {ok: false, reason: 'unknown session (this tracker restarted, or the peer expired): sign with the peer\'s key'};
+	}
+
+	if (sessionMac === undefined || !macPattern.test(sessionMac) || !timingSafeEqual(Buffer.from(sessionMac, 'hex'), Buffer.from(mac(session.macKey, text), 'hex'))) {
+		return {ok: false, reason: 'the request\'s session MAC does not match its session, method, path, time or body'};
+	}
+
+	return {ok: true, key: session.key, replayId: `${nonce}${sessionMac}`, viaSession: true};
 }
 
 /**

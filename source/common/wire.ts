@@ -3,6 +3,7 @@
  * Both programs import this module; every parser throws BadInputError.
  */
 import {BadInputError, XfsError} from './errors.js';
+import {isSessionId, isSessionOffer} from './signing.js';
 
 /** `pinned: r`: the holder keeps this file as one of r replicas (see Replication in the README). */
 export type FileEntry = {name: string; md5: string; size: number; pinned?: number};
@@ -17,7 +18,8 @@ export type NameRecord = {owner?: string; version: number; sig: string};
 export type RecordedEntry = FileEntry & Partial<NameRecord>;
 /** The whole list; `version` (default 0) is the version incremental updates start from. */
 export type UpdateListBody = {url: string; files: RecordedEntry[]; version?: number};
-export type UpdateListReply = {epoch: string; ttlMs: number; version: number};
+/** `session`: the tracker's answer to a session offer (its id, and the tracker's X25519 public key). */
+export type UpdateListReply = {epoch: string; ttlMs: number; version: number; session?: {id: string; key: string}};
 /** An incremental update: from version `from` (the one the tracker holds) to `to`, entries added or changed and names removed. */
 export type ListUpdateBody = {from: number; to: number; add: RecordedEntry[]; remove: string[]};
 export type ListUpdateReply = {epoch: string; version: number};
@@ -321,7 +323,17 @@ export function parseUpdateListReply(value: unknown): UpdateListReply {
 		ttlMs: parseSize(object.ttlMs, 'reply.ttlMs'),
 		// A tracker that predates list versions holds version 0.
 		version: object.version === undefined ? 0 : parseVersion(object.version, 'reply.version'),
+		...(object.session === undefined ? {} : {session: parseSessionReply(object.session)}),
 	};
+}
+
+function parseSessionReply(value: unknown): {id: string; key: string} {
+	const object = parseObject(value, 'reply.session');
+	if (!isSessionId(object.id) || !isSessionOffer(object.key)) {
+		throw new BadInputError('reply.session: expected {id: 32 hex digits, key: an X25519 key in base64url}');
+	}
+
+	return {id: object.id, key: object.key};
 }
 
 export function parseHealthReply(value: unknown): HealthReply {

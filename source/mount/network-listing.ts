@@ -39,6 +39,8 @@ export class NetworkListing {
 	readonly #options: Required<NetworkListingOptions>;
 	readonly #freshness: ListingFreshness;
 	#network: FileSummary[] = [];
+	/** This peer's own files as the snapshot was built from them. */
+	#local: readonly FileEntry[] = [];
 	#byName = new Map<string, ListedFile>();
 	#sortedNames: string[] | undefined;
 	/** First sight of each name's current version: name → [md5, time]. */
@@ -131,8 +133,13 @@ export class NetworkListing {
 		freshness.started(this.#options.now());
 		const run = (async () => {
 			try {
-				this.#network = await this.#options.networkFiles();
-				this.#rebuild();
+				const network = await this.#options.networkFiles();
+				// Most refreshes find what the last one found: the snapshot (and its entries' cached attributes) then stays as it is.
+				if (!sameSummaries(network, this.#network) || !sameEntries(this.#options.localFiles(), this.#local)) {
+					this.#network = network;
+					this.#rebuild();
+				}
+
 				freshness.succeeded(this.#options.now());
 				if (this.#failing) {
 					this.#failing = false;
@@ -165,11 +172,12 @@ export class NetworkListing {
 	#rebuild(): void {
 		const now = this.#options.now();
 		const byName = new Map<string, ListedFile>();
+		this.#local = this.#options.localFiles();
 		for (const file of this.#network) {
 			byName.set(file.name, {...file, local: false, seenAt: this.#seenAt(file.name, file.md5, now)});
 		}
 
-		for (const file of this.#options.localFiles()) {
+		for (const file of this.#local) {
 			const network = byName.get(file.name);
 			const holders = network?.md5 === file.md5 ? network.holders : 1;
 			byName.set(file.name, {...file, holders, local: true, seenAt: this.#seenAt(file.name, file.md5, now)});
@@ -194,4 +202,18 @@ export class NetworkListing {
 		this.#seen.set(name, [md5, now]);
 		return now;
 	}
+}
+
+function sameSummaries(a: readonly FileSummary[], b: readonly FileSummary[]): boolean {
+	return a.length === b.length && a.every((file, index) => {
+		const other = b[index]!;
+		return file.name === other.name && file.md5 === other.md5 && file.size === other.size && file.holders === other.holders && file.pinned === other.pinned && file.copies === other.copies;
+	});
+}
+
+function sameEntries(a: readonly FileEntry[], b: readonly FileEntry[]): boolean {
+	return a === b || (a.length === b.length && a.every((file, index) => {
+		const other = b[index]!;
+		return file.name === other.name && file.md5 === other.md5 && file.size === other.size;
+	}));
 }

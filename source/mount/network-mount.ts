@@ -76,6 +76,8 @@ export class NetworkMount {
 	readonly dir: string;
 	readonly #options: NetworkMountOptions;
 	readonly #listing: NetworkListing;
+	/** The attributes of each listed file, made once per snapshot entry (`ls -l` asks for every file, again once the kernel's cache expires). */
+	readonly #listedStats = new WeakMap<ListedFile, FuseStat>();
 	readonly #hasher = new PartHasher();
 	readonly #buffers = new PartBuffers(idleBufferBytes);
 	readonly #cache = new PartCache(partCacheBytes, bytes => {
@@ -213,7 +215,13 @@ export class NetworkMount {
 				throw new MountError('ENOENT', path);
 			}
 
-			return this.#stat(fileMode, listed.size, new Date(listed.seenAt));
+			let stat = this.#listedStats.get(listed);
+			if (!stat) {
+				stat = this.#stat(fileMode, listed.size, new Date(listed.seenAt));
+				this.#listedStats.set(listed, stat);
+			}
+
+			return stat;
 		});
 	}
 

@@ -1,6 +1,6 @@
 /** Signed raw requests for tests: as a peer with its key pair (and the network's secret) would send them. */
 import {readFile} from 'node:fs/promises';
-import {createIdentity, identityFromPem, signRequest, type Identity} from '../../source/common/signing.js';
+import {createIdentity, identityFromPem, signRequest, type Identity, type Session} from '../../source/common/signing.js';
 import {identityPath} from '../../source/share/identity-file.js';
 import {rawRequest, type RawReply} from './peer-app.js';
 
@@ -23,9 +23,9 @@ export function keyRing(): (name: string) => Identity {
 	};
 }
 
-export type SignedCall = {method?: string; body?: string; identity?: Identity; secret?: string; headers?: Record<string, string>};
+export type SignedCall = {method?: string; body?: string; identity?: Identity; secret?: string; session?: Session; offer?: string; headers?: Record<string, string>};
 
-export async function signedRequest(base: string, requestPath: string, {method = 'GET', body, identity, secret, headers = {}}: SignedCall = {}): Promise<RawReply> {
-	const signature = signRequest({method, path: requestPath, body}, {identity, secret});
+export async function signedRequest(base: string, requestPath: string, {method = 'GET', body, identity, secret, session, offer, headers = {}}: SignedCall = {}): Promise<RawReply> {
+	const signature = signRequest({method, path: requestPath, body, offer}, {identity, secret, session});
 	return rawRequest(base, requestPath, {method, body, headers: {...(body === undefined ? {} : {'content-type': 'application/json'}), ...signature, ...headers}});
 }

@@ -2,7 +2,9 @@ import http from 'node:http';
 import test from 'ava';
 import {pino} from 'pino';
 import {startTracker} from '../../tracker/server.js';
-import {identityText, signText} from '../../source/common/signing.js';
+import {TrackerClient} from '../../source/clients/tracker-client.js';
+import {completeSession, createIdentity, createSessionOffer, identityText, signRequest, signText} from '../../source/common/signing.js';
+import {rawRequest} from '../helpers/peer-app.js';
 import {eventually} from '../helpers/processes.js';
 import {keyRing, signedRequest} from '../helpers/signed.js';
 
@@ -211,4 +213,86 @@ test('an incremental update changes only what it names, from the version the tra
 	const tooMany = await call('PATCH', '/peers/A/files', {from: 9, to: 10, remove: Array.from({length: 1001}, (_, index) => `f${index}`)});
 	t.is(tooMany.status, 413);
 	t.is((await call('PATCH', '/peers/A/files', {from: 9, to: 9})).status, 400);
+});
+
+test('a session speaks only for its peer: set up by a signed registration, its MAC carries heartbeats and lists; a replay, a wrong key, another id or a restart are refused and change nothing', async t => {
+	const {tracker, keyOf} = await withTracker(t);
+	const list = (files: string[]) => JSON.stringify({url: 'http://127.0.0.1:9', files: files.map(name => ({name, md5, size: 1}))});
+	const files = async () => (JSON.parse((await signedRequest(tracker.url, '/peers', {})).body.toString()) as {peers: Array<{id: string; files: number}>}).peers.map(({id, files}) => `${id} ${files}`).join(', ');
+	const offer = createSessionOffer();
+	const registered = await signedRequest(tracker.url, '/peers/A', {method: 'PUT', body: list(['a.bin']), identity: keyOf('A'), offer: offer.publicKey});
+	t.is(registered.status, 200);
+	const reply = JSON.parse(registered.body.toString()) as {session: {id: string; key: string}};
+	t.regex(reply.session.id, /^[\da-f]{32}$/);
+	const session = completeSession(offer, reply.session, 'A');
+	t.false(registered.body.toString().includes(session.macKey.toString('hex')));
+
+	// Through the session: a heartbeat, and the next list (the tracker's fast path).
+	t.is((await signedRequest(tracker.url, '/peers/A/heartbeat', {method: 'POST', session})).status, 200);
+	const next = await signedRequest(tracker.url, '/peers/A', {method: 'PUT', body: list(['a.bin', 'b.bin']), session});
+	t.is(next.status, 200);
+	t.true(tracker.state.find('b.bin', Date.now())?.peers.some(peer => peer.id === 'A'));
+
+	// The same request again, byte for byte: a replay.
+	const beat = signRequest({method: 'POST', path: '/peers/A/heartbeat'}, {session});
+	t.is((await rawRequest(tracker.url, '/peers/A/heartbeat', {method: 'POST', headers: beat})).status, 200);
+	const replayed = await rawRequest(tracker.url, '/peers/A/heartbeat', {method: 'POST', headers: beat});
+	t.is(replayed.status, 401);
+	t.regex(replayed.body.toString(), /replayed/);
+	const before = await files();
+	const replays = [
+		// A MAC with a key that is not the session's (a stranger who saw its id).
+		await signedRequest(tracker.url, '/peers/A', {method: 'PUT', body: list([]), session: {id: session.id, macKey: Buffer.alloc(32, 1)}}),
+		await signedRequest(tracker.url, '/peers/A/heartbeat', {method: 'POST', session: {id: session.id, macKey: Buffer.alloc(32, 1)}}),
+		// An unknown session.
+		await signedRequest(tracker.url, '/peers/A', {method: 'PUT', body: list([]), session: {id: 'f'.repeat(32), macKey: session.macKey}}),
+	];
+	t.deepEqual(replays.map(({status}) => status), [401, 401, 401]);
+	t.regex(replays[2]!.body.toString(), /unknown session/);
+	t.is(await files(), before);
+	// A's session for another id: the id is bound to another key.
+	t.is((await signedRequest(tracker.url, '/peers/B', {method: 'PUT', body: list([]), identity: keyOf('B')})).status, 200);
+	const beforeB = await files();
+	t.is((await signedRequest(tracker.url, '/peers/B/files', {method: 'PATCH', body: JSON.stringify({from: 0, to: 1, add: [{name: 'evil.bin', md5, size: 1}], remove: []}), session})).status, 409);
+	t.is((await signedRequest(tracker.url, '/peers/B/heartbeat', {method: 'POST', session})).status, 409);
+	t.is((await signedRequest(tracker.url, '/peers/B', {method: 'DELETE', session})).status, 409);
+	t.is(await files(), beforeB);
+	t.is(tracker.state.find('evil.bin', Date.now()), undefined);
+	t.is(before, 'A 2');
+
+	// A restarted tracker knows no session: the peer is told to sign with its key.
+	await tracker.close();
+	const again = await startTracker({port: Number(new URL(tracker.url).port), warmupMs: 0, probeOnJoin: false, ttlMs: 60_000});
+	t.teardown(async () => again.close());
+	const after = await signedRequest(again.url, '/peers/A/heartbeat', {method: 'POST', session});
+	t.is(after.status, 401);
+	t.regex(after.body.toString(), /unknown session/);
+});
+
+test('a peer\'s tracker client sets up a session at its first UpdateList and speaks through it; after a tracker restart it signs with its key once, then has a new session', async t => {
+	const tracker = await startTracker({port: 0, warmupMs: 0, probeOnJoin: false, ttlMs: 60_000});
+	t.teardown(async () => tracker.close());
+	const seen: string[] = [];
+	const watch = (server: typeof tracker.server) => server.on('request', (request: http.IncomingMessage) => {
+		seen.push(`${request.method!} ${request.url!} ${request.headers['x-xfs-session'] === undefined ? 'key' : 'session'}${request.headers['x-xfs-session-offer'] === undefined ? '' : '+offer'}`);
+	});
+	watch(tracker.server);
+	const client = new TrackerClient(tracker.url, {identity: createIdentity()});
+	const files = [{name: 'a.bin', md5, size: 1}];
+	t.truthy((await client.updateList('P', 'http://127.0.0.1:9', files)).session);
+	t.is((await client.updateList('P', 'http://127.0.0.1:9', files)).session, undefined);
+	t.true((await client.heartbeat('P')).known);
+	t.deepEqual(seen, ['PUT /peers/P key+offer', 'PUT /peers/P session', 'POST /peers/P/heartbeat session']);
+
+	await tracker.close();
+	const again = await startTracker({port: Number(new URL(tracker.url).port), warmupMs: 0, probeOnJoin: false, ttlMs: 60_000});
+	t.teardown(async () => again.close());
+	watch(again.server);
+	seen.length = 0;
+	// A keep-alive socket to the tracker that went away may fail once: asked again as the peer's membership would.
+	const beat = async () => client.heartbeat('P').catch(async () => client.heartbeat('P'));
+	t.false((await beat()).known);
+	await client.updateList('P', 'http://127.0.0.1:9', files);
+	t.true((await client.heartbeat('P')).known);
+	t.deepEqual(seen, ['POST /peers/P/heartbeat session', 'POST /peers/P/heartbeat key', 'PUT /peers/P key+offer', 'POST /peers/P/heartbeat session']);
 });

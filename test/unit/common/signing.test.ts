@@ -1,6 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import {checkRequest, createIdentity, identityFromPem, identityToPem, ReplayGuard, replayWindowMs, signRequest} from '../../../source/common/signing.js';
+import {
+	acceptSessionOffer, checkRequest, completeSession, createIdentity, createSessionOffer, identityFromPem, identityToPem, ReplayGuard, replayWindowMs, signRequest,
+} from '../../../source/common/signing.js';
 
 const identity = createIdentity();
 const stranger = createIdentity();
@@ -22,12 +24,20 @@ const tampered: Array<[string, (parts: Parts) => fc.Arbitrary<Parts>]> = [
 	['timestamp', parts => fc.integer({min: -replayWindowMs, max: replayWindowMs}).filter(delta => delta !== 0).map(delta => ({...parts, time: parts.time + delta}))],
 ];
 
-for (const [credential, options, needKey] of [['the MAC', {secret}, false], ['the key\'s signature', {identity}, true], ['both', {secret, identity}, true]] as const) {
+// A session set up by a registration signed by the key: both sides derive the same HMAC key, which never goes on the wire.
+const offer = createSessionOffer();
+const accepted = acceptSessionOffer(offer.publicKey, 'A');
+const session = completeSession(offer, {id: accepted.session.id, key: accepted.publicKey}, 'A');
+const sessionOf = (id: string) => (id === accepted.session.id ? {macKey: accepted.session.macKey, key: identity.publicKey} : undefined);
+
+for (const [credential, options, needKey] of [
+	['the MAC', {secret}, false], ['the key\'s signature', {identity}, true], ['both', {secret, identity}, true], ['a session\'s MAC', {session}, true], ['a session\'s MAC and the secret\'s', {session, secret}, true],
+] as const) {
 	test(`a request signed with ${credential} passes as sent`, t => {
 		fc.assert(fc.property(requestArbitrary, parts => {
 			const headers = signRequest(parts, options);
-			const check = checkRequest(headers, parts, {secret: 'secret' in options ? secret : undefined, needKey, now});
-			return check.ok && check.key === ('identity' in options ? identity.publicKey : undefined);
+			const check = checkRequest(headers, parts, {secret: 'secret' in options ? secret : undefined, needKey, now, sessionOf});
+			return check.ok && check.key === ('identity' in options || 'session' in options ? identity.publicKey : undefined);
 		}));
 		t.pass();
 	});
@@ -38,7 +48,7 @@ for (const [credential, options, needKey] of [['the MAC', {secret}, false], ['th
 				const headers = signRequest(parts, options);
 				// The changed request goes with the original headers, except a changed timestamp, which the headers then carry.
 				const sent = what === 'timestamp' ? {...headers, 'x-xfs-time': String(changed.time)} : headers;
-				const check = checkRequest(sent, changed, {secret: 'secret' in options ? secret : undefined, needKey, now: what === 'timestamp' ? changed.time : now});
+				const check = checkRequest(sent, changed, {secret: 'secret' in options ? secret : undefined, needKey, now: what === 'timestamp' ? changed.time : now, sessionOf});
 				return !check.ok;
 			}));
 			t.pass();
@@ -74,4 +84,23 @@ test('the replay guard admits a signature once, and forgets the oldest when full
 test('a key pair survives its PEM form', t => {
 	t.is(identityFromPem(identityToPem(identity)).publicKey, identity.publicKey);
 	t.is(identity.publicKey.length, 43);
+});
+
+test('a session: both sides derive one key; another peer id, an unknown or forged session, and an offer without the key\'s signature are refused', t => {
+	t.deepEqual(session.macKey, accepted.session.macKey);
+	t.notDeepEqual(completeSession(offer, {id: accepted.session.id, key: accepted.publicKey}, 'B').macKey, accepted.session.macKey);
+	const parts = {method: 'POST', path: '/peers/A/heartbeat', time: now};
+	t.true(checkRequest(signRequest(parts, {session}), parts, {needKey: true, now, sessionOf}).ok);
+	// Without the tracker's sessions, or one it does not know: refused, saying so.
+	t.false(checkRequest(signRequest(parts, {session}), parts, {needKey: true, now}).ok);
+	t.regex((checkRequest(signRequest(parts, {session: {id: 'f'.repeat(32), macKey: session.macKey}}), parts, {needKey: true, now, sessionOf}) as {reason: string}).reason, /unknown session/);
+	// A stranger who saw the session's id on the wire but not its key.
+	t.false(checkRequest(signRequest(parts, {session: {id: session.id, macKey: Buffer.alloc(32)}}), parts, {needKey: true, now, sessionOf}).ok);
+	// An offer rides only on a request signed by the key, which covers it.
+	const offered = {...parts, offer: createSessionOffer().publicKey};
+	const signed = signRequest(offered, {identity});
+	t.like(checkRequest(signed, parts, {needKey: true, now}), {ok: true, offer: offered.offer});
+	t.false(checkRequest({...signed, 'x-xfs-session-offer': createSessionOffer().publicKey}, parts, {needKey: true, now}).ok);
+	t.false(checkRequest(signRequest(offered, {session}), parts, {needKey: true, now, sessionOf}).ok);
+	t.false(checkRequest(signRequest(offered, {secret}), parts, {secret, needKey: false, now}).ok);
 });

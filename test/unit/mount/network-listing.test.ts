@@ -129,3 +129,28 @@ test('readers that come during a refresh share it', async t => {
 	t.deepEqual(names, ['song.mp3']);
 	t.is(calls(), 1);
 });
+
+test('a refresh that finds the same files keeps the snapshot\'s entries; one with a change rebuilds them', async t => {
+	const {listing, advance, setNetwork, calls} = setup();
+	const first = await listing.lookup('song.mp3');
+	advance(1500);
+	t.is(listing.lookup('song.mp3'), first);
+	// The stale lookup started a refresh; it finds what the last one found.
+	await listing.names();
+	await new Promise(resolve => {
+		setImmediate(resolve);
+	});
+	t.is(calls(), 2);
+	t.is(listing.lookup('song.mp3'), first);
+	setNetwork([{name: 'song.mp3', md5: md5a, size: 10, holders: 3}]);
+	advance(1500);
+	void listing.lookup('song.mp3');
+	for (let wait = 0; wait < 10 && listing.peek('song.mp3') === first; wait++) {
+		await new Promise(resolve => {
+			setImmediate(resolve);
+		});
+	}
+
+	t.not(listing.peek('song.mp3'), first);
+	t.like(listing.peek('song.mp3'), {holders: 3, seenAt: first!.seenAt});
+});
