@@ -11,9 +11,8 @@
 import {createHash} from 'node:crypto';
 import {mkdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import {compile, type TopLevelSpec} from 'vega-lite';
 import {deterministicBytes} from '../fixtures/generate.js';
+import {writeSwarmChart} from './swarm-chart.js';
 import {assertBuilt, benchTempDir, cpuMsOf, benchFlags, describeMachine, MiB, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, type PeerProc} from './lib.js';
 
 const flags = benchFlags({'size-mib': '', 'upload-limit': String(4 * MiB), 'part-size': String(MiB), crowd: '8', scaling: '', modes: 'swarm,no-swarm', quick: 'false'});
@@ -122,34 +121,6 @@ function traceUploads(peers: readonly PeerProc[], started: number): {stop: () =>
 	};
 }
 
-function chartSpec(rows: readonly Row[], aloneMs: number): TopLevelSpec {
-	const values = rows.map(row => ({downloaders: row.downloaders, mode: row.mode === 'swarm' ? 'swarm (default)' : '--no-swarm', seconds: row.lastMs / 1000}));
-	const x = {field: 'downloaders', type: 'quantitative' as const, title: 'downloaders starting at once', axis: {values: counts, format: 'd'}, scale: {type: 'log' as const, base: 2}};
-	return {
-		$schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-		title: {text: 'Flash crowd on one seed: time until the last downloader is done', subtitle: `${sizeMib} MiB file, ${partSize / MiB} MiB parts, every peer capped at ${uploadLimit / MiB} MiB/s upload; one download alone: ${(aloneMs / 1000).toFixed(1)} s`},
-		width: 480,
-		height: 300,
-		background: 'white',
-		layer: [
-			{
-				data: {values},
-				mark: {type: 'line', point: true, strokeWidth: 2},
-				encoding: {
-					x,
-					y: {field: 'seconds', type: 'quantitative', title: 'seconds until all are done', scale: {type: 'log'}},
-					color: {field: 'mode', type: 'nominal', title: null, legend: {orient: 'top-left'}, scale: {range: ['#1b7837', '#b2182b']}},
-				},
-			},
-			{
-				data: {values: [{seconds: (aloneMs * 1.5) / 1000, label: '1.5x one download alone'}]},
-				mark: {type: 'rule', strokeDash: [4, 3], color: 'gray'},
-				encoding: {y: {field: 'seconds', type: 'quantitative'}},
-			},
-		],
-	};
-}
-
 const outDir = quick ? path.join(resultsDir, 'quick') : resultsDir;
 const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone', 'received_from_seed', 'received_from_downloaders', 'received_per_needed'];
 
@@ -174,11 +145,7 @@ try {
 		}
 	}
 
-	const spec = chartSpec(rows.filter(row => row !== alone), alone.lastMs);
-	await writeFile(path.join(outDir, 'swarm-chart.json'), `${JSON.stringify(spec, undefined, '\t')}\n`);
-	const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
-	await writeFile(path.join(outDir, 'swarm.svg'), `${await view.toSVG()}\n`);
-	view.finalize();
+	await writeSwarmChart(outDir, rows.filter(row => row !== alone).map(row => ({downloaders: row.downloaders, mode: row.mode, lastMs: row.lastMs})), {aloneMs: alone.lastMs, sizeMib, partSize, uploadLimit});
 	const at = (mode: Mode) => rows.find(row => row.downloaders === crowd && row.mode === mode && row !== alone);
 	const swarm = at('swarm');
 	const noSwarm = at('no-swarm');
