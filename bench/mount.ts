@@ -6,8 +6,10 @@
  *   - `head -c 4096` of a 1 GiB remote file, and the bytes its holder served for it (a counting
  *     proxy sits in front of the holder, which advertises the proxy's address);
  *   - `ls -l` of 10 000 network files: cold (right after the ready line: nothing in the kernel's
- *     caches, the listing asked for at mount start maybe still on its way) and warm, beside
- *     `ls -l` of the same files in a dir on disk;
+ *     caches, the listing asked for at mount start maybe still on its way), warm (again at once:
+ *     the kernel's caches answer) and warm past the kernel's caches (1.5 s later: the listing is in
+ *     the peer's memory, but every file's attributes are asked of the peer again), beside `ls -l` of
+ *     the same files in a dir on disk;
  *   - the mount peer's peak RSS while a 1 GiB file is read through it.
  *
  *   npm run bench:mount [-- --reps 3 --small 10000 --large-mib 1024 --cat-mib 256]
@@ -199,12 +201,15 @@ async function main(): Promise<void> {
 		// ls -l of the network's files: the first one right after the ready line (the listing may still be on its way); the next ones are served from it.
 		const coldMs: number[] = [];
 		const warmMs: number[] = [];
+		const againMs: number[] = [];
 		for (let rep = 0; rep < reps; rep++) {
 			const peer = await mountPeer(`ls-${rep}`, temp.dir, tracker.url);
 			const expected = smallFiles + 2;
 			const count = async () => Number((await fs.readdir(peer.mnt)).length);
 			coldMs.push((await timeShell(`ls -l ${peer.mnt} > /dev/null`)).wallMs);
-			// Past the listing's TTL and the kernel's attribute cache: served from the listing while it refreshes.
+			// At once again: the kernel's attribute and entry caches (1 s) answer.
+			againMs.push((await timeShell(`ls -l ${peer.mnt} > /dev/null`)).wallMs);
+			// Past the listing's TTL and the kernel's attribute cache: served from the listing while it refreshes, one call into the peer per file.
 			await new Promise(resolve => {
 				setTimeout(resolve, 1500);
 			});
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
 				throw new Error(`ls saw ${listed} names, expected ${expected}`);
 			}
 
-			console.log(`ls -l of ${smallFiles + 2} files: cold ${coldMs.at(-1)!.toFixed(0)} ms, warm ${warmMs.at(-1)!.toFixed(0)} ms`);
+			console.log(`ls -l of ${smallFiles + 2} files: cold ${coldMs.at(-1)!.toFixed(0)} ms, again at once ${againMs.at(-1)!.toFixed(0)} ms, warm past the kernel's cache ${warmMs.at(-1)!.toFixed(0)} ms`);
 			await peer.stop();
 		}
 
@@ -224,7 +229,7 @@ async function main(): Promise<void> {
 			diskMs.push((await timeShell(`ls -l ${manyDir} > /dev/null`)).wallMs);
 		}
 
-		rows.push([`ls -l of ${smallFiles} files in a dir on disk (reference)`, `${diskMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(diskMs).toFixed(0)} ms`, '', ''], [`ls -l of ${smallFiles + 2} network files, cold`, `${coldMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(coldMs).toFixed(0)} ms`, `<= ${maxLsColdMs} ms`, median(coldMs) <= maxLsColdMs ? 'met' : 'NOT met'], [`ls -l of ${smallFiles + 2} network files, warm`, `${warmMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(warmMs).toFixed(0)} ms`, `<= ${maxLsWarmMs} ms`, median(warmMs) <= maxLsWarmMs ? 'met' : 'NOT met']);
+		rows.push([`ls -l of ${smallFiles} files in a dir on disk (reference)`, `${diskMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(diskMs).toFixed(0)} ms`, '', ''], [`ls -l of ${smallFiles + 2} network files, cold`, `${coldMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(coldMs).toFixed(0)} ms`, `<= ${maxLsColdMs} ms`, median(coldMs) <= maxLsColdMs ? 'met' : 'NOT met'], [`ls -l of ${smallFiles + 2} network files, warm (again at once: the kernel's 1 s caches)`, `${againMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(againMs).toFixed(0)} ms`, `<= ${maxLsWarmMs} ms`, median(againMs) <= maxLsWarmMs ? 'met' : 'NOT met'], [`ls -l of ${smallFiles + 2} network files, warm past the kernel's caches (listing in memory)`, `${warmMs.map(ms => ms.toFixed(0)).join(' ')} ms`, `${median(warmMs).toFixed(0)} ms`, `<= ${maxLsWarmMs} ms`, median(warmMs) <= maxLsWarmMs ? 'met' : 'NOT met']);
 
 		// Memory while a large file is read whole through the mount.
 		const peer = await mountPeer('rss', temp.dir, tracker.url);

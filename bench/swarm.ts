@@ -1,5 +1,5 @@
 /**
- * npm run bench:swarm [-- --size-mib 64] [--upload-limit 4194304] [--part-size 1048576] [--crowd 8] [--scaling 2,4,8,16] [--quick]
+ * npm run bench:swarm [-- --size-mib 64] [--upload-limit 4194304] [--part-size 1048576] [--crowd 8] [--scaling 2,4,8,16] [--modes swarm,no-swarm] [--quick]
  *
  * Flash crowd: one seed capped at --upload-limit, N downloaders (each capped the same) start the
  * same file at once; the time until the last one is done, with the swarm (the default) and with
@@ -11,12 +11,11 @@
 import {createHash} from 'node:crypto';
 import {mkdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import {compile, type TopLevelSpec} from 'vega-lite';
 import {deterministicBytes} from '../fixtures/generate.js';
-import {assertBuilt, benchTempDir, benchFlags, describeMachine, MiB, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, type PeerProc} from './lib.js';
+import {writeSwarmChart} from './swarm-chart.js';
+import {assertBuilt, benchTempDir, cpuMsOf, benchFlags, describeMachine, MiB, resultsDir, saveCsv, startPeerProcess, startTrackerProcess, stopAll, type PeerProc} from './lib.js';
 
-const flags = benchFlags({'size-mib': '', 'upload-limit': String(4 * MiB), 'part-size': String(MiB), crowd: '8', scaling: '', quick: 'false'});
+const flags = benchFlags({'size-mib': '', 'upload-limit': String(4 * MiB), 'part-size': String(MiB), crowd: '8', scaling: '', modes: 'swarm,no-swarm', quick: 'false'});
 const quick = flags.quick === 'true';
 const sizeMib = Number(flags['size-mib'] || (quick ? 16 : 64));
 const uploadLimit = Number(flags['upload-limit']);
@@ -24,11 +23,13 @@ const partSize = Number(flags['part-size']);
 const crowd = Number(flags.crowd);
 const scaling = (flags.scaling || (quick ? '2,4,8' : '2,4,8,16')).split(',').map(Number);
 const counts = [...new Set([...scaling, crowd])].sort((a, b) => a - b);
+const onlyModes = new Set(flags.modes.split(','));
 const fileName = 'crowd.bin';
 assertBuilt();
 
 type Mode = 'swarm' | 'no-swarm';
-type Row = {downloaders: number; mode: Mode; lastMs: number; firstMs: number; meanMs: number; seedBytes: number};
+type Row = {downloaders: number; mode: Mode; lastMs: number; firstMs: number; meanMs: number; seedBytes: number; fromSeed: number; fromPartial: number; received: number};
+type Source = {id: string; parts: number; received: number};
 
 const {dir: root, remove} = await benchTempDir('xfs-bench-swarm-');
 const content = deterministicBytes(sizeMib * MiB, 97);
@@ -64,59 +65,69 @@ async function crowdRun(downloaders: number, mode: Mode): Promise<Row> {
 	}
 
 	const started = performance.now();
-	const times = await Promise.all(peers.map(async peer => {
+	// XFS_BENCH_TRACE=1: each second, every peer's upload rate (MiB/s) from its GET /load, seed first; at the end, each one's CPU time.
+	const trace = process.env.XFS_BENCH_TRACE === '1' ? traceUploads([seed, ...peers], started) : undefined;
+	const results = await Promise.all(peers.map(async peer => {
 		const result = await peer.run(`download ${fileName}`, 1_200_000);
 		if (!result.ok || result.md5 !== md5) {
 			throw new Error(`${mode} ${downloaders}: ${JSON.stringify(result)}`);
 		}
 
-		return performance.now() - started;
+		return {ms: performance.now() - started, sources: (result.sources ?? []) as Source[]};
 	}));
+	// Where the parts came from: the bytes each downloader received from the seed and from the others
+	// (cancelled racers included, so received beyond the file size is duplicated work).
+	const sum = (sources: readonly Source[], pick: (source: Source) => boolean) => sources.filter(source => pick(source)).reduce((total, source) => total + source.received, 0);
+	const fromSeed = results.reduce((total, {sources}) => total + sum(sources, source => source.id === 'seed'), 0);
+	const fromPartial = results.reduce((total, {sources}) => total + sum(sources, source => source.id !== 'seed'), 0);
+	const times = results.map(({ms}) => ms);
+	trace?.stop();
+	if (trace) {
+		process.stderr.write(`  cpu s: tracker ${(cpuMsOf(tracker.pid) / 1000).toFixed(1)}, seed ${(cpuMsOf(seed.pid) / 1000).toFixed(1)}, downloaders ${peers.map(peer => (cpuMsOf(peer.pid) / 1000).toFixed(1)).join(' ')}\n`);
+	}
+
 	const {uploaded} = await (await fetch(`${seed.url}/load`)).json() as {uploaded: number};
 	await stopAll();
 	const row: Row = {
 		downloaders, mode, lastMs: Math.round(Math.max(...times)), firstMs: Math.round(Math.min(...times)),
 		meanMs: Math.round(times.reduce((sum, time) => sum + time, 0) / times.length), seedBytes: uploaded,
+		fromSeed, fromPartial, received: fromSeed + fromPartial,
 	};
-	process.stdout.write(`  ${mode.padEnd(8)} ${String(downloaders).padStart(2)} downloaders: last ${(row.lastMs / 1000).toFixed(1)} s, first ${(row.firstMs / 1000).toFixed(1)} s, seed sent ${(uploaded / content.length).toFixed(2)}x the file\n`);
+	process.stdout.write(`  ${mode.padEnd(8)} ${String(downloaders).padStart(2)} downloaders: last ${(row.lastMs / 1000).toFixed(1)} s, first ${(row.firstMs / 1000).toFixed(1)} s, seed sent ${(uploaded / content.length).toFixed(2)}x the file; downloaders received ${(fromSeed / content.length).toFixed(2)}x from the seed, ${(fromPartial / content.length).toFixed(2)}x from each other (${((fromSeed + fromPartial) / (content.length * downloaders)).toFixed(2)}x what they needed)\n`);
 	return row;
 }
 
-function chartSpec(rows: readonly Row[], aloneMs: number): TopLevelSpec {
-	const values = rows.map(row => ({downloaders: row.downloaders, mode: row.mode === 'swarm' ? 'swarm (default)' : '--no-swarm', seconds: row.lastMs / 1000}));
-	const x = {field: 'downloaders', type: 'quantitative' as const, title: 'downloaders starting at once', axis: {values: counts, format: 'd'}, scale: {type: 'log' as const, base: 2}};
+function traceUploads(peers: readonly PeerProc[], started: number): {stop: () => void} {
+	let stopped = false;
+	const uploadedBy = async (peer: PeerProc) => fetch(`${peer.url}/load`).then(async reply => ((await reply.json()) as {uploaded: number}).uploaded, () => 0);
+	void (async () => {
+		let last = peers.map(() => 0);
+		while (!stopped) {
+			await new Promise(resolve => {
+				setTimeout(resolve, 1000);
+			});
+			const now = await Promise.all(peers.map(async peer => uploadedBy(peer)));
+			const rates = now.map((value, index) => ((value - last[index]!) / MiB).toFixed(1));
+			last = now;
+
+			process.stderr.write(`  t=${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s up MiB/s: ${rates.join(' ')}\n`);
+		}
+	})();
+
 	return {
-		$schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-		title: {text: 'Flash crowd on one seed: time until the last downloader is done', subtitle: `${sizeMib} MiB file, ${partSize / MiB} MiB parts, every peer capped at ${uploadLimit / MiB} MiB/s upload; one download alone: ${(aloneMs / 1000).toFixed(1)} s`},
-		width: 480,
-		height: 300,
-		background: 'white',
-		layer: [
-			{
-				data: {values},
-				mark: {type: 'line', point: true, strokeWidth: 2},
-				encoding: {
-					x,
-					y: {field: 'seconds', type: 'quantitative', title: 'seconds until all are done', scale: {type: 'log'}},
-					color: {field: 'mode', type: 'nominal', title: null, legend: {orient: 'top-left'}, scale: {range: ['#1b7837', '#b2182b']}},
-				},
-			},
-			{
-				data: {values: [{seconds: (aloneMs * 1.5) / 1000, label: '1.5x one download alone'}]},
-				mark: {type: 'rule', strokeDash: [4, 3], color: 'gray'},
-				encoding: {y: {field: 'seconds', type: 'quantitative'}},
-			},
-		],
+		stop() {
+			stopped = true;
+		},
 	};
 }
 
 const outDir = quick ? path.join(resultsDir, 'quick') : resultsDir;
-const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone'];
+const header = ['downloaders', 'mode', 'last_ms', 'first_ms', 'mean_ms', 'seed_bytes', 'seed_bytes_per_file', 'vs_alone', 'received_from_seed', 'received_from_downloaders', 'received_per_needed'];
 
 /** Saved after every run: a run cut short keeps what it measured. */
 async function save(rows: readonly Row[], alone: Row): Promise<string> {
 	await mkdir(outDir, {recursive: true});
-	const table = rows.map(row => [row.downloaders, row.mode, row.lastMs, row.firstMs, row.meanMs, row.seedBytes, (row.seedBytes / content.length).toFixed(2), (row.lastMs / alone.lastMs).toFixed(2)]);
+	const table = rows.map(row => [row.downloaders, row.mode, row.lastMs, row.firstMs, row.meanMs, row.seedBytes, (row.seedBytes / content.length).toFixed(2), (row.lastMs / alone.lastMs).toFixed(2), row.fromSeed, row.fromPartial, (row.received / (content.length * row.downloaders)).toFixed(2)]);
 	return saveCsv(path.join(path.relative(resultsDir, outDir), 'swarm.csv'), header, table, describeMachine());
 }
 
@@ -127,22 +138,22 @@ try {
 	let csvPath = await save(rows, alone);
 	for (const downloaders of counts) {
 		// Both modes side by side at each size; the order alternates.
-		const modes: Mode[] = downloaders % 4 === 0 ? ['swarm', 'no-swarm'] : ['no-swarm', 'swarm'];
+		const modes = (downloaders % 4 === 0 ? ['swarm', 'no-swarm'] as const : ['no-swarm', 'swarm'] as const).filter(mode => onlyModes.has(mode));
 		for (const mode of modes) {
 			rows.push(await crowdRun(downloaders, mode));
 			csvPath = await save(rows, alone);
 		}
 	}
 
-	const spec = chartSpec(rows.filter(row => row !== alone), alone.lastMs);
-	await writeFile(path.join(outDir, 'swarm-chart.json'), `${JSON.stringify(spec, undefined, '\t')}\n`);
-	const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
-	await writeFile(path.join(outDir, 'swarm.svg'), `${await view.toSVG()}\n`);
-	view.finalize();
-	const at = (mode: Mode) => rows.find(row => row.downloaders === crowd && row.mode === mode && row !== alone)!;
+	await writeSwarmChart(outDir, rows.filter(row => row !== alone).map(row => ({downloaders: row.downloaders, mode: row.mode, lastMs: row.lastMs})), {aloneMs: alone.lastMs, sizeMib, partSize, uploadLimit});
+	const at = (mode: Mode) => rows.find(row => row.downloaders === crowd && row.mode === mode && row !== alone);
 	const swarm = at('swarm');
 	const noSwarm = at('no-swarm');
-	process.stdout.write(`\none alone ${(alone.lastMs / 1000).toFixed(1)} s; ${crowd} at once: swarm ${(swarm.lastMs / 1000).toFixed(1)} s (${(swarm.lastMs / alone.lastMs).toFixed(2)}x alone, target <= 1.5x), --no-swarm ${(noSwarm.lastMs / 1000).toFixed(1)} s (${(noSwarm.lastMs / swarm.lastMs).toFixed(2)}x the swarm's, target >= 4x); seed sent ${(swarm.seedBytes / content.length).toFixed(2)}x the file\nwrote ${path.relative(process.cwd(), csvPath)}, swarm-chart.json, swarm.svg\n`);
+	if (swarm && noSwarm) {
+		process.stdout.write(`\none alone ${(alone.lastMs / 1000).toFixed(1)} s; ${crowd} at once: swarm ${(swarm.lastMs / 1000).toFixed(1)} s (${(swarm.lastMs / alone.lastMs).toFixed(2)}x alone, target <= 1.5x), --no-swarm ${(noSwarm.lastMs / 1000).toFixed(1)} s (${(noSwarm.lastMs / swarm.lastMs).toFixed(2)}x the swarm's, target >= 4x); seed sent ${(swarm.seedBytes / content.length).toFixed(2)}x the file\n`);
+	}
+
+	process.stdout.write(`wrote ${path.relative(process.cwd(), csvPath)}, swarm-chart.json, swarm.svg\n`);
 } finally {
 	await stopAll();
 	await remove();

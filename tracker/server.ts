@@ -441,21 +441,31 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	 * then counts against replays). Otherwise the app answers it, with the body already read.
 	 */
 	function answerSessionWrite(request: IncomingMessage, response: ServerResponse, {id, kind}: {id: string; kind: 'list' | 'heartbeat'}, raw: Buffer): void {
-		const parsed = kind === 'list' ? parseJsonBody(raw) : undefined;
-		(request as IncomingMessage & {rawBody?: Buffer; body?: unknown}).rawBody = raw;
-		(request as IncomingMessage & {body?: unknown}).body = parsed;
 		const at = now();
+		const handOver = (parsed?: unknown) => {
+			Object.assign(request, {rawBody: raw, body: parsed});
+			app(request, response);
+		};
+
+		// Nothing is parsed for a request that does not prove itself: the session, its binding and its MAC first.
 		const binding = state.bindingOf(id, at);
 		const session = state.sessionOf(String(request.headers[signatureHeaders.session]), at);
+		const check = session !== undefined && binding?.key === session.key
+			? checkRequest(request.headers, {method: request.method!, path: request.url!, body: raw}, {secret, needKey: true, now: at, sessionOf: () => session})
+			: undefined;
+		if (!check?.ok) {
+			handOver();
+			return;
+		}
+
 		let list: UpdateListBody | undefined;
+		const parsed = kind === 'list' ? parseJsonBody(raw) : undefined;
 		try {
 			list = kind === 'list' ? parseUpdateListBody(parsed, {maxFilesPerPeer}) : undefined;
 		} catch {}
 
-		const ready = session !== undefined && binding?.key === session.key && (kind === 'heartbeat' || list?.url === binding.url);
-		const check = ready ? checkRequest(request.headers, {method: request.method!, path: request.url!, body: raw}, {secret, needKey: true, now: at, sessionOf: () => session}) : undefined;
-		if (!check?.ok || !writeGuard.admit(check.replayId, at)) {
-			app(request, response);
+		if ((kind === 'list' && list?.url !== binding!.url) || !writeGuard.admit(check.replayId, at)) {
+			handOver(parsed);
 			return;
 		}
 

@@ -3,18 +3,18 @@ import type {Agents, Request} from 'got';
 import {PeerDownError} from '../common/errors.js';
 import {freshConnections, requestJson} from '../common/http-client.js';
 import type {ByteSpan} from '../core/part-geometry.js';
-import {parsePartsReply, type PartsReply} from '../common/wire.js';
+import {parsePartsReply, suggestHeader, type PartsReply} from '../common/wire.js';
 import {requestFile, responseOf, statusError, transferError, TransferError} from './peer-client.js';
 
 /**
  * A holder's parts list. With `after` (swarm), a peer still downloading the file answers once it
  * has more than that many parts, or after `waitMs`: a downloader learns of each new part as it lands.
  */
-export async function getPartsList(url: string, name: string, {timeoutMs, secret, after, waitMs = 0, signal}: {timeoutMs: number; secret?: string; after?: number; waitMs?: number; signal?: AbortSignal}): Promise<PartsReply> {
+export async function getPartsList(url: string, name: string, {timeoutMs, secret, after, waitMs = 0, signal, agent = freshConnections}: {timeoutMs: number; secret?: string; after?: number; waitMs?: number; signal?: AbortSignal; agent?: Agents}): Promise<PartsReply> {
 	let body: unknown;
 	const query = after === undefined ? '' : `?after=${after}&wait=${waitMs}`;
 	try {
-		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/parts${query}`, {secret, timeoutMs: timeoutMs + waitMs, agent: freshConnections, signal});
+		body = await requestJson(`${url}/files/${encodeURIComponent(name)}/parts${query}`, {secret, timeoutMs: timeoutMs + waitMs, agent, signal});
 	} catch (error) {
 		throw new PeerDownError(`no parts list from ${url}: ${(error as Error).message}`, {cause: error});
 	}
@@ -40,7 +40,18 @@ export type PartRequest = {
 	into?: Buffer;
 	signal?: AbortSignal;
 	onBytes?: (received: number) => void;
+	/** Swarm: the parts a holder of the whole file suggests asking it for next (super-seeding), as sent with this part. */
+	onSuggest?: (parts: number[]) => void;
 };
+
+/** The parts named in a suggestion header: at most 16 indexes, anything malformed ignored. */
+export function parseSuggestion(value: unknown): number[] {
+	if (typeof value !== 'string' || value.length > 200) {
+		return [];
+	}
+
+	return value.split(',').slice(0, 16).map(Number).filter(index => Number.isSafeInteger(index) && index >= 0);
+}
 
 /** Fetches `span` of a holder's file; resolves with exactly those bytes, or throws TransferError. */
 export async function fetchPart(request: PartRequest): Promise<Buffer> {
@@ -68,6 +79,10 @@ export async function fetchPart(request: PartRequest): Promise<Buffer> {
 		const expectedRange = `bytes ${span.start}-${span.end - 1}/${fileSize}`;
 		if (response.headers['content-range'] !== expectedRange) {
 			throw new TransferError('checksum-mismatch', `${url} sent ${response.headers['content-range'] ?? 'no Content-Range'}, expected ${expectedRange}`);
+		}
+
+		if (request.onSuggest && response.headers[suggestHeader] !== undefined) {
+			request.onSuggest(parseSuggestion(response.headers[suggestHeader]));
 		}
 
 		const received = await new Promise<number>((resolve, reject) => {

@@ -59,6 +59,8 @@ export type SuspectReply = {dropped: boolean};
 
 /** The header a downloader names itself in (machID): the holder emulates the latency between the two. */
 export const requesterHeader = 'x-xfs-peer';
+/** Swarm: sent by a holder of the whole file with a whole part, the parts (indexes, comma-separated) it has sent least, for the downloader to ask for next (super-seeding). */
+export const suggestHeader = 'x-xfs-suggest';
 
 export const maxNameLength = 255;
 /** The most replicas a file may be pinned to. */

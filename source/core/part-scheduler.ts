@@ -60,6 +60,8 @@ type HolderState = {
 	received: number;
 	/** The parts this source holds; undefined: all of them (a holder of the whole file). */
 	has?: ReadonlySet<number>;
+	/** Swarm: the parts a holder of the whole file suggested asking it for next (super-seeding). */
+	suggested?: readonly number[];
 };
 
 type PartState = {bytes: number; done: boolean; racers: Set<string>; badFrom: Set<string>; noSplit: boolean};
@@ -144,6 +146,11 @@ export class PartScheduler {
 		this.#holder(id).has = has;
 	}
 
+	/** Swarm: the parts a holder of the whole file suggests it be asked for next (the ones it has sent least). */
+	suggest(id: string, parts: readonly number[]): void {
+		this.#holder(id).suggested = parts;
+	}
+
 	/** Whether this source holds a part not yet verified here that it could be given now or later. */
 	hasUseful(id: string): boolean {
 		const holder = this.#holder(id);
@@ -173,8 +180,23 @@ export class PartScheduler {
 			pending = pending.filter(index => !partial.some(other => this.#holds(other, index)));
 		}
 
+		if (this.#random && holder.suggested && pending.length > 1) {
+			// Super-seeding: of those, the ones the seed suggested (sent least to the crowd) first, in its order.
+			const rank = new Map(holder.suggested.map((index, order) => [index, order]));
+			const first = pending.filter(index => rank.has(index)).sort((a, b) => rank.get(a)! - rank.get(b)!);
+			pending = [...first, ...pending.filter(index => !rank.has(index))];
+		}
+
 		if (pending.length > 0) {
-			return !this.busy || this.#worthTaking(holder, pending, now) ? this.#assign(holder, pending[0]!, false, now) : undefined;
+			// Swarm: every source that holds a part takes it (at most --max-sources partial sources fetch at
+			// once, so an idle one is not one that would take the part instead); a slow copy is raced at the end.
+			return !this.busy || this.#random || this.#worthTaking(holder, pending, now) ? this.#assign(holder, pending[0]!, false, now) : undefined;
+		}
+
+		// Swarm: endgame only at the very end, once every part left is in flight (or out of every source's
+		// reach); before that an idle source waits rather than duplicate another's work (a seed's upload most of all).
+		if (this.#random && !this.#endgame()) {
+			return undefined;
 		}
 
 		const race = this.#raceCandidate(holder, now);
@@ -343,6 +365,12 @@ export class PartScheduler {
 		}
 
 		return rate <= 0 ? Number.POSITIVE_INFINITY : (bytes - assignment.received) / rate;
+	}
+
+	/** Every part not done is in flight, or no live source that may fetch it holds it. */
+	#endgame(): boolean {
+		const live = this.#live();
+		return this.#parts.every((part, index) => part.done || part.racers.size > 0 || !live.some(holder => this.#holds(holder, index) && !this.#excluded(holder.id, part)));
 	}
 
 	#holds(holder: HolderState, index: number): boolean {

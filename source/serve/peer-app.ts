@@ -17,8 +17,9 @@ import type {PartialFile} from '../share/partial-holdings.js';
 import type {FileStamp} from '../core/settle.js';
 import {UploadLimiter} from '../core/upload-limiter.js';
 import {UploadSlots} from '../core/upload-slots.js';
+import {SeedHints} from '../core/seed-hints.js';
 import {
-	isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, type FileEntry, type IdentityReply, type LoadReply, type PeerFileInfo, type PeerFilesList, type ReplicaRequestBody,
+	isValidPeerId, parseFileName, parseReplicaRequestBody, requesterHeader, suggestHeader, type FileEntry, type IdentityReply, type LoadReply, type PeerFileInfo, type PeerFilesList, type ReplicaRequestBody,
 } from '../common/wire.js';
 import {countingStream, throttledStream} from './throttled-stream.js';
 import {PartsCache, partsHandler} from './parts-endpoint.js';
@@ -80,6 +81,9 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		maxUploads = defaultMaxUploads, uploadIdleMs = defaultUploadIdleMs,
 	} = context;
 	const slots = new UploadSlots(maxUploads);
+	const partSize = context.partSize ?? defaultPartSize;
+	/** Swarm: super-seeding hints sent with each whole part of a file held whole (none with --no-swarm). */
+	const hints = context.partial ? new SeedHints(random) : undefined;
 	/** Bytes sent in file uploads since the start (GET /load says it: the swarm bench measures a seed with it). */
 	let uploaded = 0;
 	const dirNow = typeof shareDir === 'function' ? shareDir : () => shareDir;
@@ -106,7 +110,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		return opened;
 	};
 
-	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now()});
+	const limiter = uploadLimit === undefined ? undefined : new UploadLimiter(uploadLimit, {now: performance.now(), burstBytes: Math.round(uploadLimit * 0.1)});
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('etag', false);
@@ -243,6 +247,12 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 				response.set('Content-Range', `bytes ${start}-${end}/${size}`);
 			}
 
+			// Swarm, a file held whole: one whole part sent comes with the parts sent least so far, to ask for next.
+			const parts = Math.ceil(size / partSize);
+			if (hints && !partial && range && start % partSize === 0 && end + 1 === Math.min(size, start + partSize) && parts > 1) {
+				response.set(suggestHeader, hints.sent(`${name}\0${size}\0${mtimeMs}`, parts, requesterKey, start / partSize).join(','));
+			}
+
 			if (size === 0) {
 				response.end();
 				return;
@@ -303,7 +313,7 @@ export function createPeerApp(context: PeerServerContext): express.Express {
 		});
 	}
 
-	app.get('/files/:name/parts', partsHandler({open: openListed, partial: context.partial, waitForMore: context.waitForMore, partSize: context.partSize ?? defaultPartSize, cache: new PartsCache()}));
+	app.get('/files/:name/parts', partsHandler({open: openListed, partial: context.partial, waitForMore: context.waitForMore, partSize, cache: new PartsCache()}));
 
 	app.use(notFoundRoute);
 	app.use(jsonErrorHandler(error => {

@@ -55,6 +55,10 @@ const refindFullMs = 2000;
 const mapWaitMs = 5000;
 /** Swarm: least time between two reads of one source's part map (a source that answers at once). */
 const minPollMs = 200;
+/** Swarm: the part maps of this many partial holders are read at once (at least --max-sources): parts are chosen rarest first across all of them, and fetched from at most --max-sources of them at a time. */
+const watchedMaps = 16;
+/** Swarm: a partial holder that failed is not taken again for this long. */
+const asideMs = 5000;
 /** Swarm: a partial source with nothing useful this long gives its place to another candidate. */
 const uselessForMs = 3000;
 /** Swarm: with every source out of useful parts and no holder of the whole file, how long to wait for parts to appear. */
@@ -175,6 +179,8 @@ class MultiSourceRun {
 	readonly #fetches = new Map<string, AbortController>();
 	readonly #split = new SplitParts();
 	readonly #agents = new Map<string, Agents>();
+	/** Swarm: keep-alive connections for the long polls of part maps (one request after another to each source). */
+	readonly #mapAgent = new http.Agent({keepAlive: true});
 	readonly #pending = new Set<Promise<void>>();
 	readonly #stop = new AbortController();
 	#fatal: {error: unknown} | undefined;
@@ -187,6 +193,8 @@ class MultiSourceRun {
 	readonly #pool = new Map<string, PartialHolderRef>();
 	/** Swarm: sources whose part map is read (partial holders in use), with when it was last read and since when it has had nothing useful. */
 	readonly #mapped = new Map<string, MapState>();
+	/** Swarm: partial holders that failed, not offered again until then. */
+	readonly #asideUntil = new Map<string, number>();
 	/** Holders out of this run, never taken again. */
 	readonly #out = new Set<string>();
 	/** Holders that answered BUSY: paused until then, and how many BUSYs in a row. */
@@ -232,6 +240,7 @@ class MultiSourceRun {
 			for (;;) {
 				this.#swarm(Date.now());
 				this.#dispatch();
+
 				if (this.#fatal || scheduler.finished || (!scheduler.busy && !this.#waitingForMore(Date.now()))) {
 					break;
 				}
@@ -247,6 +256,7 @@ class MultiSourceRun {
 		} finally {
 			this.#stop.abort();
 			await Promise.allSettled(this.#pending);
+			this.#mapAgent.destroy();
 			for (const {http, https} of this.#agents.values()) {
 				// Got's agent slots may hold false (no agent): only real agents have sockets to close.
 				(http === false ? undefined : http)?.destroy();
@@ -269,13 +279,21 @@ class MultiSourceRun {
 	#dispatch(): void {
 		const scheduler = this.#scheduler;
 		const now = Date.now();
+		// Swarm: parts come from at most --max-sources partial holders at once, of all those whose maps are read.
+		let partialRoom = (this.#deps.maxSources ?? 1) - [...this.#fetches.keys()].filter(id => this.#mapped.has(id)).length;
 		for (const id of scheduler.idleHolders()) {
 			if ((this.#paused.get(id)?.until ?? 0) > now) {
 				continue;
 			}
 
+			const partialSource = this.#mapped.has(id);
+			if (partialSource && partialRoom <= 0) {
+				continue;
+			}
+
 			const assignment = scheduler.next(id, now);
 			if (assignment) {
+				partialRoom -= partialSource ? 1 : 0;
 				this.#track(this.#fetch(this.#holders.get(id)!, assignment));
 			}
 		}
@@ -293,6 +311,7 @@ class MultiSourceRun {
 		this.#fetches.set(holder.id, cancel);
 
 		const timeouts = stallTimeouts(holder.latencyMs * this.#deps.latencyScale, this.#deps.idleFloorMs);
+
 		try {
 			await fetchPart({
 				url: holder.url,
@@ -306,6 +325,9 @@ class MultiSourceRun {
 				secret: this.#deps.secret,
 				into,
 				signal: AbortSignal.any([cancel.signal, this.#stop.signal]),
+				onSuggest: this.#shared && (parts => {
+					scheduler.suggest(holder.id, parts);
+				}),
 				onBytes: received => {
 					scheduler.progress(holder.id, received, Date.now());
 					if (head) {
@@ -355,14 +377,13 @@ class MultiSourceRun {
 			}
 
 			this.#cancel(scheduler.retire(holder.id, 'failed'));
-			this.#out.add(holder.id);
-			this.#mapped.delete(holder.id);
 			record(this.#deps, this.#job, holder.id, error.outcome);
 			if (isSuspect(error.outcome)) {
 				this.#deps.suspect(holder.id);
 			}
 
 			this.#replace(holder.id, 'down');
+			this.#setAside(holder.id);
 		} finally {
 			if (this.#fetches.get(holder.id) === cancel) {
 				this.#fetches.delete(holder.id);
@@ -501,7 +522,8 @@ class MultiSourceRun {
 	/** Swarm: a peer still downloading the file, from Find; taken as a source when there is a place for it. */
 	#offer(ref: PartialHolderRef): void {
 		const trusted = (this.#job.record.mismatches.get(ref.id) ?? 0) < maxMismatchesPerHolder;
-		if (ref.id !== this.#deps.id && trusted && !this.#out.has(ref.id) && !this.#holders.has(ref.id)) {
+		const aside = (this.#asideUntil.get(ref.id) ?? 0) > Date.now();
+		if (ref.id !== this.#deps.id && trusted && !aside && !this.#out.has(ref.id) && !this.#holders.has(ref.id)) {
 			const known = this.#pool.has(ref.id);
 			this.#pool.set(ref.id, ref);
 			if (!known) {
@@ -527,7 +549,7 @@ class MultiSourceRun {
 		}
 
 		this.#refind(now);
-		const maxPartial = this.#deps.maxSources ?? 1;
+		const maxPartial = Math.max(this.#deps.maxSources ?? 1, watchedMaps);
 		const waiting = [...this.#pool.values()].filter(ref => !this.#mapped.has(ref.id) && !this.#out.has(ref.id));
 		for (const [id, entry] of this.#mapped) {
 			if (waiting.length > 0 && entry.uselessSince !== undefined && now - entry.uselessSince >= uselessForMs) {
@@ -594,7 +616,8 @@ class MultiSourceRun {
 		const {found} = this.#job;
 		// The first read answers at once; later ones wait for the source's next part.
 		const wait = entry.have < 0 ? {} : {after: entry.have, waitMs: mapWaitMs};
-		this.#track(getPartsList(holder.url, found.name, {timeoutMs: 5000, secret: this.#deps.secret, signal: this.#stop.signal, ...wait}).then(reply => {
+		const agent = holder.url.startsWith('https:') ? undefined : {http: this.#mapAgent};
+		this.#track(getPartsList(holder.url, found.name, {timeoutMs: 5000, secret: this.#deps.secret, signal: this.#stop.signal, agent, ...wait}).then(reply => {
 			if (this.#mapped.get(id) !== entry) {
 				return;
 			}
@@ -625,9 +648,29 @@ class MultiSourceRun {
 	#drop(id: string, why: DropReason): void {
 		this.#fetches.get(id)?.abort();
 		this.#cancel(this.#scheduler.retire(id, why === 'checksum' ? 'corrupt' : 'failed'));
-		this.#out.add(id);
-		this.#mapped.delete(id);
 		this.#replace(id, why);
+		if (why === 'checksum') {
+			this.#out.add(id);
+			this.#mapped.delete(id);
+		} else {
+			this.#setAside(id);
+		}
+	}
+
+	/**
+	 * A holder that failed is out of this run; a partial holder only for a while (swarm): one that
+	 * refused a request as it finished its download, or was slow under load, may be offered again.
+	 */
+	#setAside(id: string): void {
+		const partialSource = this.#mapped.has(id);
+		this.#mapped.delete(id);
+		if (partialSource) {
+			this.#asideUntil.set(id, Date.now() + asideMs);
+			this.#pool.delete(id);
+			this.#holders.delete(id);
+		} else {
+			this.#out.add(id);
+		}
 	}
 
 	async #finish(): Promise<MultiSourceOutcome> {

@@ -109,3 +109,24 @@ test('one upload slot: a slot that frees is kept for the downloader that was ref
 	t.is(await rangeAs(s.url, 'F', partSize, (2 * partSize) - 1), 503);
 	t.is(await rangeAs(s.url, 'W', 0, partSize - 1), 206);
 });
+
+async function suggestionTo(url: string, requester: string, start: number, end: number): Promise<string | null> {
+	const response = await fetch(`${url}/files/${fileName}`, {headers: {range: `bytes=${start}-${end}`, 'x-xfs-peer': requester}});
+	await response.arrayBuffer();
+	return response.headers.get('x-xfs-suggest');
+}
+
+test('super-seeding: a seed sends with each whole part the parts it has sent least, different ones to different downloaders; none with --no-swarm', async t => {
+	const tracker = await startTracker(t);
+	const s = await seed(t, tracker.url, 'S');
+	const first = (await suggestionTo(s.url, 'A', 0, partSize - 1))?.split(',').map(Number) ?? [];
+	t.is(first.length, 4);
+	t.false(first.includes(0));
+	const second = (await suggestionTo(s.url, 'B', partSize, (2 * partSize) - 1))?.split(',').map(Number) ?? [];
+	t.is(second.length, 4);
+	t.false(second.some(part => part <= 1 || first.includes(part)), `A was suggested ${first.join(',')}, B ${second.join(',')}`);
+	// Not a whole part: nothing suggested.
+	t.is(await suggestionTo(s.url, 'C', 0, 10), null);
+	const quiet = await seed(t, tracker.url, 'Q', ['--no-swarm']);
+	t.is(await suggestionTo(quiet.url, 'A', 0, partSize - 1), null);
+});

@@ -330,3 +330,29 @@ test('swarm: while a download is busy, a holder of the whole file is asked only 
 	// Parts 1 and 2 are P's to send; the seed gets part 3.
 	t.is(scheduler.next('seed', 0)!.part, 3);
 });
+
+test('swarm: a seed is asked first for the parts it suggested, in its order, among those no partial source has', t => {
+	const scheduler = new PartScheduler([10, 10, 10, 10, 10, 10], [], {random: () => 0.5});
+	scheduler.join('seed');
+	scheduler.join('P', new Set([0, 1]));
+	t.is(scheduler.next('P', 0)!.part, 0);
+	// Part 1 is P's to send, so the seed's first suggestion is passed over for its second.
+	scheduler.suggest('seed', [1, 4, 3]);
+	t.is(scheduler.next('seed', 0)!.part, 4);
+});
+
+test('swarm: no racing until every part left is in flight (endgame at the very end)', t => {
+	const scheduler = new PartScheduler([10, 10, 10], [], {random: () => 0.5});
+	scheduler.join('P', new Set([0]));
+	scheduler.join('Q', new Set([0, 1]));
+	scheduler.join('R', new Set([2]));
+	t.is(scheduler.next('P', 0)!.part, 0);
+	// Q holds 0 (in flight) and 1; it takes 1.
+	t.is(scheduler.next('Q', 0)!.part, 1);
+	scheduler.complete('Q', 5);
+	// Part 2 is pending (R holds it and has not asked yet): Q does not race P for part 0.
+	t.is(scheduler.next('Q', 6), undefined);
+	t.is(scheduler.next('R', 6)!.part, 2);
+	// Now every part left is in flight: Q may race P's part.
+	t.deepEqual(scheduler.next('Q', 7), {part: 0, race: true});
+});
