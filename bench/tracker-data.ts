@@ -1,6 +1,6 @@
 /** The synthetic population of the tracker bench: peers, the files each holds, and who holds a name. */
 import {createHash} from 'node:crypto';
-import type {FileEntry, HolderRef} from '../source/common/wire.js';
+import type {FileEntry, HolderRef, RecordedEntry} from '../source/common/wire.js';
 
 /** Every name is held by `peers * filesPerPeer / distinctNames` peers that agree on its md5. */
 export type Population = {peers: number; filesPerPeer: number; distinctNames: number};
@@ -24,12 +24,29 @@ export function peerOfHost(host: string): number | undefined {
 
 const md5Of = (index: number) => createHash('md5').update(fileNameOf(index)).digest('hex');
 
-/** The UpdateList body of peer `peer`. */
-export function updateListOf(peer: number, {filesPerPeer, distinctNames}: Population, port?: number): {url: string; files: FileEntry[]} {
-	const files: FileEntry[] = [];
-	for (let slot = 0; slot < filesPerPeer; slot++) {
-		const index = ((peer * filesPerPeer) + slot) % distinctNames;
-		files.push({name: fileNameOf(index), md5: md5Of(index), size: 1000 + index});
+/** The first peer to list name `index` (peers list in order of id): its owner. */
+export const ownerOf = (index: number, {filesPerPeer}: Population) => Math.floor(index / filesPerPeer);
+
+/** Name `index` as every holder lists it. */
+export const entryOf = (index: number): FileEntry => ({name: fileNameOf(index), md5: md5Of(index), size: 1000 + index});
+
+/**
+ * The UpdateList body of peer `peer`. With `recordOf` (the owner's signed record of a name), each
+ * entry carries its name record, as a peer's list does: the owner's own, and a copy's with its owner.
+ */
+export function updateListOf(
+	peer: number, population: Population, port?: number, recordOf?: (index: number) => {owner: string; sig: string},
+): {url: string; files: RecordedEntry[]} {
+	const files: RecordedEntry[] = [];
+	for (let slot = 0; slot < population.filesPerPeer; slot++) {
+		const index = ((peer * population.filesPerPeer) + slot) % population.distinctNames;
+		const entry = entryOf(index);
+		if (recordOf) {
+			const {owner, sig} = recordOf(index);
+			files.push(ownerOf(index, population) === peer ? {...entry, version: 1, sig} : {...entry, version: 1, sig, owner});
+		} else {
+			files.push(entry);
+		}
 	}
 
 	return {url: findHolder(peer, port).url, files};

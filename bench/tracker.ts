@@ -27,7 +27,8 @@ import {
 	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
 	startTrackerProcess, stopAll,
 } from './lib.js';
-import {fileNameOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
+import {signNameRecord} from '../source/common/names.js';
+import {entryOf, fileNameOf, ownerOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
 
 const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8', before: ''});
 const population: Population = {peers: Number(flags.peers), filesPerPeer: Number(flags['files-per-peer']), distinctNames: Number(flags['distinct-names'])};
@@ -39,6 +40,17 @@ const holdersPerName = Math.round(population.peers * population.filesPerPeer / p
 const minShareOfBare = 2;
 const maxP99Ms = 20;
 const maxRssAfterRegistration = 600 * MiB;
+
+/** Each name's record, signed by its owner (the first peer to list it), made on first use: every holder's list carries it. */
+const records: Array<{owner: string; sig: string}> = [];
+const recordOf = (index: number) => {
+	records[index] ??= (() => {
+		const identity = keyOf(ownerOf(index, population));
+		const {owner, sig} = signNameRecord(identity, entryOf(index), 1);
+		return {owner, sig};
+	})();
+	return records[index];
+};
 
 const keys: Identity[] = [];
 const keyOf = (peer: number) => {
@@ -106,7 +118,7 @@ async function registerAll(trackerUrl: string, signed = true): Promise<number> {
 	const worker = async () => {
 		while (next < population.peers) {
 			const peer = next++;
-			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), {body: JSON.stringify(updateListOf(peer, population, responderPort)), peer, signed});
+			const status = await put(agent, new URL(`/peers/${peerIdOf(peer)}`, trackerUrl), {body: JSON.stringify(updateListOf(peer, population, responderPort, signed ? recordOf : undefined)), peer, signed});
 			if (status !== 200) {
 				throw new Error(`registering ${peerIdOf(peer)} answered ${status}`);
 			}
@@ -178,7 +190,7 @@ function prepareUpdateLists(): void {
 	const count = Math.min(population.peers, 2000);
 	for (let index = 0; index < count; index++) {
 		const peer = Math.floor(index * population.peers / count);
-		const list = updateListOf(peer, population, responderPort);
+		const list = updateListOf(peer, population, responderPort, recordOf);
 		const added = {...list, files: [...list.files, {name: `added-${peerIdOf(peer)}.bin`, md5: '0123456789abcdef0123456789abcdef', size: 1}]};
 		listPeers.push(peer);
 		listBodies.set(peer, {bodies: [JSON.stringify(added), JSON.stringify(list)], turn: 0});
