@@ -34,9 +34,7 @@ export const entryOf = (index: number): FileEntry => ({name: fileNameOf(index), 
  * The UpdateList body of peer `peer`. With `recordOf` (the owner's signed record of a name), each
  * entry carries its name record, as a peer's list does: the owner's own, and a copy's with its owner.
  */
-export function updateListOf(
-	peer: number, population: Population, port?: number, recordOf?: (index: number) => {owner: string; sig: string},
-): {url: string; files: RecordedEntry[]} {
+export function updateListOf(peer: number, population: Population, port?: number, recordOf?: (index: number) => {owner: string; sig: string}): {url: string; files: RecordedEntry[]} {
 	const files: RecordedEntry[] = [];
 	for (let slot = 0; slot < population.filesPerPeer; slot++) {
 		const index = ((peer * population.filesPerPeer) + slot) % population.distinctNames;

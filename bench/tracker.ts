@@ -23,11 +23,11 @@ import autocannon from 'autocannon';
 import {
 	checkRequest, completeSession, createIdentity, createSessionOffer, identityText, type Identity, type Session, signRequest, signText,
 } from '../source/common/signing.js';
+import {signNameRecord} from '../source/common/names.js';
 import {
 	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
 	startTrackerProcess, stopAll,
 } from './lib.js';
-import {signNameRecord} from '../source/common/names.js';
 import {entryOf, fileNameOf, ownerOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
 
 const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8', before: ''});
