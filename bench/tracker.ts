@@ -25,7 +25,7 @@ import {
 } from '../source/common/signing.js';
 import {signNameRecord} from '../source/common/names.js';
 import {
-	assertBuilt, benchFlags, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
+	assertBuilt, benchFlags, cpuMsOf, describeMachine, formatTable, median, memoryOf, MiB, repoRoot, saveCsv, startProcess,
 	startTrackerProcess, stopAll,
 } from './lib.js';
 import {entryOf, fileNameOf, ownerOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
@@ -248,11 +248,21 @@ async function main(): Promise<void> {
 		const findP99: number[] = [];
 		const findRates: number[] = [];
 		const describe = (result: autocannon.Result) => [Math.round(result.requests.average), result.latency.p50, result.latency.p99, result.latency.max, result.errors, result.non2xx];
+		// The server's own CPU per request (user + system of its process over the round): what it can answer at most, whatever the load generator's own ceiling.
+		const cpuPerRequest = async (pid: number, run: () => Promise<autocannon.Result>) => {
+			const before = cpuMsOf(pid);
+			const result = await run();
+			return {result, micros: ((cpuMsOf(pid) - before) * 1000) / Math.max(1, result.requests.total), busy: (cpuMsOf(pid) - before) / (seconds * 1000)};
+		};
+
+		const cpuShares: number[] = [];
 		for (let round = 1; round <= rounds; round++) {
-			const bareResult = await cannon(bareUrl, 'GET', randomName);
+			const {result: bareResult, micros: bareMicros, busy: bareBusy} = await cpuPerRequest(bare.pid, async () => cannon(bareUrl, 'GET', randomName));
 			rows.push([round, 'bare Express 5 res.json', ...describe(bareResult)]);
-			const findResult = await cannon(tracker.url, 'GET', randomName);
+			const {result: findResult, micros: findMicros, busy: findBusy} = await cpuPerRequest(tracker.pid, async () => cannon(tracker.url, 'GET', randomName));
 			rows.push([round, 'tracker GET /files/:name', ...describe(findResult)]);
+			cpuShares.push(bareMicros / findMicros);
+			console.log(`round ${round}: server CPU per request: bare ${bareMicros.toFixed(0)} µs (busy ${(bareBusy * 100).toFixed(0)} %), Find ${findMicros.toFixed(0)} µs (busy ${(findBusy * 100).toFixed(0)} %): Find's capacity ${(bareMicros / findMicros).toFixed(2)}x the bare endpoint's`);
 			const routedResult = await cannon(tracker.url, 'GET', randomRoutedName);
 			rows.push([round, 'tracker GET /files/:name via the router', ...describe(routedResult)]);
 			for (const [what, result] of [['bare', bareResult], ['find', findResult], ['find via the router', routedResult]] as const) {
@@ -325,6 +335,7 @@ async function main(): Promise<void> {
 			: [];
 		const summary = [
 			['Find req/s vs bare (median of rounds)', `${(share * 100).toFixed(0)}%`, `>= ${minShareOfBare * 100}%`, share >= minShareOfBare ? 'met' : 'MISSED'],
+			['Find capacity vs bare: server CPU per request, bare / Find (median of rounds)', `${(median(cpuShares) * 100).toFixed(0)}%`, `>= ${minShareOfBare * 100}%`, median(cpuShares) >= minShareOfBare ? 'met' : 'MISSED'],
 			['Find p99 (worst round)', `${p99} ms`, `<= ${maxP99Ms} ms`, p99 <= maxP99Ms ? 'met' : 'MISSED'],
 			['tracker RSS after registration', `${(afterRegistration.current / MiB).toFixed(0)} MiB`, `<= ${maxRssAfterRegistration / MiB} MiB`, afterRegistration.current <= maxRssAfterRegistration ? 'met' : 'MISSED'],
 			['tracker peak RSS (registration and load)', `${(afterLoad.peak / MiB).toFixed(0)} MiB`, '', ''],
