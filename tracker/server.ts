@@ -12,9 +12,10 @@ import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, isValidPeerId, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type UpdateListBody, type FilesReply, type HealthReply, type HeartbeatReply, type PeersReply,
+	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type UpdateListBody, type FilesReply, type HealthReply, type HeartbeatReply, type PeersReply,
 } from '../source/common/wire.js';
 import {Prober, UrlGate} from './prober.js';
+import {parseJsonBody, readBody, sessionWrite} from './session-writes.js';
 import {IdInUseError, TrackerState} from './tracker-state.js';
 
 export type TrackerOptions = {
@@ -52,40 +53,6 @@ export const defaultWarmupMs = 5000;
 
 /** Room for an UpdateList of 100 000 files (about 8 MB of JSON) with margin. */
 export const defaultBodyLimit = '16mb';
-
-/** The largest body the fast path reads itself (a list of about 10 000 files); a larger one goes through the app. */
-const fastBodyLimit = 1024 * 1024;
-
-/** Reads a body of `length` bytes (as its content-length says), then calls `done` with it. */
-function readBody(request: IncomingMessage, length: number, done: (body: Buffer) => void): void {
-	if (length === 0) {
-		request.resume();
-		request.once('end', () => {
-			done(Buffer.alloc(0));
-		});
-		return;
-	}
-
-	const chunks: Buffer[] = [];
-	let size = 0;
-	request.on('data', (chunk: Buffer) => {
-		size += chunk.length;
-		if (size <= length) {
-			chunks.push(chunk);
-		}
-	});
-	request.once('end', () => {
-		done(Buffer.concat(chunks));
-	});
-}
-
-function parseJsonBody(raw: Buffer): unknown {
-	try {
-		return JSON.parse(raw.toString('utf8')) as unknown;
-	} catch {
-		return undefined;
-	}
-}
 
 export type RunningTracker = {url: string; state: TrackerState; server: Server; close: () => Promise<void>};
 
@@ -411,29 +378,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 		app(request, response);
 	};
-
-	/** A heartbeat, or an UpdateList of at most 1 MiB, through a session: the candidates for the fast path. */
-	function sessionWrite(request: IncomingMessage): {id: string; kind: 'list' | 'heartbeat'; length: number} | undefined {
-		if (request.headers[signatureHeaders.session] === undefined || !request.url!.startsWith('/peers/')) {
-			return undefined;
-		}
-
-		const [id, rest] = request.url!.slice('/peers/'.length).split('/', 2) as [string, string | undefined];
-		const length = Number(request.headers['content-length'] ?? 0);
-		if (!isValidPeerId(id) || !Number.isSafeInteger(length) || length > fastBodyLimit) {
-			return undefined;
-		}
-
-		if (request.headers['transfer-encoding'] !== undefined) {
-			return undefined;
-		}
-
-		if (request.method === 'PUT' && rest === undefined && request.headers['content-length'] !== undefined && request.headers['content-type']?.startsWith('application/json')) {
-			return {id, kind: 'list', length};
-		}
-
-		return request.method === 'POST' && rest === 'heartbeat' ? {id, kind: 'heartbeat', length} : undefined;
-	}
 
 	/**
 	 * Answers the write when everything holds: the session speaks for the key the id is bound to,
