@@ -247,7 +247,7 @@ export function transferError(error: unknown, url: string, stalls: StallTimeouts
 }
 
 /** POST /replicas: asks a placement peer to keep (or, with `unpin`, stop keeping) a pinned copy. */
-export type ReplicaRequest = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true};
+export type ReplicaRequest = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true; via?: string};
 /** `accepted`: it holds a verified copy or is fetching one; otherwise `reason` says why not (no space, another file of that name). */
 export type ReplicaReply = {accepted: boolean; state?: 'have' | 'fetching' | 'unpinned'; reason?: string};
 

@@ -581,8 +581,11 @@ export function parsePartsReply(value: unknown): PartsReply {
 	return reply;
 }
 
-/** POST /replicas on a peer: keep (or with `unpin`, stop keeping) a pinned copy of one version of a file; `from` names the asker (a claim, not proof). */
-export type ReplicaRequestBody = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true; from?: string};
+/**
+ * POST /replicas on a peer: keep (or with `unpin`, stop keeping) a pinned copy of one version of a file; `from` names the asker (a claim, not proof).
+ * `via`: another peer asked for a copy at the same time, whose parts this one takes as they land (swarm) rather than share the holders' upload with it.
+ */
+export type ReplicaRequestBody = {name: string; md5: string; size: number; r: number; owner?: string; unpin?: true; from?: string; via?: string};
 
 export function parseReplicaRequestBody(value: unknown): ReplicaRequestBody {
 	const object = parseObject(value, 'body');
@@ -598,6 +601,10 @@ export function parseReplicaRequestBody(value: unknown): ReplicaRequestBody {
 
 	if (object.from !== undefined) {
 		body.from = parsePeerId(object.from);
+	}
+
+	if (object.via !== undefined) {
+		body.via = parsePeerId(object.via);
 	}
 
 	if (object.unpin === true) {

@@ -464,6 +464,8 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			graceMs: config.repairGraceMs ?? config.heartbeatMs,
 			handoffMs: config.handoffMs ?? 10_000,
 			secret: config.secret,
+			partSize: config.partSize,
+			swarm: config.swarm,
 		}, {
 			// Without a tracker, the DHT's view: the live peers it sees, and Find through it (with the pinned copies).
 			tracker: config.trackerless ? this.#dhtDirectory() : this.tracker,
@@ -478,16 +480,28 @@ export class PeerNode extends EventEmitter<PeerEvents> {
 			publish: async () => {
 				await (config.trackerless ? this.#presence?.announceChanges() : this.#membership.publishChanges());
 			},
-			fetch: async (name, dir, locate) => {
+			fetch: async (name, dir, locate, preferPartial) => {
 				let located: FindReply | undefined;
-				const result = await download(this.#downloadDeps(dir, dir, async file => {
+				/** The holders of the whole file when the fetch began: any other source was a partial holder then. */
+				let whole: Set<string> | undefined;
+				const result = await download({...this.#downloadDeps(dir, dir, async file => {
 					located = await locate(file);
+					whole ??= new Set(located.peers.map(peer => peer.id));
 					return located;
-				}, async () => {}), name);
+				}, async () => {}), ...(preferPartial ? {preferPartial} : {})}, name);
 				// A copy carries its owner's name record, as a download's does.
 				if (located?.md5 === result.md5) {
 					this.#names?.adopt({name, md5: result.md5, size: located.size}, located);
 				}
+
+				// Where the bytes came from: holders of the whole file, or partial holders (swarm); parts reused from an interrupted run.
+				const sources = result.sources ?? [{id: result.from, parts: 1, received: result.size - (result.reused?.bytes ?? 0)}];
+				return {
+					md5: result.md5,
+					received: sources.reduce((sum, source) => sum + source.received, 0),
+					fromPartial: sources.filter(source => !whole?.has(source.id)).reduce((sum, source) => sum + source.received, 0),
+					reused: result.reused?.bytes ?? 0,
+				};
 			},
 			notice: message => this.emit('notice', message),
 		});

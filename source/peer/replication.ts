@@ -8,9 +8,9 @@ import {randomBytes} from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import md5File from 'md5-file';
 import {XfsError} from '../common/errors.js';
 import type {FileEntry, FindReply, ReplicaRequestBody} from '../common/wire.js';
+import {defaultPartSize} from '../core/part-geometry.js';
 import {placementFor, rankByDistance} from '../core/placement.js';
 import {planRepair, shouldRelease} from '../core/replica-plan.js';
 import {askReplica, type ReplicaReply, type ReplicaRequest} from '../clients/peer-client.js';
@@ -31,6 +31,10 @@ export type ReplicationOptions = {
 	handoffMs: number;
 	secret?: string;
 	random?: () => number;
+	/** --part-size: a file larger than one part is copied along a chain (each new holder takes the previous one's parts as they land). */
+	partSize?: number;
+	/** Whether this peer's downloads take parts from partial holders (--no-swarm: false); without it a chain's `via` is ignored. */
+	swarm?: boolean;
 };
 
 /** Who is live and who holds a name (with its pinned copies): the tracker, or without one the DHT's view (DhtPresence). */
@@ -53,10 +57,13 @@ export type ReplicationDeps = {
 	touch: (name: string) => void;
 	/** Sends pending changes to the tracker now. */
 	publish: () => Promise<void>;
-	/** Downloads one version of a file into `dir` with `locate` as its Find, md5-verified. */
-	fetch: (name: string, dir: string, locate: (name: string) => Promise<FindReply>) => Promise<void>;
+	/** Downloads one version of a file into `dir` with `locate` as its Find, md5-verified; says how many bytes it received. */
+	fetch: (name: string, dir: string, locate: (name: string) => Promise<FindReply>, preferPartial?: string) => Promise<FetchSummary>;
 	notice: (message: string) => void;
 };
+
+/** What one copy cost: bytes received (from partial holders among them, swarm) and bytes reused from an interrupted fetch. */
+export type FetchSummary = {md5: string; received: number; fromPartial: number; reused: number};
 
 export type PutResult = {name: string; md5: string; size: number; r: number; replicas: string[]; underReplicated?: string};
 export type UnpinResult = {name: string; unpinned: string[]};
@@ -67,6 +74,8 @@ const maxQueued = 64;
 /** POST /replicas accepted per second (a token bucket of this many): beyond, 503 BUSY. */
 const requestsPerSecond = 32;
 const stagingDirName = 'replicas';
+/** A chain: how long a new holder waits for the one before it to be listed with its first part before it fetches from the holders alone. */
+const viaWaitMs = 5000;
 
 export class Replication {
 	readonly #options: ReplicationOptions;
@@ -179,6 +188,12 @@ export class Replication {
 		}
 
 		if (pin && !mine && !this.#fetching.has(name)) {
+			if (await this.#onDisk(name, pin)) {
+				// Not listed, yet there (the share's index lags a rename): hashed again and listed; the pin stays, no byte is fetched again.
+				void this.#deps.removed(name);
+				return pin;
+			}
+
 			// The copy is gone from the share dir (deleted by hand): the pin goes with it; repair puts a copy back elsewhere.
 			await pins.unpin(name);
 			this.#deps.notice(`replication: ${name} is no longer in the share dir; dropped its pin`);
@@ -258,16 +273,34 @@ export class Replication {
 			return;
 		}
 
-		this.#deps.notice(`repair: ${name} has ${copies.length}/${version.r} copies on its placement; asking ${due.join(', ')} to take one`);
+		const chain = this.#chain(due, version.size);
+		this.#deps.notice(`repair: ${name} has ${copies.length}/${version.r} copies on its placement; asking ${due.map(id => (chain.has(id) ? `${id} (via ${chain.get(id)!})` : id)).join(', ')} to take one`);
 		const urls = await this.#urls();
 		await Promise.all(due.map(async id => {
 			this.#asked.set(`${name}\0${id}`, now);
-			const reply = await this.#ask(urls.get(id), {name, md5: version.md5, size: version.size, r: version.r, ...(owner ? {owner} : {})});
+			const via = chain.get(id);
+			const reply = await this.#ask(urls.get(id), {name, md5: version.md5, size: version.size, r: version.r, ...(owner ? {owner} : {}), ...(via ? {via} : {})});
 			if (reply && !reply.accepted) {
 				this.#refuse(name, id);
 				this.#deps.notice(`repair: ${id} refused ${name}: ${reply.reason ?? 'no reason given'}; the next closest peer takes its place`);
 			}
 		}));
+	}
+
+	/**
+	 * New holders of a file larger than one part, asked at once, form a chain: each takes the parts
+	 * of the one before it as they land (swarm), so the holders upload the file once, not once a copy.
+	 */
+	#chain(targets: readonly string[], size: number): Map<string, string> {
+		const chain = new Map<string, string>();
+		const remote = targets.filter(target => target !== this.#options.id);
+		if (size > (this.#options.partSize ?? defaultPartSize)) {
+			for (let index = 1; index < remote.length; index++) {
+				chain.set(remote[index]!, remote[index - 1]!);
+			}
+		}
+
+		return chain;
 	}
 
 	async #release(name: string, pin: Pin, why: string): Promise<void> {
@@ -282,6 +315,27 @@ export class Replication {
 			this.#deps.touch(name);
 			this.#deps.notice(`replication: released the pin of ${name} (kept it as an ordinary shared file): ${why}`);
 		}
+	}
+
+	/** Whether this peer holds its pinned copy: listed, or on disk but not listed yet (the share's index lags a rename: hashed again and listed, not fetched again). */
+	async #holds(name: string, pin: Pin, mine: FileEntry | undefined): Promise<boolean> {
+		if (mine) {
+			return mine.md5 === pin.md5;
+		}
+
+		if (this.#fetching.has(name) || !await this.#onDisk(name, pin)) {
+			return false;
+		}
+
+		void this.#deps.removed(name);
+		return true;
+	}
+
+	/** Whether the pinned copy is in the share dir, as a file of the pinned size (its md5 is checked when the share hashes it). */
+	async #onDisk(name: string, pin: Pin): Promise<boolean> {
+		const dir = this.#deps.ioDir();
+		const stats = dir ? await fs.stat(path.join(dir, name)).catch(() => undefined) : undefined;
+		return stats?.isFile() === true && stats.size === pin.size;
 	}
 
 	/** Find, with a missing name as undefined. */
@@ -392,6 +446,7 @@ export class Replication {
 				return accepted;
 			}
 
+			const chain = this.#chain(toAsk, request.size);
 			await Promise.all(toAsk.map(async target => {
 				if (target === id) {
 					await this.#deps.pins.pin(name, {md5: request.md5, size: request.size, r, role: 'own', ...(request.owner ? {owner: request.owner} : {})});
@@ -400,7 +455,8 @@ export class Replication {
 					return;
 				}
 
-				const reply = await this.#ask(urls.get(target), request);
+				const via = chain.get(target);
+				const reply = await this.#ask(urls.get(target), via ? {...request, via} : request);
 				if (reply?.accepted) {
 					accepted.push(target);
 				} else {
@@ -481,7 +537,7 @@ export class Replication {
 			return {status: 200, body: {accepted: false, reason: `${this.#options.id} is leaving`}};
 		}
 
-		if (pin?.md5 === md5 && mine?.md5 === md5) {
+		if (pin?.md5 === md5 && await this.#holds(name, pin, mine)) {
 			return {status: 200, body: {accepted: true, state: 'have'}};
 		}
 
@@ -574,10 +630,11 @@ export class Replication {
 		try {
 			await fs.mkdir(partialDir(staging), {recursive: true});
 			await fs.rm(path.join(staging, name), {force: true});
-			await this.#deps.fetch(name, staging, async file => this.#locateVersion(file, md5, size, body.owner));
+			const via = await this.#chainedAfter(body);
+			const cost = await this.#deps.fetch(name, staging, async file => this.#locateVersion(file, md5, size, body.owner), via);
 			const fetched = path.join(staging, name);
-			// Checked again at rest: what is renamed into the share dir is that version, whoever fetched it.
-			if (await md5File(fetched) !== md5) {
+			// The download hashed the whole file as it reached the disk, against the md5 it was given: it must be this version.
+			if (cost.md5 !== md5) {
 				throw new XfsError('CHECKSUM_MISMATCH', `the copy of ${name} does not match md5 ${md5}`);
 			}
 
@@ -593,10 +650,38 @@ export class Replication {
 			await fs.rename(fetched, path.join(dir, name));
 			await this.#deps.placed({name, md5, size: fetchedSize});
 			await this.#deps.publish().catch(() => {});
-			this.#deps.notice(`replication: took a copy of ${name} (${fetchedSize} bytes, md5 ${md5}) in ${Date.now() - started} ms${body.from ? ` for ${body.from}` : ''}`);
+			this.#deps.notice(`replication: took a copy of ${name} (${fetchedSize} bytes, md5 ${md5}) in ${Date.now() - started} ms${body.from ? ` for ${body.from}` : ''}${via ? ` via ${via}` : ''}; received ${cost.received} bytes (${cost.fromPartial} from partial holders), reused ${cost.reused}`);
 		} catch (error) {
 			this.#deps.notice(`replication: could not take a copy of ${name}: ${(error as Error).message}`);
 		}
+	}
+
+	/** The peer before this one in a chain, once it has a part to give (undefined: none, or fetch from the holders alone). */
+	async #chainedAfter({name, md5, size, via}: ReplicaRequestBody): Promise<string | undefined> {
+		const chained = via !== undefined && via !== this.#options.id && this.#options.swarm !== false && size > (this.#options.partSize ?? defaultPartSize);
+		return chained && await this.#awaitVia(name, md5, via) ? via : undefined;
+	}
+
+	/**
+	 * A chain: waits until the peer before this one is listed holding that version, whole or in part
+	 * (after its first part), so this copy takes its parts; false when it is not live or not listed within viaWaitMs.
+	 */
+	async #awaitVia(name: string, md5: string, via: string): Promise<boolean> {
+		const deadline = Date.now() + Math.max(viaWaitMs, 10 * this.#options.repairMs);
+		for (let round = 0; Date.now() < deadline && !this.#stopped; round++) {
+			const found = await this.#find(name).catch(() => undefined);
+			if (found?.md5 === md5 && (found.peers.some(peer => peer.id === via) || found.partial?.some(peer => peer.id === via))) {
+				return true;
+			}
+
+			if (round % 5 === 4 && !(await this.#urls().catch(() => new Map<string, string>())).has(via)) {
+				return false;
+			}
+
+			await sleep(Math.min(100, this.#options.repairMs));
+		}
+
+		return false;
 	}
 
 	/** The holders of exactly that version: Find's when it names it, else the owner (an edit it has not spread yet). */

@@ -55,6 +55,11 @@ export type DownloaderDeps = {
 	 * served and announced at once) and takes parts from the partial holders Find lists.
 	 */
 	partial?: PartialHoldings;
+	/**
+	 * Swarm: a partial holder to take parts from first (a replica chain): while it is a source and
+	 * has had something new lately, holders of the whole file are not asked, so their upload is left to it.
+	 */
+	preferPartial?: string;
 };
 
 /** What one download keeps across its rounds: every attempt, and how often each holder sent bad bytes. */

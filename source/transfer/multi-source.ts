@@ -63,6 +63,8 @@ const asideMs = 5000;
 const uselessForMs = 3000;
 /** Swarm: with every source out of useful parts and no holder of the whole file, how long to wait for parts to appear. */
 const swarmWaitMs = 10_000;
+/** Swarm, a replica chain: how long the preferred partial holder may have nothing new before the holders of the whole file are asked again (below swarmWaitMs). */
+const preferWaitMs = 5000;
 /** A holder that answers BUSY is asked again after its Retry-After (1 s); this many BUSYs in a row and it is out. */
 const busyPauseMs = 1000;
 const maxBusyInARow = 30;
@@ -281,13 +283,14 @@ class MultiSourceRun {
 		const now = Date.now();
 		// Swarm: parts come from at most --max-sources partial holders at once, of all those whose maps are read.
 		let partialRoom = (this.#deps.maxSources ?? 1) - [...this.#fetches.keys()].filter(id => this.#mapped.has(id)).length;
+		const seedsHeldBack = this.#seedsHeldBack(now);
 		for (const id of scheduler.idleHolders()) {
 			if ((this.#paused.get(id)?.until ?? 0) > now) {
 				continue;
 			}
 
 			const partialSource = this.#mapped.has(id);
-			if (partialSource && partialRoom <= 0) {
+			if ((partialSource && partialRoom <= 0) || (seedsHeldBack && !partialSource)) {
 				continue;
 			}
 
@@ -297,6 +300,13 @@ class MultiSourceRun {
 				this.#track(this.#fetch(this.#holders.get(id)!, assignment));
 			}
 		}
+	}
+
+	/** Swarm, a replica chain: the preferred partial holder is a source and has had something new within preferWaitMs, so the whole file's holders wait. */
+	#seedsHeldBack(now: number): boolean {
+		const id = this.#deps.preferPartial;
+		const entry = id === undefined ? undefined : this.#mapped.get(id);
+		return entry !== undefined && (entry.uselessSince === undefined || now - entry.uselessSince < preferWaitMs);
 	}
 
 	async #fetch(holder: ScoredHolder, assignment: Assignment): Promise<void> {

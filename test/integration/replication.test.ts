@@ -1,5 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto';
-import {readFile, stat, writeFile} from 'node:fs/promises';
+import {readFile, rm, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import {placementFor} from '../../source/core/placement.js';
@@ -188,4 +188,43 @@ test('POST /replicas from a stranger: bad input is a 4xx, a copy beyond --replic
 	t.true(flood.every(reply => (reply.status === 503 && reply.body.error?.code === 'BUSY') || reply.body.accepted === false));
 	// Still serving after all that.
 	t.is((await getJson(`${peer.url}/load`)).body.id, 'R1');
+});
+
+test('a file larger than a part is copied along a chain: 2 of 3 holders killed, the second new holder takes its parts from the first', async t => {
+	const tracker = await startTracker(t, ttlArgs);
+	const partArgs = ['--part-size', String(64 * 1024)];
+	const ids = ['C1', 'C2', 'C3', 'C4', 'C5', 'C6'];
+	const peers = new Map<string, PeerProcess & {dir: string}>();
+	for (const id of ids) {
+		peers.set(id, await servePeer(t, id, tracker.url, partArgs));
+	}
+
+	const ownerDir = await shareDir(t);
+	const content = randomBytes(1024 * 1024);
+	await writeFile(path.join(ownerDir, 'large.bin'), content);
+	const owner = await startPeer(t, {id: 'CO', dir: ownerDir, tracker: tracker.url, args: [...replicaArgs, ...partArgs]});
+	const placement = placementFor('large.bin', [...ids, 'CO'], 3);
+	t.false(placement.includes('CO'));
+	t.like(await owner.run('put large.bin'), {ok: true, replicas: placement});
+	// The put's copies too: each after the first took the one before it as its source.
+	for (const [index, id] of placement.entries()) {
+		const line = await peers.get(id)!.stderr.next(/took a copy of large\.bin/);
+		t.true(index === 0 ? !line.includes(' via ') : line.includes(` via ${placement[index - 1]!};`), line);
+	}
+
+	// The owner's own file goes, so the survivor is the one holder left.
+	await rm(path.join(ownerDir, 'large.bin'));
+	await eventually(async () => ((await getJson(`${tracker.url}/files/large.bin`)).body.peers?.some((peer: {id: string}) => peer.id === 'CO') ? undefined : true));
+	const [survivor, ...victims] = [placement[2]!, placement[0]!, placement[1]!];
+	await Promise.all(victims.map(async id => peers.get(id)!.kill('SIGKILL')));
+	const live = ids.filter(id => !victims.includes(id));
+	const [first, second] = placementFor('large.bin', [...live, 'CO'], 3).filter(id => id !== survivor);
+	await copiesBecome(tracker.url, 'large.bin', [survivor, first!, second!]);
+	const asked = await peers.get(survivor)!.stderr.next(/repair: large\.bin has 1\/3 copies/);
+	t.true(asked.includes(`asking ${first!}, ${second!} (via ${first!}) to take one`), asked);
+	const took = (id: string) => [...(peers.get(id) ?? {stderr: owner.stderr}).stderr.lines].reverse().find(line => line.includes('took a copy of large.bin'));
+	t.true(took(second!)?.includes(` via ${first!};`), took(second!));
+	for (const id of [first!, second!]) {
+		t.deepEqual(await readFile(path.join(id === 'CO' ? ownerDir : peers.get(id)!.dir, 'large.bin')), content);
+	}
 });
