@@ -22,8 +22,8 @@ export function repairSpec(rows: ReadonlyArray<Record<string, string>>): TopLeve
 		const size = `${Number(row.size_bytes) / (1024 * 1024)} MiB`;
 		return [
 			{size, trial: Number(row.trial), what: 'repair time', seconds: Number(row.repair_ms) / 1000},
-			{size, trial: Number(row.trial), what: 'bound (ttl + 2 heartbeats + grace + period + transfer)', seconds: Number(row.bound_ms) / 1000},
-			{size, trial: Number(row.trial), what: 'transfer alone (a plain download)', seconds: Number(row.transfer_ms) / 1000},
+			{size, trial: Number(row.trial), what: 'bound (ttl + 2 heartbeats + grace + period + what must come from the survivor)', seconds: Number(row.bound_ms) / 1000},
+			{size, trial: Number(row.trial), what: 'one copy from the survivor alone (a get)', seconds: Number(row.transfer_ms) / 1000},
 		];
 	});
 	return {
