@@ -28,8 +28,11 @@ export class NameConflictError extends XfsError {
 
 /** A holder whose copy of a name is not its owner's content: never offered. */
 export type NameConflict = {name: string; holder: string; key: string; md5: string; owner: string; ownerMd5: string};
-/** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
-type CachedFind = {body: Buffer; validUntil: number};
+/**
+ * A Find reply as JSON text, good until the first of the live holders it counted would expire: a
+ * string, which Node's HTTP server sends in one write with the status line and headers.
+ */
+type CachedFind = {body: string; validUntil: number};
 /**
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
@@ -90,7 +93,7 @@ export class TrackerState {
 	readonly #peers = new Map<string, PeerRecord>();
 	/** name → holder id → what that holder reports. */
 	readonly #holders = new Map<string, Map<string, HeldFile>>();
-	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
+	/** name → its Find reply; dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
 	readonly #maxFilesPerPeer: number;
@@ -416,7 +419,7 @@ export class TrackerState {
 	 * Find as UTF-8 JSON, the same reply as find(), built from each holder's ready entry;
 	 * repeated Finds of an unchanged name reuse it.
 	 */
-	findBody(name: string, now: number): Buffer | undefined {
+	findBody(name: string, now: number): string | undefined {
 		const cached = this.#findCache.get(name);
 		if (cached && now <= cached.validUntil) {
 			return cached.body;
@@ -436,7 +439,7 @@ export class TrackerState {
 		const partialField = partial.holders.length > 0 ? `,"partial":${JSON.stringify(partial.holders)}` : '';
 		const pins = this.#pins(name, majority);
 		const pinned = pins ? `,"pinned":${pins.pinned},"copies":${JSON.stringify(pins.copies)}` : '';
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}${pinned}}`);
+		const body = `{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}${pinned}}`;
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
