@@ -34,9 +34,11 @@ export type Proc = {
 };
 
 const running = new Set<Proc>();
+/** Node options for every process a bench starts, e.g. `XFS_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` to profile them (NODE_OPTIONS refuses --cpu-prof). */
+const extraNodeArgs = (process.env.XFS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export function startProcess(file: string, args: string[], {env = {}, nodeArgs = []}: {env?: Record<string, string>; nodeArgs?: string[]} = {}): Proc {
-	const child = spawn(process.execPath, [...nodeArgs, file, ...args], {cwd: repoRoot, env: {...process.env, NO_COLOR: '1', ...env}, stdio: 'pipe'});
+	const child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs, file, ...args], {cwd: repoRoot, env: {...process.env, NO_COLOR: '1', ...env}, stdio: 'pipe'});
 	const exited = new Promise<void>(resolve => {
 		child.once('exit', () => {
 			resolve();

@@ -30,9 +30,11 @@ import {
 } from './lib.js';
 import {entryOf, fileNameOf, ownerOf, peerIdOf, peerOfHost, type Population, updateListOf} from './tracker-data.js';
 
-const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', seconds: '10', rounds: '2', 'register-concurrency': '8', before: ''});
+const flags = benchFlags({peers: '10000', 'files-per-peer': '100', 'distinct-names': '100000', connections: '100', pipelining: '1', seconds: '10', rounds: '2', 'register-concurrency': '8', before: ''});
 const population: Population = {peers: Number(flags.peers), filesPerPeer: Number(flags['files-per-peer']), distinctNames: Number(flags['distinct-names'])};
 const connections = Number(flags.connections);
+/** Requests in flight on each connection of the Find rounds: above 1, the load generator spends less per request, so the servers' own ceilings show. */
+const pipelining = Number(flags.pipelining);
 const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const holdersPerName = Math.round(population.peers * population.filesPerPeer / population.distinctNames);
@@ -134,6 +136,7 @@ async function cannon(url: string, method: 'GET' | 'POST', pathOf: () => string,
 	return autocannon({
 		url,
 		connections,
+		pipelining,
 		duration,
 		requests: [{method, setupRequest: request => ({...request, path: pathOf()})}],
 	});

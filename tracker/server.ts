@@ -110,8 +110,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 	}
 
 	/** A Find reply is JSON already, cached per name: no per-request serialization. */
-	function sendFound(response: ServerResponse, body: Buffer): void {
-		response.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length}).end(body);
+	function sendFound(response: ServerResponse, body: string): void {
+		response.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body)}).end(body);
 	}
 
 	const app = express();

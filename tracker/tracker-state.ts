@@ -9,6 +9,7 @@ import {keyFingerprint, type Session} from '../source/common/signing.js';
 import type {
 	FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, RecordedEntry, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
+import {type Claim, NameClaims} from './name-claims.js';
 
 /**
  * What holders report for one name, with the owner whose record it carries (undefined: a holder
@@ -16,11 +17,6 @@ import type {
  */
 type HeldFile = {name: string; md5: string; size: number; owner: string | undefined; version: number; sig: string | undefined; pinned?: number};
 type Majority = {md5: string; size: number; holders: PeerRecord[]; validUntil: number; claim?: Claim};
-/**
- * An owner's latest record of a name (the highest version any holder carries), when the tracker
- * first saw a record of that owner for the name, and how many holders carry one.
- */
-type Claim = {owner: string; md5: string; size: number; version: number; sig: string | undefined; since: number; count: number};
 
 /** Two keys claim a name with different contents and the tracker cannot tell which came first (both claims arrived while the peers re-sent their lists after a start). */
 export class NameConflictError extends XfsError {
@@ -32,8 +28,11 @@ export class NameConflictError extends XfsError {
 
 /** A holder whose copy of a name is not its owner's content: never offered. */
 export type NameConflict = {name: string; holder: string; key: string; md5: string; owner: string; ownerMd5: string};
-/** A Find reply as UTF-8 JSON, good until the first of the live holders it counted would expire. */
-type CachedFind = {body: Buffer; validUntil: number};
+/**
+ * A Find reply as JSON text, good until the first of the live holders it counted would expire: a
+ * string, which Node's HTTP server sends in one write with the status line and headers.
+ */
+type CachedFind = {body: string; validUntil: number};
 /**
  * `holderJson` is the peer's entry in a Find reply, serialized once per UpdateList; `version`
  * is the version of the peer's list the tracker holds, moved on by each incremental update.
@@ -94,22 +93,20 @@ export class TrackerState {
 	readonly #peers = new Map<string, PeerRecord>();
 	/** name → holder id → what that holder reports. */
 	readonly #holders = new Map<string, Map<string, HeldFile>>();
-	/** name → its Find reply (off the JS heap); dropped whenever that name's holders change. */
+	/** name → its Find reply; dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
 	readonly #maxFilesPerPeer: number;
 	/** Swarm: peer id → the files it is downloading by parts (name → entry); Find lists them beside the holders. */
 	readonly #partial = new Map<string, Map<string, PartialEntry>>();
 	/** name → owner key → that owner's claim. */
-	readonly #claims = new Map<string, Map<string, Claim>>();
+	readonly #claims = new NameClaims();
 	/** key → the id it last registered (checked against the peer's record when read). */
 	readonly #idOfKey = new Map<string, string>();
 	readonly #claimsSettleAt: number;
 	readonly #onConflict: ((conflict: NameConflict) => void) | undefined;
 	/** session id → the peer whose session it is (checked against the peer's record when read). */
 	readonly #sessions = new Map<string, string>();
-	/** Copies' records already verified (owner, signature and content): a record is checked once however many holders carry it. */
-	readonly #verified = new Set<string>();
 
 	constructor({epoch, ttlMs, maxPeersPerFind = 1000, findCacheSize = 100_000, maxFilesPerPeer = 100_000, claimsSettleAt = 0, onConflict}: TrackerStateOptions) {
 		this.epoch = epoch;
@@ -422,7 +419,7 @@ export class TrackerState {
 	 * Find as UTF-8 JSON, the same reply as find(), built from each holder's ready entry;
 	 * repeated Finds of an unchanged name reuse it.
 	 */
-	findBody(name: string, now: number): Buffer | undefined {
+	findBody(name: string, now: number): string | undefined {
 		const cached = this.#findCache.get(name);
 		if (cached && now <= cached.validUntil) {
 			return cached.body;
@@ -442,7 +439,7 @@ export class TrackerState {
 		const partialField = partial.holders.length > 0 ? `,"partial":${JSON.stringify(partial.holders)}` : '';
 		const pins = this.#pins(name, majority);
 		const pinned = pins ? `,"pinned":${pins.pinned},"copies":${JSON.stringify(pins.copies)}` : '';
-		const body = Buffer.from(`{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}${pinned}}`);
+		const body = `{"name":${JSON.stringify(name)},"md5":"${majority.md5}","size":${majority.size}${record},"peers":[${peers}]${partialField}${pinned}}`;
 		if (!cached && this.#findCache.size >= this.#findCacheSize) {
 			this.#findCache.delete(this.#findCache.keys().next().value!);
 		}
@@ -521,15 +518,15 @@ export class TrackerState {
 	 * majority; and when the first live holder of the name expires.
 	 */
 	#offered(name: string, now: number, md5?: string): Majority | NameConflictError | undefined {
-		const claims = this.#claims.get(name);
-		if (md5 !== undefined || (claims && claims.size > 0)) {
+		const claims = this.#claims.of(name);
+		if (md5 !== undefined || claims) {
 			return this.#ofContent(name, now, md5, claims);
 		}
 
 		return this.#majority(name, now);
 	}
 
-	#ofContent(name: string, now: number, md5: string | undefined, claims: Map<string, Claim> | undefined): Majority | NameConflictError | undefined {
+	#ofContent(name: string, now: number, md5: string | undefined, claims: readonly Claim[] | undefined): Majority | NameConflictError | undefined {
 		const holders = this.#holders.get(name);
 		if (!holders) {
 			return undefined;
@@ -537,7 +534,7 @@ export class TrackerState {
 
 		let claim: Claim | undefined;
 		if (md5 === undefined) {
-			const ordered = [...claims!.values()].sort((a, b) => a.since - b.since);
+			const ordered = [...claims!].sort((a, b) => a.since - b.since);
 			claim = ordered[0]!;
 			const rivals = ordered.filter(other => other.md5 !== claim!.md5 || other.size !== claim!.size);
 			if (claim.since < this.#claimsSettleAt && rivals.some(other => other.since < this.#claimsSettleAt)) {
@@ -545,7 +542,7 @@ export class TrackerState {
 			}
 		} else {
 			// The record that goes with exactly this content: its owner's, or any key's.
-			const ordered = [...claims?.values() ?? []].sort((a, b) => a.since - b.since);
+			const ordered = [...claims ?? []].sort((a, b) => a.since - b.since);
 			claim = ordered.find(candidate => candidate.md5 === md5);
 		}
 
@@ -675,10 +672,11 @@ export class TrackerState {
 		}
 	}
 
-	/** Whether a copy's record is its owner's signature of this content (checked once per record). */
+	/** Whether a copy's record is its owner's signature of this content (checked once per record: the claim it matches remembers it). */
 	#holdsUp(entry: RecordedEntry): boolean {
-		const memo = `${entry.owner!} ${entry.sig!} ${entry.name} ${entry.md5} ${entry.size} ${entry.version!}`;
-		if (this.#verified.has(memo)) {
+		const claim = this.#claims.get(entry.name, entry.owner!);
+		const same = claim?.md5 === entry.md5 && claim.size === entry.size && claim.version === entry.version && claim.sig === entry.sig;
+		if (same && claim!.checked) {
 			return true;
 		}
 
@@ -686,34 +684,29 @@ export class TrackerState {
 			return false;
 		}
 
-		if (this.#verified.size >= 100_000) {
-			this.#verified.delete(this.#verified.values().next().value!);
+		if (same) {
+			claim!.checked = true;
 		}
 
-		this.#verified.add(memo);
 		return true;
 	}
 
 	/** Counts a holder's record for its owner; a higher version (or the owner's own word at the same one) moves the name. */
 	#claim(record: PeerRecord, held: HeldFile, owner: string, now: number): void {
-		let claims = this.#claims.get(held.name);
-		if (!claims) {
-			claims = new Map();
-			this.#claims.set(held.name, claims);
-		}
-
-		const claim = claims.get(owner);
+		// A copy's record was checked before it was indexed; the owner's own is its signed list's word.
+		const checked = owner !== record.key;
+		const claim = this.#claims.get(held.name, owner);
 		if (claim) {
 			claim.count++;
 			if (held.version > claim.version || (held.version === claim.version && owner === record.key && (held.md5 !== claim.md5 || held.size !== claim.size))) {
-				Object.assign(claim, {md5: held.md5, size: held.size, version: held.version, sig: held.sig});
+				Object.assign(claim, {md5: held.md5, size: held.size, version: held.version, sig: held.sig, checked});
 			}
 		} else {
-			claims.set(owner, {owner, md5: held.md5, size: held.size, version: held.version, sig: held.sig, since: now, count: 1});
+			this.#claims.add(held.name, {owner, md5: held.md5, size: held.size, version: held.version, sig: held.sig, since: now, count: 1, checked});
 		}
 
-		if (this.#onConflict && claims.size > 1) {
-			const first = [...claims.values()].reduce((a, b) => (b.since < a.since ? b : a));
+		if (this.#onConflict && this.#claims.count(held.name) > 1) {
+			const first = this.#claims.of(held.name)!.reduce((a, b) => (b.since < a.since ? b : a));
 			if (first.owner !== owner && (first.md5 !== held.md5 || first.size !== held.size)) {
 				this.#onConflict({name: held.name, holder: record.id, key: owner, md5: held.md5, owner: first.owner, ownerMd5: first.md5});
 			}
@@ -739,14 +732,10 @@ export class TrackerState {
 			this.#holders.delete(name);
 		}
 
-		const claims = held?.owner === undefined ? undefined : this.#claims.get(name);
-		const claim = claims?.get(held!.owner!);
+		const claim = held?.owner === undefined ? undefined : this.#claims.get(name, held.owner);
 		if (claim && --claim.count === 0) {
 			// No holder carries a record of that owner any more: its claim goes (soft state, like the rest).
-			claims!.delete(claim.owner);
-			if (claims!.size === 0) {
-				this.#claims.delete(name);
-			}
+			this.#claims.delete(name, claim.owner);
 		}
 	}
 

@@ -13,11 +13,11 @@ function stateWithTwoHolders(): TrackerState {
 	return state;
 }
 
-const idsIn = (body: Buffer | undefined) => (JSON.parse(body!.toString()) as {peers: Array<{id: string}>}).peers.map(peer => peer.id);
+const idsIn = (body: string | undefined) => (JSON.parse(body!) as {peers: Array<{id: string}>}).peers.map(peer => peer.id);
 
 test('the cached Find JSON is the Find reply', t => {
 	const state = stateWithTwoHolders();
-	t.deepEqual(JSON.parse(state.findBody('x.bin', 200)!.toString()), state.find('x.bin', 200));
+	t.deepEqual(JSON.parse(state.findBody('x.bin', 200)!), state.find('x.bin', 200));
 	t.is(state.findBody('x.bin', 200), state.findBody('x.bin', 300));
 	t.is(state.findBody('missing.bin', 200), undefined);
 });
@@ -31,7 +31,7 @@ test('a new UpdateList, a leave or a changed md5 is seen by the next Find', t =>
 	t.deepEqual(idsIn(state.findBody('x.bin', 200)), ['p1', 'p3']);
 	state.updateList('p1', {url: 'http://127.0.0.1:1001', files: [{name: 'x.bin', md5: md5B, size: 10}]}, 200);
 	state.updateList('p4', {url: 'http://127.0.0.1:1004', files: [{name: 'x.bin', md5: md5B, size: 10}]}, 200);
-	const reply = JSON.parse(state.findBody('x.bin', 200)!.toString()) as {md5: string};
+	const reply = JSON.parse(state.findBody('x.bin', 200)!) as {md5: string};
 	t.is(reply.md5, md5B);
 	t.deepEqual(idsIn(state.findBody('x.bin', 200)), ['p1', 'p4']);
 	state.updateList('p1', {url: 'http://127.0.0.1:1001', files: []}, 200);
@@ -57,7 +57,7 @@ test('the cache holds at most findCacheSize names and still answers the others',
 	state.updateList('p1', {url: 'http://127.0.0.1:1001', files}, 0);
 	for (const round of [1, 2]) {
 		for (const {name} of files) {
-			t.deepEqual(JSON.parse(state.findBody(name, round)!.toString()), {name, md5: md5A, size: 1, peers: [{id: 'p1', url: 'http://127.0.0.1:1001'}]});
+			t.deepEqual(JSON.parse(state.findBody(name, round)!), {name, md5: md5A, size: 1, peers: [{id: 'p1', url: 'http://127.0.0.1:1001'}]});
 		}
 	}
 });

@@ -27,7 +27,7 @@ test('the first publisher owns a name: a later majority of other keys with other
 	t.deepEqual(found.peers.map(peer => peer.id), ['A']);
 	t.is(found.owner, owner.publicKey);
 	t.is(found.version, 1);
-	t.deepEqual(JSON.parse(state.findBody('doc.txt', 40)!.toString()), found);
+	t.deepEqual(JSON.parse(state.findBody('doc.txt', 40)!), found);
 	t.deepEqual(conflicts.map(conflict => [conflict.holder, conflict.md5, conflict.owner]), [['E1', md5B, owner.publicKey], ['E2', md5B, owner.publicKey]]);
 	// Exactly the other content, when asked for by its md5.
 	t.deepEqual(state.find('doc.txt', 40, md5B)!.peers.map(peer => peer.id), ['E1', 'E2']);
