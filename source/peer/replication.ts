@@ -156,10 +156,17 @@ export class Replication {
 				return;
 			}
 
-			const live = (await this.#deps.tracker.peers()).map(peer => peer.id);
+			let live = (await this.#deps.tracker.peers()).map(peer => peer.id);
+			let liveAt = Date.now();
 			for (const name of names) {
 				if (this.#putting.has(name)) {
 					continue;
+				}
+
+				// A long check of many pins works from a list of live peers at most one repair period old.
+				if (Date.now() - liveAt > this.#options.repairMs) {
+					live = (await this.#deps.tracker.peers()).map(peer => peer.id);
+					liveAt = Date.now();
 				}
 
 				await this.#check(name, live).catch((error: unknown) => {
@@ -203,7 +210,7 @@ export class Replication {
 		return pin;
 	}
 
-	async #check(name: string, live: string[]): Promise<void> {
+	async #check(name: string, peers: string[]): Promise<void> {
 		const mine = this.#deps.listed(name);
 		const pin = await this.#pinNow(name, mine);
 		const put = this.#deps.pins.puts.get(name);
@@ -216,6 +223,8 @@ export class Replication {
 
 		const found = await this.#find(name);
 		const copies = found?.md5 === version.md5 ? (found.copies ?? []) : [];
+		// Find lists live holders only, and is newer than the list of peers: a holder it names is live (a peer back from a restart).
+		const live = [...new Set([...peers, ...copies])];
 		if (pin && !put && found && found.md5 !== pin.md5 && found.pinned !== undefined && (found.copies?.length ?? 0) >= pin.r) {
 			// Another version has r pinned copies (the owner edited the file): this old copy goes.
 			await this.#release(name, pin, `${found.copies!.length} copies of its new version exist`);
