@@ -30,7 +30,8 @@ export class NameConflictError extends XfsError {
 export type NameConflict = {name: string; holder: string; key: string; md5: string; owner: string; ownerMd5: string};
 /**
  * A Find reply as JSON text, good until the first of the live holders it counted would expire: a
- * string, which Node's HTTP server sends in one write with the status line and headers.
+ * string, which Node's HTTP server joins to the status line and headers in one chunk (a Buffer is
+ * queued beside them).
  */
 type CachedFind = {body: string; validUntil: number};
 /**
