@@ -102,13 +102,17 @@ function traceUploads(peers: readonly PeerProc[], started: number): {stop: () =>
 	const uploadedBy = async (peer: PeerProc) => fetch(`${peer.url}/load`).then(async reply => ((await reply.json()) as {uploaded: number}).uploaded, () => 0);
 	void (async () => {
 		let last = peers.map(() => 0);
+		let lastAt = performance.now();
 		while (!stopped) {
 			await new Promise(resolve => {
 				setTimeout(resolve, 1000);
 			});
 			const now = await Promise.all(peers.map(async peer => uploadedBy(peer)));
-			const rates = now.map((value, index) => ((value - last[index]!) / MiB).toFixed(1));
+			// Over the time since the last sample, which on a busy machine is more than the second asked for.
+			const at = performance.now();
+			const rates = now.map((value, index) => ((value - last[index]!) / MiB / ((at - lastAt) / 1000)).toFixed(1));
 			last = now;
+			lastAt = at;
 
 			process.stderr.write(`  t=${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s up MiB/s: ${rates.join(' ')}\n`);
 		}

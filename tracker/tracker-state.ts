@@ -30,7 +30,8 @@ export class NameConflictError extends XfsError {
 export type NameConflict = {name: string; holder: string; key: string; md5: string; owner: string; ownerMd5: string};
 /**
  * A Find reply as JSON text, good until the first of the live holders it counted would expire: a
- * string, which Node's HTTP server sends in one write with the status line and headers.
+ * string, which Node's HTTP server joins to the status line and headers in one chunk (a Buffer is
+ * queued beside them).
  */
 type CachedFind = {body: string; validUntil: number};
 /**
@@ -91,8 +92,8 @@ export class TrackerState {
 	readonly ttlMs: number;
 	readonly maxPeersPerFind: number;
 	readonly #peers = new Map<string, PeerRecord>();
-	/** name → holder id → what that holder reports. */
-	readonly #holders = new Map<string, Map<string, HeldFile>>();
+	/** name → holder → what that holder reports (a Find reads the holder's record without looking it up). */
+	readonly #holders = new Map<string, Map<PeerRecord, HeldFile>>();
 	/** name → its Find reply; dropped whenever that name's holders change. */
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
@@ -454,7 +455,7 @@ export class TrackerState {
 		let pinned = 0;
 		const copies: string[] = [];
 		for (const record of holders) {
-			const r = held.get(record.id)?.pinned;
+			const r = held.get(record)?.pinned;
 			if (r !== undefined) {
 				pinned = Math.max(pinned, r);
 				copies.push(record.id);
@@ -550,9 +551,8 @@ export class TrackerState {
 		const live: PeerRecord[] = [];
 		let size: number | undefined;
 		let validUntil = Number.POSITIVE_INFINITY;
-		for (const [id, held] of holders) {
-			const record = this.#peers.get(id);
-			if (!record || !this.#isLive(record, now) || !record.reachable) {
+		for (const [record, held] of holders) {
+			if (!this.#isLive(record, now) || !record.reachable) {
 				continue;
 			}
 
@@ -582,9 +582,8 @@ export class TrackerState {
 		let first: HeldFile | undefined;
 		let agree = true;
 		let validUntil = Number.POSITIVE_INFINITY;
-		for (const [id, held] of holders) {
-			const record = this.#peers.get(id);
-			if (!record || !this.#isLive(record, now) || !record.reachable) {
+		for (const [record, held] of holders) {
+			if (!this.#isLive(record, now) || !record.reachable) {
 				continue;
 			}
 
@@ -604,7 +603,7 @@ export class TrackerState {
 
 		const groups = new Map<string, {md5: string; size: number; holders: PeerRecord[]}>();
 		for (const record of live) {
-			const {md5, size} = holders.get(record.id)!;
+			const {md5, size} = holders.get(record)!;
 			const key = `${md5}/${size}`;
 			let group = groups.get(key);
 			if (!group) {
@@ -665,7 +664,7 @@ export class TrackerState {
 				? first
 				: (pinned === undefined ? {name, md5, size, owner, version, sig} : {name, md5, size, owner, version, sig, pinned});
 			record.files.set(name, held);
-			holders.set(record.id, held);
+			holders.set(record, held);
 			if (owner !== undefined) {
 				this.#claim(record, held, owner, now);
 			}
@@ -726,8 +725,8 @@ export class TrackerState {
 
 		this.#findCache.delete(name);
 		const holders = this.#holders.get(name);
-		const held = holders?.get(record.id);
-		holders?.delete(record.id);
+		const held = holders?.get(record);
+		holders?.delete(record);
 		if (holders?.size === 0) {
 			this.#holders.delete(name);
 		}

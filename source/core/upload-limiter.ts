@@ -4,10 +4,14 @@
  * Pure accounting: time is passed in, the stream wiring lives in throttled-stream.ts.
  */
 
-/** Slices last about this long at the full rate: short enough that concurrent uploads interleave finely. */
+/**
+ * Slices last about this long at the full rate: short enough that concurrent uploads interleave finely;
+ * at most 64 KiB (16 ms at 4 MiB/s), as each slice is a timer and a socket write here and a chunk
+ * through the receiver's HTTP client there.
+ */
 const sliceSeconds = 0.02;
 const minSliceBytes = 256;
-const maxSliceBytes = 16 * 1024;
+const maxSliceBytes = 64 * 1024;
 
 export class UploadLimiter {
 	readonly bytesPerSecond: number;

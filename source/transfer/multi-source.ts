@@ -53,8 +53,12 @@ const refindMs = 500;
 const refindFullMs = 2000;
 /** Swarm: a source's part map is asked for again as soon as it answers, to wait up to this long for its next part (a long poll, BitTorrent's HAVE). */
 const mapWaitMs = 5000;
-/** Swarm: least time between two reads of one source's part map (a source that answers at once). */
-const minPollMs = 200;
+/**
+ * Swarm: least time between two reads of one source's part map. A source in a crowd gains a part every
+ * fraction of a second, so a read per part is several requests a second to each of up to 16 sources,
+ * each an HTTP exchange on both peers' CPU; once a second keeps each map at most a second old.
+ */
+const minPollMs = 1000;
 /** Swarm: the part maps of this many partial holders are read at once (at least --max-sources): parts are chosen rarest first across all of them, and fetched from at most --max-sources of them at a time. */
 const watchedMaps = 16;
 /** Swarm: a partial holder that failed is not taken again for this long. */

@@ -79,7 +79,8 @@ test('getload answers by machID and by host:port', async t => {
 test('a file added out of band is found after updatelist', async t => {
 	const tracker = await startTracker(t);
 	const aDir = await shareDir(t, 'A');
-	const a = await startPeer(t, {id: 'A', dir: aDir, tracker: tracker.url});
+	// No watch and no rescan: only updatelist publishes it (the watch has its own tests in share-watch).
+	const a = await startPeer(t, {id: 'A', dir: aDir, tracker: tracker.url, args: ['--no-watch', '--rescan-ms', '0']});
 	await writeFile(path.join(aDir, 'late.txt'), 'added while running\n');
 	t.is((await getJson(`${tracker.url}/files/late.txt`)).status, 404);
 	t.deepEqual(await a.run('updatelist'), {cmd: 'updatelist', ok: true, files: 4});

@@ -117,7 +117,8 @@ async function everyRequest(t: ExecutionContext, url: string, secret: string | u
 	t.teardown(() => {
 		agent.http.destroy();
 	});
-	const file = {url, name: 'f.bin', requesterId: 'me', firstByteTimeoutMs: 2000, idleTimeoutMs: 2000, secret};
+	// Generous timeouts: this is about what each request carries, and a busy machine must not turn it into a timeout.
+	const file = {url, name: 'f.bin', requesterId: 'me', firstByteTimeoutMs: 10_000, idleTimeoutMs: 10_000, secret};
 	return Promise.allSettled([
 		tracker.updateList('me', 'http://127.0.0.1:9', []),
 		tracker.heartbeat('me'),
@@ -127,8 +128,8 @@ async function everyRequest(t: ExecutionContext, url: string, secret: string | u
 		tracker.health(),
 		tracker.suspect('B'),
 		tracker.leave('me'),
-		getLoad(url, {secret}),
-		getPartsList(url, 'f.bin', {timeoutMs: 2000, secret}),
+		getLoad(url, {secret, timeoutMs: 10_000}),
+		getPartsList(url, 'f.bin', {timeoutMs: 10_000, secret}),
 		receiveFile({...file, tempPath: path.join(dir, 'f.part'), expectedSize: body.length}),
 		fetchPart({...file, span: {start: 4, end: 8}, fileSize: body.length, agent}),
 	]);

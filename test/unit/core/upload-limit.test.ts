@@ -32,7 +32,7 @@ test('concurrent uploads share one budget: their waits add up to the total bytes
 test('slices are short at low rates and capped at high ones', t => {
 	t.is(new UploadLimiter(1000).sliceBytes, 256);
 	t.is(new UploadLimiter(100_000).sliceBytes, 2000);
-	t.is(new UploadLimiter(100_000_000).sliceBytes, 16_384);
+	t.is(new UploadLimiter(100_000_000).sliceBytes, 65_536);
 	t.is(new UploadLimiter(100_000).burstBytes, 2000);
 });
 
