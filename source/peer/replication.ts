@@ -76,6 +76,9 @@ const requestsPerSecond = 32;
 const stagingDirName = 'replicas';
 /** A chain: how long a new holder waits for the one before it to be listed with its first part before it fetches from the holders alone. */
 const viaWaitMs = 5000;
+/** A chain: the tracker is asked every 100 ms (at most the repair period) whether the previous peer is listed for this long, then every viaSlowPollMs. */
+const viaFastPollForMs = 1500;
+const viaSlowPollMs = 500;
 
 export class Replication {
 	readonly #options: ReplicationOptions;
@@ -195,9 +198,7 @@ export class Replication {
 		}
 
 		if (pin && !mine && !this.#fetching.has(name)) {
-			if (await this.#onDisk(name, pin)) {
-				// Not listed, yet there (the share's index lags a rename): hashed again and listed; the pin stays, no byte is fetched again.
-				void this.#deps.removed(name);
+			if (await this.#onDiskUnlisted(name, pin)) {
 				return pin;
 			}
 
@@ -303,13 +304,18 @@ export class Replication {
 	#chain(targets: readonly string[], size: number): Map<string, string> {
 		const chain = new Map<string, string>();
 		const remote = targets.filter(target => target !== this.#options.id);
-		if (size > (this.#options.partSize ?? defaultPartSize)) {
+		if (this.#chainable(size)) {
 			for (let index = 1; index < remote.length; index++) {
 				chain.set(remote[index]!, remote[index - 1]!);
 			}
 		}
 
 		return chain;
+	}
+
+	/** Whether copies of a file this size go along a chain: more than one part (a one-part file has nothing to pass on early). */
+	#chainable(size: number): boolean {
+		return size > (this.#options.partSize ?? defaultPartSize);
 	}
 
 	async #release(name: string, pin: Pin, why: string): Promise<void> {
@@ -332,19 +338,22 @@ export class Replication {
 			return mine.md5 === pin.md5;
 		}
 
-		if (this.#fetching.has(name) || !await this.#onDisk(name, pin)) {
-			return false;
-		}
-
-		void this.#deps.removed(name);
-		return true;
+		return !this.#fetching.has(name) && this.#onDiskUnlisted(name, pin);
 	}
 
-	/** Whether the pinned copy is in the share dir, as a file of the pinned size (its md5 is checked when the share hashes it). */
-	async #onDisk(name: string, pin: Pin): Promise<boolean> {
+	/**
+	 * Whether the pinned copy, not listed, is in the share dir as a file of the pinned size (the share's index lags a rename):
+	 * if so it is hashed again and listed (its md5 checked then), and no byte is fetched again.
+	 */
+	async #onDiskUnlisted(name: string, pin: Pin): Promise<boolean> {
 		const dir = this.#deps.ioDir();
 		const stats = dir ? await fs.stat(path.join(dir, name)).catch(() => undefined) : undefined;
-		return stats?.isFile() === true && stats.size === pin.size;
+		const there = stats?.isFile() === true && stats.size === pin.size;
+		if (there) {
+			void this.#deps.removed(name);
+		}
+
+		return there;
 	}
 
 	/** Find, with a missing name as undefined. */
@@ -667,7 +676,7 @@ export class Replication {
 
 	/** The peer before this one in a chain, once it has a part to give (undefined: none, or fetch from the holders alone). */
 	async #chainedAfter({name, md5, size, via}: ReplicaRequestBody): Promise<string | undefined> {
-		const chained = via !== undefined && via !== this.#options.id && this.#options.swarm !== false && size > (this.#options.partSize ?? defaultPartSize);
+		const chained = via !== undefined && via !== this.#options.id && this.#options.swarm !== false && this.#chainable(size);
 		return chained && await this.#awaitVia(name, md5, via) ? via : undefined;
 	}
 
@@ -676,7 +685,8 @@ export class Replication {
 	 * (after its first part), so this copy takes its parts; false when it is not live or not listed within viaWaitMs.
 	 */
 	async #awaitVia(name: string, md5: string, via: string): Promise<boolean> {
-		const deadline = Date.now() + Math.max(viaWaitMs, 10 * this.#options.repairMs);
+		const started = Date.now();
+		const deadline = started + Math.max(viaWaitMs, 10 * this.#options.repairMs);
 		for (let round = 0; Date.now() < deadline && !this.#stopped; round++) {
 			const found = await this.#find(name).catch(() => undefined);
 			if (found?.md5 === md5 && (found.peers.some(peer => peer.id === via) || found.partial?.some(peer => peer.id === via))) {
@@ -687,7 +697,8 @@ export class Replication {
 				return false;
 			}
 
-			await sleep(Math.min(100, this.#options.repairMs));
+			// The previous peer is listed a part's transfer after it was asked: often at first, then seldom (a via that never comes costs the tracker few Finds).
+			await sleep(Date.now() - started < viaFastPollForMs ? Math.min(100, this.#options.repairMs) : viaSlowPollMs);
 		}
 
 		return false;

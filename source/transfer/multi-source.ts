@@ -59,6 +59,13 @@ const mapWaitMs = 5000;
  * each an HTTP exchange on both peers' CPU; once a second keeps each map at most a second old.
  */
 const minPollMs = 1000;
+/**
+ * Swarm, a replica chain: the preferred partial holder is the one source of this copy, so its map is
+ * long-polled again almost at once (about one read per part it gains, BitTorrent's HAVE): the copy learns
+ * of its last part when it lands there, not up to minPollMs later. The floor bounds the reads of a source
+ * that answers each long poll at once.
+ */
+const preferredPollMs = 50;
 /** Swarm: the part maps of this many partial holders are read at once (at least --max-sources): parts are chosen rarest first across all of them, and fetched from at most --max-sources of them at a time. */
 const watchedMaps = 16;
 /** Swarm: a partial holder that failed is not taken again for this long. */
@@ -593,7 +600,7 @@ class MultiSourceRun {
 				entry.uselessSince ??= now;
 			}
 
-			if (!entry.polling && !entry.full && now - entry.polledAt >= minPollMs) {
+			if (!entry.polling && !entry.full && now - entry.polledAt >= (id === this.#deps.preferPartial ? preferredPollMs : minPollMs)) {
 				this.#poll(id, entry);
 			}
 		}
@@ -656,6 +663,10 @@ class MultiSourceRun {
 		}).finally(() => {
 			entry.polling = false;
 			entry.polledAt = Date.now();
+			if (id === this.#deps.preferPartial && !this.#stop.signal.aborted) {
+				// Its next long poll goes out preferredPollMs from now, not at the next reconsideration.
+				setTimeout(() => this.#wake?.(), preferredPollMs).unref();
+			}
 		}));
 	}
 
