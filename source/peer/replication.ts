@@ -9,94 +9,34 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {XfsError} from '../common/errors.js';
-import type {FileEntry, FindReply, ReplicaRequestBody} from '../common/wire.js';
-import {defaultPartSize} from '../core/part-geometry.js';
+import type {FileEntry, ReplicaRequestBody} from '../common/wire.js';
 import {placementFor, rankByDistance} from '../core/placement.js';
 import {planRepair, shouldRelease} from '../core/replica-plan.js';
 import {askReplica, type ReplicaReply, type ReplicaRequest} from '../clients/peer-client.js';
-import type {Pin, PinStore} from '../share/pin-store.js';
+import type {Pin} from '../share/pin-store.js';
 import {partialDir, stateDirName} from '../share/share-dir.js';
+import {chainable, findOrNone, peerUrls, ReplicaIntake, stagingDirName} from './replica-intake.js';
+import type {ReplicationDeps, ReplicationOptions} from './replication-types.js';
 
-export type ReplicationOptions = {
-	id: string;
-	/** --replicas: r of a put. */
-	replicas: number;
-	/** --replica-space: bytes this peer may hold as copies for others (0: none; undefined: no limit). */
-	replicaSpace?: number;
-	/** --repair-ms: how often the pins are checked (with ±25 % jitter). */
-	repairMs: number;
-	/** --repair-grace-ms: how long a file must stay below r (or off its placement) before a repair starts. */
-	graceMs: number;
-	/** --handoff-ms: how long a graceful leave waits for its copies to be taken over. */
-	handoffMs: number;
-	secret?: string;
-	random?: () => number;
-	/** --part-size: a file larger than one part is copied along a chain (each new holder takes the previous one's parts as they land). */
-	partSize?: number;
-	/** Whether this peer's downloads take parts from partial holders (--no-swarm: false); without it a chain's `via` is ignored. */
-	swarm?: boolean;
-};
-
-/** Who is live and who holds a name (with its pinned copies): the tracker, or without one the DHT's view (DhtPresence). */
-export type ReplicaDirectory = {
-	peers: () => Promise<ReadonlyArray<{id: string; url: string}>>;
-	find: (name: string) => Promise<FindReply>;
-};
-
-export type ReplicationDeps = {
-	tracker: ReplicaDirectory;
-	pins: PinStore;
-	/** The share dir's I/O path (undefined while withdrawn). */
-	ioDir: () => string | undefined;
-	listed: (name: string) => FileEntry | undefined;
-	/** A file now in the share dir: listed and published. */
-	placed: (entry: FileEntry) => Promise<void>;
-	/** A name gone from the share dir: unlisted and published. */
-	removed: (name: string) => Promise<void>;
-	/** What is published with an entry changed (its pin): sent again. */
-	touch: (name: string) => void;
-	/** Sends pending changes to the tracker now. */
-	publish: () => Promise<void>;
-	/** Downloads one version of a file into `dir` with `locate` as its Find, md5-verified; says how many bytes it received. */
-	fetch: (name: string, dir: string, locate: (name: string) => Promise<FindReply>, preferPartial?: string) => Promise<FetchSummary>;
-	notice: (message: string) => void;
-};
-
-/** What one copy cost: bytes received (from partial holders among them, swarm) and bytes reused from an interrupted fetch. */
-export type FetchSummary = {md5: string; received: number; fromPartial: number; reused: number};
+export type {FetchSummary, ReplicaDirectory, ReplicationDeps, ReplicationOptions} from './replication-types.js';
 
 export type PutResult = {name: string; md5: string; size: number; r: number; replicas: string[]; underReplicated?: string};
 export type UnpinResult = {name: string; unpinned: string[]};
-
-/** Copies fetched at once for others; more wait, up to maxQueued, beyond which a request is BUSY. */
-const maxConcurrentFetches = 2;
-const maxQueued = 64;
-/** POST /replicas accepted per second (a token bucket of this many): beyond, 503 BUSY. */
-const requestsPerSecond = 32;
-const stagingDirName = 'replicas';
-/** A chain: how long a new holder waits for the one before it to be listed with its first part before it fetches from the holders alone. */
-const viaWaitMs = 5000;
-/** A chain: the tracker is asked every 100 ms (at most the repair period) whether the previous peer is listed for this long, then every viaSlowPollMs. */
-const viaFastPollForMs = 1500;
-const viaSlowPollMs = 500;
 
 export class Replication {
 	readonly #options: ReplicationOptions;
 	readonly #deps: ReplicationDeps;
 	readonly #random: () => number;
-	/** Names being fetched as copies, and those waiting to be. */
-	readonly #fetching = new Set<string>();
+	/** The holder's side: POST /replicas, the copies fetched for others. */
+	readonly #intake: ReplicaIntake;
 	/** Names a put is placing right now: the loop leaves them to it. */
 	readonly #putting = new Set<string>();
-	readonly #queue: Array<{body: ReplicaRequestBody}> = [];
 	/** name → since when this peer (as coordinator) has seen it below r or off its placement. */
 	readonly #pendingSince = new Map<string, number>();
 	/** `${name}\0${id}` → when that peer was last asked for a copy. */
 	readonly #asked = new Map<string, number>();
 	/** name → id → when that peer refused it. */
 	readonly #refused = new Map<string, Map<string, number>>();
-	#tokens = requestsPerSecond;
-	#tokensAt = Date.now();
 	#timer: NodeJS.Timeout | undefined;
 	#ticking = false;
 	#leaving = false;
@@ -106,6 +46,12 @@ export class Replication {
 		this.#options = options;
 		this.#deps = deps;
 		this.#random = options.random ?? Math.random;
+		this.#intake = new ReplicaIntake(options, deps, () => ({leaving: this.#leaving, stopped: this.#stopped}));
+	}
+
+	/** POST /replicas: see ReplicaIntake. */
+	async onRequest(body: ReplicaRequestBody): Promise<{status: number; body: unknown}> {
+		return this.#intake.onRequest(body);
 	}
 
 	/** True while a graceful leave withdraws this peer's pins (it still serves the files). */
@@ -197,8 +143,8 @@ export class Replication {
 			return moved;
 		}
 
-		if (pin && !mine && !this.#fetching.has(name)) {
-			if (await this.#onDiskUnlisted(name, pin)) {
+		if (pin && !mine && !this.#intake.fetching(name)) {
+			if (await this.#intake.onDiskUnlisted(name, pin)) {
 				return pin;
 			}
 
@@ -222,7 +168,7 @@ export class Replication {
 			return;
 		}
 
-		const found = await this.#find(name);
+		const found = await findOrNone(this.#deps.tracker, name);
 		const copies = found?.md5 === version.md5 ? (found.copies ?? []) : [];
 		// Find lists live holders only, and is newer than the list of peers: a holder it names is live (a peer back from a restart).
 		const live = [...new Set([...peers, ...copies])];
@@ -285,7 +231,7 @@ export class Replication {
 
 		const chain = this.#chain(due, version.size);
 		this.#deps.notice(`repair: ${name} has ${copies.length}/${version.r} copies on its placement; asking ${due.map(id => (chain.has(id) ? `${id} (via ${chain.get(id)!})` : id)).join(', ')} to take one`);
-		const urls = await this.#urls();
+		const urls = await peerUrls(this.#deps.tracker);
 		await Promise.all(due.map(async id => {
 			this.#asked.set(`${name}\0${id}`, now);
 			const via = chain.get(id);
@@ -304,18 +250,13 @@ export class Replication {
 	#chain(targets: readonly string[], size: number): Map<string, string> {
 		const chain = new Map<string, string>();
 		const remote = targets.filter(target => target !== this.#options.id);
-		if (this.#chainable(size)) {
+		if (chainable(size, this.#options.partSize)) {
 			for (let index = 1; index < remote.length; index++) {
 				chain.set(remote[index]!, remote[index - 1]!);
 			}
 		}
 
 		return chain;
-	}
-
-	/** Whether copies of a file this size go along a chain: more than one part (a one-part file has nothing to pass on early). */
-	#chainable(size: number): boolean {
-		return size > (this.#options.partSize ?? defaultPartSize);
 	}
 
 	async #release(name: string, pin: Pin, why: string): Promise<void> {
@@ -330,47 +271,6 @@ export class Replication {
 			this.#deps.touch(name);
 			this.#deps.notice(`replication: released the pin of ${name} (kept it as an ordinary shared file): ${why}`);
 		}
-	}
-
-	/** Whether this peer holds its pinned copy: listed, or on disk but not listed yet (the share's index lags a rename: hashed again and listed, not fetched again). */
-	async #holds(name: string, pin: Pin, mine: FileEntry | undefined): Promise<boolean> {
-		if (mine) {
-			return mine.md5 === pin.md5;
-		}
-
-		return !this.#fetching.has(name) && this.#onDiskUnlisted(name, pin);
-	}
-
-	/**
-	 * Whether the pinned copy, not listed, is in the share dir as a file of the pinned size (the share's index lags a rename):
-	 * if so it is hashed again and listed (its md5 checked then), and no byte is fetched again.
-	 */
-	async #onDiskUnlisted(name: string, pin: Pin): Promise<boolean> {
-		const dir = this.#deps.ioDir();
-		const stats = dir ? await fs.stat(path.join(dir, name)).catch(() => undefined) : undefined;
-		const there = stats?.isFile() === true && stats.size === pin.size;
-		if (there) {
-			void this.#deps.removed(name);
-		}
-
-		return there;
-	}
-
-	/** Find, with a missing name as undefined. */
-	async #find(name: string): Promise<FindReply | undefined> {
-		try {
-			return await this.#deps.tracker.find(name);
-		} catch (error) {
-			if (error instanceof XfsError && error.code === 'NOT_FOUND') {
-				return undefined;
-			}
-
-			throw error;
-		}
-	}
-
-	async #urls(): Promise<Map<string, string>> {
-		return new Map((await this.#deps.tracker.peers()).map(peer => [peer.id, peer.url]));
 	}
 
 	async #ask(url: string | undefined, request: ReplicaRequest): Promise<ReplicaReply | undefined> {
@@ -493,7 +393,7 @@ export class Replication {
 		const deadline = Date.now() + waitMs;
 		let held: string[] = [];
 		for (;;) {
-			const found = await this.#find(name).catch(() => undefined);
+			const found = await findOrNone(this.#deps.tracker, name).catch(() => undefined);
 			held = found?.md5 === md5 ? ids.filter(id => found.copies?.includes(id)) : [];
 			if (held.length === ids.length || Date.now() >= deadline) {
 				return held;
@@ -508,7 +408,7 @@ export class Replication {
 		const {pins} = this.#deps;
 		const put = pins.puts.get(name);
 		const pin = pins.pins.get(name);
-		const found = await this.#find(name);
+		const found = await findOrNone(this.#deps.tracker, name);
 		if (!put && !pin && found?.pinned === undefined) {
 			throw new XfsError('NOT_FOUND', `${name} is not pinned`);
 		}
@@ -523,7 +423,7 @@ export class Replication {
 		}
 
 		if (found?.copies) {
-			const urls = await this.#urls();
+			const urls = await peerUrls(this.#deps.tracker);
 			await Promise.all(found.copies.filter(id => id !== this.#options.id).map(async id => {
 				const reply = await this.#ask(urls.get(id), {name, md5: found.md5, size: found.size, r: found.pinned ?? 1, owner: this.#options.id, unpin: true});
 				if (reply?.accepted) {
@@ -534,189 +434,6 @@ export class Replication {
 
 		await this.#deps.publish().catch(() => {});
 		return {name, unpinned: unpinned.sort()};
-	}
-
-	/** POST /replicas: the asker is not authenticated (beyond --secret): every answer costs this peer at most one md5-verified fetch within --replica-space. */
-	async onRequest(body: ReplicaRequestBody): Promise<{status: number; body: unknown}> {
-		if (!this.#takeToken()) {
-			return {status: 503, body: {error: {code: 'BUSY', message: 'too many replica requests; try again shortly'}}};
-		}
-
-		if (body.unpin) {
-			return this.#onUnpin(body);
-		}
-
-		const {name, md5, size, r} = body;
-		const {pins} = this.#deps;
-		const pin = pins.pins.get(name);
-		const mine = this.#deps.listed(name);
-
-		if (this.#leaving || this.#stopped) {
-			return {status: 200, body: {accepted: false, reason: `${this.#options.id} is leaving`}};
-		}
-
-		if (pin?.md5 === md5 && await this.#holds(name, pin, mine)) {
-			return {status: 200, body: {accepted: true, state: 'have'}};
-		}
-
-		if (mine?.md5 === md5 && !pin) {
-			// Its own copy of that version: pinned as it is, nothing to fetch.
-			await pins.pin(name, {md5, size, r, role: 'own', ...(body.owner ? {owner: body.owner} : {})});
-			this.#deps.touch(name);
-			await this.#deps.publish().catch(() => {});
-			return {status: 200, body: {accepted: true, state: 'have'}};
-		}
-
-		if (mine && !pin) {
-			return {status: 200, body: {accepted: false, reason: `${this.#options.id} has another file named ${name} of its own`}};
-		}
-
-		if (pin && pin.md5 !== md5 && pin.owner && body.owner !== pin.owner) {
-			return {status: 200, body: {accepted: false, reason: `${name} here is pinned for ${pin.owner}: only its owner moves it to another version`}};
-		}
-
-		if (this.#fetching.has(name) || this.#queue.some(queued => queued.body.name === name)) {
-			return {status: 202, body: {accepted: true, state: 'fetching'}};
-		}
-
-		const space = this.#options.replicaSpace;
-		const held = pins.replicaBytes - (pin?.role === 'replica' ? pin.size : 0);
-		if (space !== undefined && held + size > space) {
-			return {status: 200, body: {accepted: false, reason: space === 0 ? `${this.#options.id} holds no copies for others (--replica-space 0)` : `over --replica-space (${held} of ${space} bytes held)`}};
-		}
-
-		if (this.#queue.length >= maxQueued) {
-			return {status: 503, body: {error: {code: 'BUSY', message: `${maxQueued} copies are waiting to be fetched here`}}};
-		}
-
-		this.#queue.push({body});
-		this.#drain();
-		return {status: 202, body: {accepted: true, state: 'fetching'}};
-	}
-
-	async #onUnpin(body: ReplicaRequestBody): Promise<{status: number; body: unknown}> {
-		const {name} = body;
-		const pin = this.#deps.pins.pins.get(name);
-		if (!pin) {
-			return {status: 200, body: {accepted: true, state: 'unpinned'}};
-		}
-
-		if (pin.owner && body.from !== pin.owner && body.owner !== pin.owner) {
-			return {status: 200, body: {accepted: false, reason: `only ${pin.owner}, who put ${name}, may unpin it`}};
-		}
-
-		await this.#deps.pins.unpin(name);
-		this.#deps.touch(name);
-		this.#deps.notice(`replication: ${body.from ?? 'a peer'} unpinned ${name}; kept it as an ordinary shared file`);
-		await this.#deps.publish().catch(() => {});
-		return {status: 200, body: {accepted: true, state: 'unpinned'}};
-	}
-
-	#takeToken(): boolean {
-		const now = Date.now();
-		this.#tokens = Math.min(requestsPerSecond, this.#tokens + ((now - this.#tokensAt) / 1000 * requestsPerSecond));
-		this.#tokensAt = now;
-		if (this.#tokens < 1) {
-			return false;
-		}
-
-		this.#tokens--;
-		return true;
-	}
-
-	#drain(): void {
-		while (this.#fetching.size < maxConcurrentFetches && this.#queue.length > 0) {
-			const {body} = this.#queue.shift()!;
-			this.#fetching.add(body.name);
-			void this.#take(body).finally(() => {
-				this.#fetching.delete(body.name);
-				this.#drain();
-			});
-		}
-	}
-
-	/** Fetches the named version (md5-verified) into the staging dir, then moves it into the share dir and pins it. */
-	async #take(body: ReplicaRequestBody): Promise<void> {
-		const {name, md5, size, r} = body;
-		const dir = this.#deps.ioDir();
-		if (!dir) {
-			return;
-		}
-
-		const staging = path.join(dir, stateDirName, stagingDirName);
-		const started = Date.now();
-		try {
-			await fs.mkdir(partialDir(staging), {recursive: true});
-			await fs.rm(path.join(staging, name), {force: true});
-			const via = await this.#chainedAfter(body);
-			const cost = await this.#deps.fetch(name, staging, async file => this.#locateVersion(file, md5, size, body.owner), via);
-			const fetched = path.join(staging, name);
-			// The download hashed the whole file as it reached the disk, against the md5 it was given: it must be this version.
-			if (cost.md5 !== md5) {
-				throw new XfsError('CHECKSUM_MISMATCH', `the copy of ${name} does not match md5 ${md5}`);
-			}
-
-			if (this.#stopped) {
-				await fs.rm(fetched, {force: true});
-				return;
-			}
-
-			// The size as fetched, not as claimed: --replica-space counts what is on disk.
-			const {size: fetchedSize} = await fs.stat(fetched);
-			const before = this.#deps.pins.pins.get(name);
-			await this.#deps.pins.pin(name, {md5, size: fetchedSize, r, role: before?.role ?? 'replica', ...(body.owner ? {owner: body.owner} : {})});
-			await fs.rename(fetched, path.join(dir, name));
-			await this.#deps.placed({name, md5, size: fetchedSize});
-			await this.#deps.publish().catch(() => {});
-			this.#deps.notice(`replication: took a copy of ${name} (${fetchedSize} bytes, md5 ${md5}) in ${Date.now() - started} ms${body.from ? ` for ${body.from}` : ''}${via ? ` via ${via}` : ''}; received ${cost.received} bytes (${cost.fromPartial} from partial holders), reused ${cost.reused}`);
-		} catch (error) {
-			this.#deps.notice(`replication: could not take a copy of ${name}: ${(error as Error).message}`);
-		}
-	}
-
-	/** The peer before this one in a chain, once it has a part to give (undefined: none, or fetch from the holders alone). */
-	async #chainedAfter({name, md5, size, via}: ReplicaRequestBody): Promise<string | undefined> {
-		const chained = via !== undefined && via !== this.#options.id && this.#options.swarm !== false && this.#chainable(size);
-		return chained && await this.#awaitVia(name, md5, via) ? via : undefined;
-	}
-
-	/**
-	 * A chain: waits until the peer before this one is listed holding that version, whole or in part
-	 * (after its first part), so this copy takes its parts; false when it is not live or not listed within viaWaitMs.
-	 */
-	async #awaitVia(name: string, md5: string, via: string): Promise<boolean> {
-		const started = Date.now();
-		const deadline = started + Math.max(viaWaitMs, 10 * this.#options.repairMs);
-		for (let round = 0; Date.now() < deadline && !this.#stopped; round++) {
-			const found = await this.#find(name).catch(() => undefined);
-			if (found?.md5 === md5 && (found.peers.some(peer => peer.id === via) || found.partial?.some(peer => peer.id === via))) {
-				return true;
-			}
-
-			if (round % 5 === 4 && !(await this.#urls().catch(() => new Map<string, string>())).has(via)) {
-				return false;
-			}
-
-			// The previous peer is listed a part's transfer after it was asked: often at first, then seldom (a via that never comes costs the tracker few Finds).
-			await sleep(Date.now() - started < viaFastPollForMs ? Math.min(100, this.#options.repairMs) : viaSlowPollMs);
-		}
-
-		return false;
-	}
-
-	/** The holders of exactly that version: Find's when it names it, else the owner (an edit it has not spread yet). */
-	async #locateVersion(name: string, md5: string, size: number, owner: string | undefined): Promise<FindReply> {
-		const found = await this.#find(name);
-		if (found?.md5 === md5) {
-			return found;
-		}
-
-		const url = owner && owner !== this.#options.id ? (await this.#urls()).get(owner) : undefined;
-		if (!url) {
-			throw new XfsError('NOT_FOUND', `no live holder of ${name} with md5 ${md5}`);
-		}
-
-		return {name, md5, size, peers: [{id: owner!, url}]};
 	}
 
 	/**
