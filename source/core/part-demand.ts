@@ -6,7 +6,7 @@
 
 export type HolderLoad = {
 	id: string;
-	/** The emulated latency before its first byte, as scaled for this network (ms). */
+	/** The latency to it as latency.csv gives it (ms); the delay it emulates is this times the latency scale. */
 	latencyMs: number;
 	/** Part requests it is serving for this file now. */
 	inFlight: number;
@@ -21,11 +21,17 @@ export const maxInFlightPerHolder = 2;
 /** Rate assumed for a holder not yet measured when none is: 100 MB/s, so latency decides between unmeasured holders. */
 const assumedBytesPerMs = 100_000;
 
-/** When `holder` would deliver `bytes` more, given what it is already sending. */
-export function expectedFinishMs(holder: HolderLoad, bytes: number, fallbackBytesPerMs: number): number {
+/** How the holders are weighed: at most `maxInFlight` requests each, and the delay each emulates, `latencyMs × latencyScale` (--latency-scale). */
+export type PickOptions = {maxInFlight?: number; latencyScale?: number};
+
+/**
+ * When `holder` would deliver `bytes` more, given what it is already sending. Its rate is measured in
+ * real time, so its latency counts as the delay it really adds: scaled.
+ */
+export function expectedFinishMs(holder: HolderLoad, bytes: number, fallbackBytesPerMs: number, latencyScale = 1): number {
 	const rate = holder.bytesPerMs ?? fallbackBytesPerMs;
 	// Requests in flight each waited out their own latency already; a new one pays it again.
-	return holder.latencyMs + ((holder.pendingBytes + bytes) / rate);
+	return (holder.latencyMs * latencyScale) + ((holder.pendingBytes + bytes) / rate);
 }
 
 /**
@@ -33,13 +39,13 @@ export function expectedFinishMs(holder: HolderLoad, bytes: number, fallbackByte
  * other would deliver later than it (the part waits for it). `holders` come best first by cost:
  * ties go to the cheaper one.
  */
-export function pickHolder(holders: readonly HolderLoad[], bytes: number, maxInFlight = maxInFlightPerHolder): string | undefined {
+export function pickHolder(holders: readonly HolderLoad[], bytes: number, {maxInFlight = maxInFlightPerHolder, latencyScale = 1}: PickOptions = {}): string | undefined {
 	const measured = holders.flatMap(holder => (holder.bytesPerMs === undefined ? [] : [holder.bytesPerMs]));
 	const fallback = measured.length > 0 ? Math.max(...measured) : assumedBytesPerMs;
 	let best: HolderLoad | undefined;
 	let bestFinish = Number.POSITIVE_INFINITY;
 	for (const holder of holders) {
-		const finish = expectedFinishMs(holder, bytes, fallback);
+		const finish = expectedFinishMs(holder, bytes, fallback, latencyScale);
 		if (finish < bestFinish) {
 			best = holder;
 			bestFinish = finish;

@@ -501,7 +501,7 @@ export class RemoteFile {
 				break;
 			}
 
-			const id = pickHolder(this.#holders, this.#parts[index]!.bytes);
+			const id = pickHolder(this.#holders, this.#parts[index]!.bytes, {latencyScale: this.#ctx.deps.latencyScale});
 			if (id === undefined) {
 				break;
 			}

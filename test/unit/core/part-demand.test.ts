@@ -39,3 +39,14 @@ test('rates are smoothed, the newest part weighing half', t => {
 	t.is(smoothedRate(100, 0, 10), 100);
 	t.is(smoothedRate(undefined, 1000, 0), undefined);
 });
+
+test('latencies count as the delay they emulate: scaled, against rates measured in real time', t => {
+	// 150 ms and 600 ms in latency.csv, at --latency-scale 0.01: 1.5 and 6 ms. A has two 256 KiB parts in flight at 4 MiB/s (125 ms to go).
+	const busy = holder('A', {latencyMs: 150, inFlight: 2, pendingBytes: 512 * 1024, bytesPerMs: 4194});
+	const idle = holder('B', {latencyMs: 600});
+	t.is(pickHolder([busy, idle], 256 * 1024, {latencyScale: 0.01}), 'B');
+	// Unscaled, B's 600 ms would look later than waiting for A.
+	t.is(pickHolder([busy, idle], 256 * 1024), undefined);
+	t.is(expectedFinishMs(idle, 0, 1000, 0.01), 6);
+});
+
