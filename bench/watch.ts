@@ -25,7 +25,6 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {
 	assertBuilt, benchFlags, benchTempDir, cpuMsOf, describeMachine, formatTable, median, repoRoot, saveCsv, startPeerProcess, startProcess,

@@ -12,7 +12,7 @@ import {requestIds, requestLog, type Logger} from '../source/common/log.js';
 import {closeServer, formatHost, listen} from '../source/common/listen.js';
 import {freshConnections, requestJson} from '../source/common/http-client.js';
 import {
-	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parseLoadReply, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type UpdateListBody, type FilesReply, type HealthReply, type HeartbeatReply, type PeersReply,
+	isValidFileName, parseFileName, parseIdentityReply, parseListUpdateBody, parseMd5, parsePartialBody, parsePeerId, parseUpdateListBody, type UpdateListBody, type FilesReply, type HealthReply, type HeartbeatReply, type PeersReply,
 } from '../source/common/wire.js';
 import {Prober, UrlGate} from './prober.js';
 import {parseJsonBody, readBody, sessionWrite} from './session-writes.js';

@@ -91,6 +91,7 @@ export class NetworkMount {
 	/** New files being written through the mount, by name (until placed). */
 	readonly #writing = new Map<string, NewFile>();
 	#nextHandle = 1;
+	/** The mount, held so the native handle lives as long as the mount. */
 	#fuse: FuseInstance | undefined;
 	#mounted = false;
 	readonly #startedAt = new Date();

@@ -11,7 +11,7 @@ import https from 'node:https';
 import type {Agents} from 'got';
 import type {ScoredHolder} from '../core/cost.js';
 import {fetchPart, getPartsList} from '../clients/part-fetch.js';
-import {chooseManifest, type ManifestVote, type PartsManifest} from '../core/manifest-vote.js';
+import {chooseManifest, type PartsManifest} from '../core/manifest-vote.js';
 import {defaultPartSize, partCount, partSpan, type ByteSpan} from '../core/part-geometry.js';
 import {PartScheduler, type Assignment} from '../core/part-scheduler.js';
 import {freeBytes} from '../share/free-space.js';

@@ -4,7 +4,7 @@ import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import type {ExecutionContext} from 'ava';
 import {deterministicBytes} from '../../fixtures/generate.js';
-import {eventually, getJson, latencyFile, peerEntry, shareDir, startChild, startTracker, type Child} from './processes.js';
+import {eventually, getJson, latencyFile, peerEntry, shareDir, startChild, type Child} from './processes.js';
 
 export const partSize = 256 * 1024;
 export const fileName = 'crowd.bin';

@@ -6,7 +6,6 @@ import {TrackerDownError, XfsError} from '../../../source/common/errors.js';
 import {TrackerClient} from '../../../source/clients/tracker-client.js';
 import {Membership} from '../../../source/peer/membership.js';
 import {notices} from '../../../source/peer/notices.js';
-import {SharedList} from '../../../source/share/shared-list.js';
 
 async function serve(t: ExecutionContext, handler: http.RequestListener): Promise<string> {
 	const server = http.createServer(handler);

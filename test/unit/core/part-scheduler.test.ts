@@ -1,8 +1,6 @@
 import test from 'ava';
 import {drainTime, minSplitBytes, PartScheduler} from '../../../source/core/part-scheduler.js';
 
-const kib = 1024;
-
 test('drain time hands each part to whoever is free first', t => {
 	const fast = {freeAtMs: 0, fetchMs: (bytes: number) => bytes / 10};
 	const slow = {freeAtMs: 5, fetchMs: (bytes: number) => bytes};
