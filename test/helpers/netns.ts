@@ -6,7 +6,7 @@
 import {execFile, spawn} from 'node:child_process';
 import {promisify} from 'node:util';
 import type {ExecutionContext} from 'ava';
-import {adoptChild, repoRoot, type Child} from './processes.js';
+import {adoptChild, nodeArgs, repoRoot, type Child} from './processes.js';
 
 const run = promisify(execFile);
 const namePrefix = 'xfst';
@@ -128,10 +128,10 @@ function isAlive(pid: number): boolean {
 	}
 }
 
-/** Starts `node --import tsx entry args` inside a host's namespace; killed when the test ends. */
+/** Starts `node entry args` (built, or TypeScript through tsx) inside a host's namespace; killed when the test ends. */
 export function startInHost(t: ExecutionContext, host: Host, entry: string, args: string[]): Child {
 	// `ip netns exec` execs the program, so the child's pid is node's own and SIGKILL reaches it.
-	const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, '--import', 'tsx', entry, ...args], {
+	const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, ...nodeArgs(entry), ...args], {
 		cwd: repoRoot,
 		env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'},
 		stdio: 'pipe',

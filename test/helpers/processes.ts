@@ -1,5 +1,6 @@
 /** Real tracker and peer child processes for integration tests: started on port 0, awaited on their output, killed at teardown. */
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process';
+import {readdirSync, statSync} from 'node:fs';
 import {cp, mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -9,8 +10,13 @@ import type {ExecutionContext} from 'ava';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixturesDir = path.join(repoRoot, 'fixtures');
 export const latencyFile = path.join(repoRoot, 'latency.csv');
-const trackerEntry = path.join(repoRoot, 'tracker/cli.ts');
-export const peerEntry = path.join(repoRoot, 'source/cli.tsx');
+/**
+ * The programs under test are the built ones in dist/, as `npm start` and an installed package run them
+ * (a start without compiling TypeScript first: a third of the time). `npm test` builds them first.
+ */
+export const builtDir = path.join(repoRoot, 'dist');
+export const trackerEntry = path.join(builtDir, 'tracker/cli.js');
+export const peerEntry = path.join(builtDir, 'source/cli.js');
 
 /** Lines a child writes, with waiting on a line that matches. */
 export class LineLog {
@@ -94,9 +100,44 @@ export type Child = {
 	kill: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
-/** Starts `node --import tsx entry args`; it is killed when the test ends. */
+let builtChecked = false;
+
+/** Throws (once a test file) unless dist/ is built and no source is newer than it: a test of a stale build tests other code. */
+export function assertFreshBuild(): void {
+	if (builtChecked) {
+		return;
+	}
+
+	const builtAt = [trackerEntry, peerEntry].map(file => statSync(file, {throwIfNoEntry: false})?.mtimeMs ?? Number.NEGATIVE_INFINITY);
+	if (builtAt.includes(Number.NEGATIVE_INFINITY)) {
+		throw new Error('dist/ is missing: run `npm run build` first (`npm test` does)');
+	}
+
+	const oldest = Math.min(...builtAt);
+	for (const dir of ['source', 'tracker']) {
+		for (const file of readdirSync(path.join(repoRoot, dir), {recursive: true, encoding: 'utf8'})) {
+			if (/\.tsx?$/.test(file) && statSync(path.join(repoRoot, dir, file)).mtimeMs > oldest) {
+				throw new Error(`dist/ is older than ${dir}/${file}: run \`npm run build\` first (\`npm test\` does)`);
+			}
+		}
+	}
+
+	builtChecked = true;
+}
+
+/** The arguments that run an entry: a built program as it is, a TypeScript one through tsx. */
+export function nodeArgs(entry: string): string[] {
+	if (entry.startsWith(builtDir)) {
+		assertFreshBuild();
+		return [entry];
+	}
+
+	return ['--import', 'tsx', entry];
+}
+
+/** Starts `node entry args` (a built program, or TypeScript through tsx); it is killed when the test ends. */
 export function startChild(t: ExecutionContext, entry: string, args: string[], env: Record<string, string> = {}): Child {
-	return adoptChild(t, spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+	return adoptChild(t, spawn(process.execPath, [...nodeArgs(entry), ...args], {
 		cwd: repoRoot,
 		env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env},
 		stdio: 'pipe',

@@ -2,10 +2,7 @@ import {mkdir, mkdtemp, readdir, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {repoRoot, startChild, startTracker} from '../helpers/processes.js';
-
-const peer = path.join(repoRoot, 'source/cli.tsx');
-const trackerCli = path.join(repoRoot, 'tracker/cli.ts');
+import {peerEntry as peer, repoRoot, startChild, startTracker, trackerEntry as trackerCli} from '../helpers/processes.js';
 
 async function run(t: any, entry: string, args: string[]) {
 	const child = startChild(t, entry, args);

@@ -58,7 +58,8 @@ test('while the tracker is down: last known holders serve, an unknown name waits
 
 	patient.child.stdin.write('find photo.jpg\n');
 	t.regex(await patient.stderr.next(/find photo\.jpg/), /^peer C: tracker down, retrying in [\d.]+ s \(find photo\.jpg waits up to 60 s\)$/);
-	const restarted = await startTracker(t, ['--port', String(tracker.port)]);
+	// With a warm-up, C's waiting find is not answered NOT_FOUND before B has re-sent its list.
+	const restarted = await startTracker(t, ['--port', String(tracker.port), '--warmup-ms', '30000']);
 	const photo = JSON.parse(await patient.stdout.next(line => line.startsWith('{"cmd"'))) as Record<string, any>;
 	t.is(photo.ok, true);
 	t.deepEqual(photo.peers.map((peer: any) => peer.id), ['B']);

@@ -3,7 +3,7 @@ import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {deterministicBytes} from '../../fixtures/generate.js';
-import {eventually, getJson, latencyFile, repoRoot, shareDir, startChild, startTracker, type Child} from '../helpers/processes.js';
+import {eventually, getJson, latencyFile, peerEntry, shareDir, startChild, startTracker, type Child} from '../helpers/processes.js';
 
 const partSize = 256 * 1024;
 const fileName = 'big.bin';
@@ -13,7 +13,6 @@ const parts = 16;
 /** Each holder sends at most 512 KiB/s: a part takes half a second, the download seconds. */
 const uploadLimit = String(512 * 1024);
 const contentMd5 = createHash('md5').update(content).digest('hex');
-const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 
 type Peer = Child & {id: string; url: string; dir: string; run: (line: string) => Promise<Record<string, any>>};
 

@@ -3,10 +3,8 @@ import path from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {nextLogMessage} from '../helpers/faults.js';
 import {getJsonIn, netnsUnavailable, runInHost, startInHost, TestNetwork, type Host} from '../helpers/netns.js';
-import {eventually, repoRoot, shareDir, type Child} from '../helpers/processes.js';
+import {eventually, peerEntry, shareDir, trackerEntry, type Child} from '../helpers/processes.js';
 
-const trackerEntry = path.join(repoRoot, 'tracker/cli.ts');
-const peerEntry = path.join(repoRoot, 'source/cli.tsx');
 const title = 'a host cut off from the network: downloads fall over to another holder, the tracker expires it, it rejoins when its link returns';
 const unavailable = await netnsUnavailable();
 /** B's heartbeat either times out while cut off (it then just re-sends its list) or gets through late and learns it was dropped. */

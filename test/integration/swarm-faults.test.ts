@@ -10,9 +10,10 @@ test('a partial holder that sends a corrupt part is caught by that part\'s md5 a
 	await seed(t, tracker.url, 'S', ['--upload-limit', String(256 * 1024)]);
 	// C downloads good parts, and corrupts every upload it makes.
 	const c = await startPeer(t, {id: 'C', dir: await shareDir(t), tracker: tracker.url, args: ['--fault', 'corrupt=1']});
+	// E is up before C starts, so C is a few parts in, not done, when E asks (a holder of the whole file would have more chances).
+	const e = await startPeer(t, {id: 'E', dir: await shareDir(t), tracker: tracker.url});
 	c.send(`download ${fileName}`);
 	await partialEntry(tracker.url, 'C', 2);
-	const e = await startPeer(t, {id: 'E', dir: await shareDir(t), tracker: tracker.url});
 	const result = await e.run(`download ${fileName}`);
 	t.true(result.ok, JSON.stringify(result));
 	t.is(result.md5, contentMd5);

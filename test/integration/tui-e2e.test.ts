@@ -5,8 +5,7 @@
 import {execFileSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import test from 'ava';
-import {buildPrograms} from '../../build.js';
-import {eventually, repoRoot} from '../helpers/processes.js';
+import {assertFreshBuild, eventually, repoRoot} from '../helpers/processes.js';
 
 const socket = `xfs-e2e-${process.pid}`;
 const session = 'demo';
@@ -85,8 +84,8 @@ test('npm start: find shows the holders with latency, load and cost, download co
 		} catch {}
 	});
 
-	// npm start runs the programs built in dist/: built here from these sources, as npm ci would.
-	await buildPrograms();
+	// npm start runs the programs built in dist/ (npm ci builds them, and npm test before the tests): built from these sources.
+	assertFreshBuild();
 
 	// The demo runs with the environment of this test but outside CI mode (Ink renders differently in CI) and without colours.
 	const command = `cd '${repoRoot}' && env -u CI -u CONTINUOUS_INTEGRATION NO_COLOR=1 npm start; echo "demo exited with status $?"; sleep 600`;

@@ -5,7 +5,7 @@ import {setImmediate as yieldToStreams} from 'node:timers/promises';
 import test from 'ava';
 import {type Clock, throttledStream} from '../../../source/serve/throttled-stream.js';
 import {UploadLimiter} from '../../../source/core/upload-limiter.js';
-import {startChild} from '../../helpers/processes.js';
+import {peerEntry, startChild} from '../../helpers/processes.js';
 
 test('an idle limiter lets one burst through, then charges bytes/rate for the rest', t => {
 	const limiter = new UploadLimiter(1000, {now: 0, burstBytes: 500});
@@ -116,7 +116,7 @@ test('two throttled uploads on one limiter take their total bytes over the rate'
 
 test('--upload-limit must be a positive whole number of bytes/s', async t => {
 	for (const value of ['0', 'fast']) {
-		const peer = startChild(t, 'source/cli.tsx', ['--id', 'A', '--dir', '.', '--upload-limit', value]);
+		const peer = startChild(t, peerEntry, ['--id', 'A', '--dir', '.', '--upload-limit', value]);
 		const line = await peer.stderr.next(/upload-limit/);
 		t.regex(line, /^xfs-peer: --upload-limit/);
 		t.is((await peer.exited).code, 2);
