@@ -10,6 +10,7 @@ import type {
 	FileSummary, FindReply, HeartbeatReply, HolderRef, ListUpdateBody, ListUpdateReply, PartialEntry, PartialHolderRef, PartialReply, PeerSummary, RecordedEntry, UpdateListBody, UpdateListReply,
 } from '../source/common/wire.js';
 import {type Claim, NameClaims} from './name-claims.js';
+import {PartialHolders} from './partial-holders.js';
 
 /**
  * What holders report for one name, with the owner whose record it carries (undefined: a holder
@@ -98,8 +99,8 @@ export class TrackerState {
 	readonly #findCache = new Map<string, CachedFind>();
 	readonly #findCacheSize: number;
 	readonly #maxFilesPerPeer: number;
-	/** Swarm: peer id → the files it is downloading by parts (name → entry); Find lists them beside the holders. */
-	readonly #partial = new Map<string, Map<string, PartialEntry>>();
+	/** Swarm: the files peers are downloading by parts; Find lists them beside the holders. */
+	readonly #partial = new PartialHolders();
 	/** name → owner key → that owner's claim. */
 	readonly #claims = new NameClaims();
 	/** key → the id it last registered (checked against the peer's record when read). */
@@ -259,12 +260,8 @@ export class TrackerState {
 			throw new ListVersionError(id, undefined, 0);
 		}
 
-		this.#clearPartial(id);
-		if (files.length > 0) {
-			this.#partial.set(id, new Map(files.map(file => [file.name, file])));
-			for (const {name} of files) {
-				this.#findCache.delete(name);
-			}
+		for (const name of this.#partial.set(id, files)) {
+			this.#findCache.delete(name);
 		}
 
 		record.lastSeen = now;
@@ -275,10 +272,9 @@ export class TrackerState {
 	partialHolders(name: string, md5: string, size: number, now: number): {holders: PartialHolderRef[]; validUntil: number} {
 		const holders: PartialHolderRef[] = [];
 		let validUntil = Number.POSITIVE_INFINITY;
-		for (const [id, files] of this.#partial) {
-			const entry = files.get(name);
+		for (const [id, entry] of this.#partial.of(name) ?? []) {
 			const record = this.#peers.get(id);
-			if (entry?.md5 !== md5 || entry.size !== size || !record || !this.#isLive(record, now) || !record.reachable || record.files.has(name)) {
+			if (entry.md5 !== md5 || entry.size !== size || !record || !this.#isLive(record, now) || !record.reachable || record.files.has(name)) {
 				continue;
 			}
 
@@ -291,11 +287,9 @@ export class TrackerState {
 	}
 
 	#clearPartial(id: string): void {
-		for (const name of this.#partial.get(id)?.keys() ?? []) {
+		for (const name of this.#partial.clear(id)) {
 			this.#findCache.delete(name);
 		}
-
-		this.#partial.delete(id);
 	}
 
 	/** O(1): refreshes lastSeen; `known: false` asks the peer to send its whole list. */
