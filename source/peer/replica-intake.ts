@@ -23,9 +23,11 @@ const requestsPerSecond = 32;
 export const stagingDirName = 'replicas';
 /** A chain: how long a new holder waits for the one before it to be listed with its first part before it fetches from the holders alone. */
 const viaWaitMs = 5000;
-/** A chain: the tracker is asked every 100 ms (at most the repair period) whether the previous peer is listed for this long, then every viaSlowPollMs. */
+/** A chain: the tracker is asked whether the previous peer is listed every 100 ms (or every repair period, if shorter) for this long, then every viaSlowPollMs. */
 const viaFastPollForMs = 1500;
 const viaSlowPollMs = 500;
+/** A chain: whether the previous peer is still live (the tracker's list of peers) is asked at most this often while waiting for it. */
+const viaLiveCheckMs = 1000;
 
 /** Whether copies of a file this size go along a chain: more than one part (a one-part file has nothing to pass on early). */
 export function chainable(size: number, partSize = defaultPartSize): boolean {
@@ -248,18 +250,23 @@ export class ReplicaIntake {
 	async #awaitVia(name: string, md5: string, via: string): Promise<boolean> {
 		const started = Date.now();
 		const deadline = started + Math.max(viaWaitMs, 10 * this.#options.repairMs);
-		for (let round = 0; Date.now() < deadline && !this.#status().stopped; round++) {
+		let checkedLiveAt = started;
+		while (Date.now() < deadline && !this.#status().stopped) {
 			const found = await findOrNone(this.#deps.tracker, name).catch(() => undefined);
 			if (found?.md5 === md5 && (found.peers.some(peer => peer.id === via) || found.partial?.some(peer => peer.id === via))) {
 				return true;
 			}
 
-			if (round % 5 === 4 && !(await peerUrls(this.#deps.tracker).catch(() => new Map<string, string>())).has(via)) {
-				return false;
+			if (Date.now() - checkedLiveAt >= viaLiveCheckMs) {
+				checkedLiveAt = Date.now();
+				if (!(await peerUrls(this.#deps.tracker).catch(() => new Map<string, string>())).has(via)) {
+					return false;
+				}
 			}
 
 			// The previous peer is listed a part's transfer after it was asked: often at first, then seldom (a via that never comes costs the tracker few Finds).
-			await sleep(Date.now() - started < viaFastPollForMs ? Math.min(100, this.#options.repairMs) : viaSlowPollMs);
+			const pauseMs = Date.now() - started < viaFastPollForMs ? Math.min(100, this.#options.repairMs) : viaSlowPollMs;
+			await sleep(Math.max(0, Math.min(pauseMs, deadline - Date.now())));
 		}
 
 		return false;

@@ -600,10 +600,15 @@ class MultiSourceRun {
 				entry.uselessSince ??= now;
 			}
 
-			if (!entry.polling && !entry.full && now - entry.polledAt >= (id === this.#deps.preferPartial ? preferredPollMs : minPollMs)) {
+			if (!entry.polling && !entry.full && now - entry.polledAt >= this.#pollGapMs(id, entry)) {
 				this.#poll(id, entry);
 			}
 		}
+	}
+
+	/** Least time between two reads of a source's map: short for a chain's predecessor that answered its last read, else minPollMs (a failing source is not asked again at once). */
+	#pollGapMs(id: string, entry: MapState): number {
+		return id === this.#deps.preferPartial && entry.failures === 0 ? preferredPollMs : minPollMs;
 	}
 
 	/** Asks the tracker again for partial holders, at most every refindMs. */
@@ -663,7 +668,7 @@ class MultiSourceRun {
 		}).finally(() => {
 			entry.polling = false;
 			entry.polledAt = Date.now();
-			if (id === this.#deps.preferPartial && !this.#stop.signal.aborted) {
+			if (this.#pollGapMs(id, entry) === preferredPollMs && !this.#stop.signal.aborted) {
 				// Its next long poll goes out preferredPollMs from now, not at the next reconsideration.
 				setTimeout(() => this.#wake?.(), preferredPollMs).unref();
 			}

@@ -114,11 +114,15 @@ export function assertFreshBuild(): void {
 	}
 
 	const oldest = Math.min(...builtAt);
-	for (const dir of ['source', 'tracker']) {
-		for (const file of readdirSync(path.join(repoRoot, dir), {recursive: true, encoding: 'utf8'})) {
-			if (/\.tsx?$/.test(file) && statSync(path.join(repoRoot, dir, file)).mtimeMs > oldest) {
-				throw new Error(`dist/ is older than ${dir}/${file}: run \`npm run build\` first (\`npm test\` does)`);
-			}
+	// What the build bundles: the sources, the fixtures the demo writes, the build script, and the installed packages (npm writes node_modules/.package-lock.json at each install).
+	const inputs = ['build.ts', 'node_modules/.package-lock.json'];
+	for (const dir of ['source', 'tracker', 'fixtures']) {
+		inputs.push(...readdirSync(path.join(repoRoot, dir), {recursive: true, encoding: 'utf8'}).filter(file => /\.tsx?$/.test(file)).map(file => path.join(dir, file)));
+	}
+
+	for (const file of inputs) {
+		if ((statSync(path.join(repoRoot, file), {throwIfNoEntry: false})?.mtimeMs ?? 0) > oldest) {
+			throw new Error(`dist/ is older than ${file}: run \`npm run build\` first (\`npm test\` does)`);
 		}
 	}
 
@@ -127,7 +131,7 @@ export function assertFreshBuild(): void {
 
 /** The arguments that run an entry: a built program as it is, a TypeScript one through tsx. */
 export function nodeArgs(entry: string): string[] {
-	if (entry.startsWith(builtDir)) {
+	if (entry.startsWith(builtDir + path.sep)) {
 		assertFreshBuild();
 		return [entry];
 	}
