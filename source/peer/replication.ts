@@ -35,6 +35,8 @@ export class Replication {
 	readonly #pendingSince = new Map<string, number>();
 	/** `${name}\0${id}` → when that peer was last asked for a copy. */
 	readonly #asked = new Map<string, number>();
+	/** name → the last repair notice said of it. */
+	readonly #lastNotice = new Map<string, string>();
 	/** name → id → when that peer refused it. */
 	readonly #refused = new Map<string, Map<string, number>>();
 	#timer: NodeJS.Timeout | undefined;
@@ -199,6 +201,7 @@ export class Replication {
 		const now = Date.now();
 		if (plan.missing.length === 0) {
 			this.#pendingSince.delete(name);
+			this.#lastNotice.delete(name);
 			return;
 		}
 
@@ -230,7 +233,13 @@ export class Replication {
 		}
 
 		const chain = this.#chain(due, version.size);
-		this.#deps.notice(`repair: ${name} has ${copies.length}/${version.r} copies on its placement; asking ${due.map(id => (chain.has(id) ? `${id} (via ${chain.get(id)!})` : id)).join(', ')} to take one`);
+		const notice = `repair: ${name} has ${copies.length}/${version.r} copies on its placement; asking ${due.map(id => (chain.has(id) ? `${id} (via ${chain.get(id)!})` : id)).join(', ')} to take one`;
+		if (this.#lastNotice.get(name) !== notice) {
+			// Asked again with nothing changed (the copies are still being fetched): said once, not every askAgainMs.
+			this.#lastNotice.set(name, notice);
+			this.#deps.notice(notice);
+		}
+
 		const urls = await peerUrls(this.#deps.tracker);
 		await Promise.all(due.map(async id => {
 			this.#asked.set(`${name}\0${id}`, now);
