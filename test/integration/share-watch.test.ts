@@ -28,7 +28,9 @@ test('a file dropped in, edited in place, renamed and removed: Find follows each
 	const tracker = await startTracker(t);
 	const dir = await shareDir(t, 'A');
 	const a = await startPeer(t, {id: 'A', dir, tracker: tracker.url, serve: true, args: watchArgs});
-	await writeFile(path.join(dir, 'dropped.txt'), 'first version\n');
+	// Dropped in whole (written under a hidden name, then renamed): a write in place could be seen empty first on a busy machine, and published so until it is written.
+	await writeFile(path.join(dir, '.dropped.txt.tmp'), 'first version\n');
+	await rename(path.join(dir, '.dropped.txt.tmp'), path.join(dir, 'dropped.txt'));
 	t.deepEqual(await eventually(async () => {
 		const found = await findAt(tracker.url, 'dropped.txt');
 		return found.status === 200 ? found : undefined;
