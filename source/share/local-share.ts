@@ -448,6 +448,8 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		}
 
 		const index = this.#ensureIndex();
+		// A file counts as still for settleMs only if it was so when the scan began (its stat was taken after that, its bytes read later still): a file written to during a long scan waits to settle.
+		const startedAt = Date.now();
 		const {files, stamps} = await scanShare(dir, {
 			known: (name, stamp) => (index.isCurrent(name, stamp) ? index.get(name)?.md5 : undefined),
 		});
@@ -457,7 +459,7 @@ export class LocalShare extends EventEmitter<LocalShareEvents> {
 		for (const entry of files.entries) {
 			const stamp = seen.get(entry.name)!;
 			listed.add(entry.name);
-			if (now - stamp.mtimeMs < this.#options.settleMs) {
+			if (startedAt - stamp.mtimeMs < this.#options.settleMs) {
 				// Still being written, perhaps: it waits to settle like a change the watch saw.
 				this.#settle.observe(entry.name, stamp, now);
 				continue;
