@@ -608,7 +608,12 @@ class MultiSourceRun {
 
 	/** Least time between two reads of a source's map: short for a chain's predecessor that answered its last read, else minPollMs (a failing source is not asked again at once). */
 	#pollGapMs(id: string, entry: MapState): number {
-		return id === this.#deps.preferPartial && entry.failures === 0 ? preferredPollMs : minPollMs;
+		return this.#pollsAtOnce(id, entry) ? preferredPollMs : minPollMs;
+	}
+
+	/** Whether a source's map is read again as soon as it answers: a chain's predecessor, while its reads succeed. */
+	#pollsAtOnce(id: string, entry: MapState): boolean {
+		return id === this.#deps.preferPartial && entry.failures === 0;
 	}
 
 	/** Asks the tracker again for partial holders, at most every refindMs. */
@@ -668,7 +673,7 @@ class MultiSourceRun {
 		}).finally(() => {
 			entry.polling = false;
 			entry.polledAt = Date.now();
-			if (this.#pollGapMs(id, entry) === preferredPollMs && !this.#stop.signal.aborted) {
+			if (this.#pollsAtOnce(id, entry) && !this.#stop.signal.aborted) {
 				// Its next long poll goes out preferredPollMs from now, not at the next reconsideration.
 				setTimeout(() => this.#wake?.(), preferredPollMs).unref();
 			}
