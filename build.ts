@@ -5,12 +5,13 @@
  * text, which every start would parse, and they are read only to decode a request body (from
  * node_modules, where it is a dependency of its own). Every file lands in dist/source/ except
  * the tracker's entry, so code that finds files beside it (the share-dir thread, the package
- * root) finds them.
+ * root) finds them. The build is written beside outdir and swapped in whole: a failed build leaves
+ * the last one as it was, and a program running from dist/ never sees it half written.
  *
  *   npm run build            (type-checks, then writes dist/)
  *   tsx build.ts [outdir]
  */
-import {rm} from 'node:fs/promises';
+import {rename, rm} from 'node:fs/promises';
 import path from 'node:path';
 import process from 'node:process';
 import {fileURLToPath} from 'node:url';
@@ -19,6 +20,26 @@ import {build} from 'esbuild';
 const repoRoot = path.dirname(fileURLToPath(import.meta.url));
 
 export async function buildPrograms(outdir = path.join(repoRoot, 'dist')): Promise<void> {
+	const building = `${outdir}.building-${process.pid}`;
+	const replaced = `${outdir}.old-${process.pid}`;
+	try {
+		await writePrograms(building);
+		await rename(outdir, replaced).catch((error: unknown) => {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				throw error;
+			}
+		});
+		await rename(building, outdir).catch(async (error: unknown) => {
+			await rename(replaced, outdir).catch(() => {});
+			throw error;
+		});
+	} finally {
+		await rm(building, {recursive: true, force: true});
+		await rm(replaced, {recursive: true, force: true});
+	}
+}
+
+async function writePrograms(outdir: string): Promise<void> {
 	await rm(outdir, {recursive: true, force: true});
 	await build({
 		entryPoints: [
